@@ -1,0 +1,262 @@
+"""Turn a run's journals into its summary: the figures of DESIGN.md's results contract.
+
+Pure over the run folder: the same folder always gives the same summary, so a summary can be
+recomputed (``peakbench report``) and checked against the journals.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from peakbench.clock import ClockSpec, iso
+from peakbench.config.profile import Profile
+from peakbench.freshness import ViewFreshness, assess_view, refresh_latencies
+from peakbench.histogram import Distribution
+from peakbench.journals import (
+    SkipCounter,
+    carrier_records,
+    queue_samples,
+    replay_records,
+    store_changes,
+    store_shipments,
+)
+from peakbench.outages import Outage, find_outages
+from peakbench.patience import complaint_probability
+from peakbench.schedule import read_schedule
+from peakbench.slo import evaluate
+from peakbench.timeline import journey
+
+KINDS = ("order", "ship", "view")
+
+
+@dataclass(frozen=True, slots=True)
+class RunFiles:
+    """Where a run folder keeps what the analysis reads."""
+
+    root: Path
+
+    @property
+    def schedule(self) -> Path:
+        return self.root / "schedule.csv"
+
+    @property
+    def journals(self) -> Path:
+        return self.root / "journals"
+
+    @property
+    def replay(self) -> Path:
+        return self.journals / "replay.jsonl"
+
+    @property
+    def store_db(self) -> Path:
+        return self.root / "store.sqlite"
+
+
+def _counts(
+    scheduled: Counter[str], done: Counter[str], late: Counter[str], failed: Counter[str], kind: str
+) -> dict[str, int]:
+    return {
+        "scheduled": scheduled[kind],
+        "done": done[kind],
+        "late": late[kind],
+        "failed": failed[kind],
+    }
+
+
+def analyse(
+    profile: Profile, clock: ClockSpec, root: Path, end: float, partial: bool = False
+) -> dict[str, Any]:
+    """Compute ``summary.json`` for the run in ``root`` whose store time ran to ``end``."""
+    files = RunFiles(root)
+    fleet = profile.fleet
+    models = {c.name: fleet.timeline_model(c) for c in fleet.carriers}
+    start_epoch = clock.start_epoch
+    skipped = SkipCounter()
+
+    scheduled: Counter[str] = Counter()
+    carrier_of: dict[str, str] = {}
+    ship_due: dict[str, float] = {}
+    if files.schedule.exists():
+        for item in read_schedule(files.schedule):
+            scheduled[item.kind] += 1
+            if item.kind == "ship":
+                carrier_of[item.tracking_number] = item.carrier
+                ship_due[item.tracking_number] = item.t
+
+    done: Counter[str] = Counter()
+    late: Counter[str] = Counter()
+    failed: Counter[str] = Counter()
+    unreachable = 0
+    view_round_trips = Distribution()
+    views: list[tuple[str, ViewFreshness]] = []
+    for rec in replay_records(files.replay, skipped):
+        late[rec.kind] += rec.late
+        if not rec.ok:
+            failed[rec.kind] += 1
+            unreachable += rec.status == 0
+            continue
+        done[rec.kind] += 1
+        if rec.kind == "view" and rec.shown is not None and rec.tracking_number in carrier_of:
+            view_round_trips.record(rec.end - rec.start)
+            events = journey(models[carrier_of[rec.tracking_number]], rec.tracking_number)
+            views.append(
+                (
+                    carrier_of[rec.tracking_number],
+                    assess_view(
+                        events,
+                        start_epoch,
+                        rec.start,
+                        rec.shown,
+                        ship_due[rec.tracking_number],
+                        rec.tracking_number,
+                    ),
+                )
+            )
+
+    # refresh latency, exact from the store's change log
+    refresh = Distribution(resolution_s=0.001)
+    censored = 0
+    changes = store_changes(files.store_db)
+    for shipment in store_shipments(files.store_db):
+        model = models.get(shipment.carrier)
+        if model is None:
+            continue
+        events = journey(model, shipment.tracking_number)
+        for refreshed in refresh_latencies(
+            events, start_epoch, changes.get(shipment.tracking_number, []), end
+        ):
+            refresh.record(refreshed.latency)
+            censored += refreshed.censored
+
+    resolution = view_round_trips.percentile(50) or 0.0
+    staleness = Distribution(resolution_s=round(resolution, 3))
+    apparent = Distribution(resolution_s=round(resolution, 3))
+    stale_after = profile.slo.stale_after
+    per_order: dict[str, tuple[float, bool]] = {}
+    stale_views = 0
+    for _, v in views:
+        staleness.record(v.staleness)
+        apparent.record(v.apparent_stall)
+        stale_views += v.staleness > stale_after
+        p = complaint_probability(profile.patience, v.apparent_stall)
+        if p > per_order.get(v.tracking_number, (-1.0, False))[0]:
+            per_order[v.tracking_number] = (p, v.display_lag)
+
+    records = list(carrier_records(files.journals, skipped))
+    outages = find_outages(records, end)
+    carriers = {
+        c.name: {"requests": 0, "ok": 0, "throttled": 0, "blocked": 0, "errors": 0}
+        for c in fleet.carriers
+    }
+    for r in records:
+        row = carriers.setdefault(
+            r.carrier, {"requests": 0, "ok": 0, "throttled": 0, "blocked": 0, "errors": 0}
+        )
+        row["requests"] += 1
+        row["errors" if r.outcome == "error" else r.outcome] += 1
+
+    expected = sum(p for p, _ in per_order.values())
+    lag = sum(p for p, d in per_order.values() if d)
+    orders_done = done["order"]
+    complaints = {
+        "expected": round(expected, 3),
+        "expected_per_1000_orders": round(1000 * expected / orders_done, 3) if orders_done else 0.0,
+        "display_lag_share": round(lag / expected, 4) if expected else 0.0,
+        "transport_delay_share": round(1 - lag / expected, 4) if expected else 0.0,
+        "patience": {
+            "model": "logistic",
+            "midpoint_s": profile.patience.midpoint,
+            "width_s": profile.patience.width,
+            "max_probability": profile.patience.max_probability,
+            "assumption": True,
+        },
+    }
+    samples = queue_samples(files.store_db)
+    summary: dict[str, Any] = {
+        "profile": profile.name,
+        "target": profile.target.kind,
+        "plugin": profile.target.plugin.model_dump(mode="json"),
+        "seed": profile.seed,
+        "clock": {
+            "scale": clock.scale,
+            "start": 0.0,
+            "end": round(end, 3),
+            "start_iso": iso(start_epoch),
+            "end_iso": iso(start_epoch + end),
+        },
+        "orders": _counts(scheduled, done, late, failed, "order"),
+        "ships": _counts(scheduled, done, late, failed, "ship"),
+        "views": _counts(scheduled, done, late, failed, "view"),
+        "refresh_latency_s": {**refresh.summary(), "censored": censored},
+        "staleness_s": dict(staleness.summary()),
+        "apparent_stall_s": dict(apparent.summary()),
+        "stale_views_share": round(stale_views / len(views), 4) if views else 0.0,
+        "outages": [_outage_row(o, views, stale_after) for o in outages],
+        "longest_outage_s": round(max((o.duration for o in outages), default=0.0), 3),
+        "carriers": carriers,
+        "complaints": complaints,
+        "queue": {
+            "samples": len(samples),
+            "max_pending": max((s[1] for s in samples), default=0),
+            "max_due": max((s[2] for s in samples), default=0),
+        },
+        "distortion": {
+            "view_round_trip_p50_s": round(resolution, 3),
+            "note": "network round trips cannot scale with the clock",
+        },
+        "skipped_journal_lines": skipped.lines,
+        "partial": partial,
+    }
+    reasons = _invalid_reasons(profile, summary, unreachable, partial)
+    summary["valid"] = not reasons
+    summary["invalid_reasons"] = reasons
+    summary["slo"] = evaluate(profile.slo, summary)
+    return summary
+
+
+def _outage_row(o: Outage, views: list[tuple[str, ViewFreshness]], stale_after: float) -> dict:
+    hit = [
+        v
+        for carrier, v in views
+        if carrier == o.carrier
+        and v.staleness > stale_after
+        and v.t >= o.start
+        and v.oldest_missing_visible is not None
+        and v.oldest_missing_visible < o.end
+    ]
+    return {
+        "carrier": o.carrier,
+        "start": round(o.start, 3),
+        "end": round(o.end, 3),
+        "duration": round(o.duration, 3),
+        "cause": o.cause,
+        "refused": o.refused,
+        "open": o.open,
+        "orders_affected": len({v.tracking_number for v in hit}),
+        "views_affected": len(hit),
+    }
+
+
+def _invalid_reasons(
+    profile: Profile, s: dict[str, Any], unreachable: int, partial: bool
+) -> list[str]:
+    reasons = []
+    if partial:
+        reasons.append("the run was interrupted; figures cover only the part that ran")
+    executed = sum(s[k]["done"] + s[k]["failed"] for k in ("orders", "ships", "views"))
+    scheduled = sum(s[k]["scheduled"] for k in ("orders", "ships", "views"))
+    late = sum(s[k]["late"] for k in ("orders", "ships", "views"))
+    if executed and late / executed > profile.replay.max_late_share:
+        reasons.append(
+            f"the harness fell behind the schedule: {late / executed:.1%} of arrivals started more "
+            f"than {profile.replay.late_after:g}s (store) late, limit "
+            f"{profile.replay.max_late_share:.0%}"
+        )
+    if not partial and executed < scheduled:
+        reasons.append(f"{scheduled - executed} scheduled arrivals never ran")
+    if executed and unreachable / executed > 0.05:
+        reasons.append(f"the target was unreachable for {unreachable} of {executed} requests")
+    return reasons

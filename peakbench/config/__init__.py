@@ -1,0 +1,1 @@
+"""The profile: YAML validated at the boundary into frozen typed objects."""

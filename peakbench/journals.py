@@ -1,0 +1,151 @@
+"""Readers for what a run leaves behind: the replay journal, carrier journals, the store's log.
+
+Readers are tolerant of a torn last line (a run interrupted mid-write) and count what they skip.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(slots=True)
+class SkipCounter:
+    lines: int = 0
+    files: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayRecord:
+    kind: str
+    ref: int
+    due: float
+    start: float
+    end: float
+    ok: bool
+    status: int
+    late: bool
+    error: str | None
+    tracking_number: str = ""
+    shown: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierRecord:
+    t: float
+    carrier: str
+    route: str
+    status: int
+    outcome: str
+    cause: str | None
+    numbers: int
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    tracking_number: str
+    t: float
+    shown_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Shipment:
+    order_id: int
+    carrier: str
+    tracking_number: str
+    shipped_t: float
+    shown_count: int
+
+
+def read_jsonl(path: Path, skipped: SkipCounter | None = None) -> Iterator[dict[str, Any]]:
+    if not path.exists():
+        return
+    with path.open() as fh:
+        for line in fh:
+            try:
+                row = json.loads(line)
+            except ValueError:
+                if skipped is not None:
+                    skipped.lines += 1
+                    skipped.files.append(path.name)
+                continue
+            if isinstance(row, dict):
+                yield row
+
+
+def replay_records(path: Path, skipped: SkipCounter | None = None) -> Iterator[ReplayRecord]:
+    for row in read_jsonl(path, skipped):
+        yield ReplayRecord(
+            kind=str(row["kind"]),
+            ref=int(row["ref"]),
+            due=float(row["due"]),
+            start=float(row["start"]),
+            end=float(row.get("end", row["start"])),
+            ok=bool(row["ok"]),
+            status=int(row.get("status") or 0),
+            late=bool(row.get("late")),
+            error=row.get("error"),
+            tracking_number=str(row.get("tracking_number") or ""),
+            shown=None if row.get("shown") is None else int(row["shown"]),
+        )
+
+
+def carrier_records(
+    journal_dir: Path, skipped: SkipCounter | None = None
+) -> Iterator[CarrierRecord]:
+    for path in sorted(journal_dir.glob("carrier-*.jsonl")):
+        for row in read_jsonl(path, skipped):
+            yield CarrierRecord(
+                t=float(row["t"]),
+                carrier=str(row["carrier"]),
+                route=str(row.get("route", "")),
+                status=int(row.get("status") or 0),
+                outcome=str(row["outcome"]),
+                cause=row.get("cause"),
+                numbers=int(row.get("numbers") or 0),
+            )
+
+
+def _connect(db: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+
+
+def store_changes(db: Path) -> dict[str, list[Change]]:
+    """The store's change log per tracking number, in time order."""
+    out: dict[str, list[Change]] = {}
+    if not db.exists():
+        return out
+    with _connect(db) as con:
+        rows = con.execute(
+            "SELECT tracking_number, t, shown_count FROM tracking_changes ORDER BY t, id"
+        )
+        for number, t, shown in rows:
+            out.setdefault(number, []).append(Change(number, float(t), int(shown)))
+    return out
+
+
+def store_shipments(db: Path) -> list[Shipment]:
+    if not db.exists():
+        return []
+    with _connect(db) as con:
+        rows = con.execute(
+            "SELECT order_id, carrier, tracking_number, shipped_t, shown_count FROM shipments"
+        )
+        return [Shipment(int(o), str(c), str(n), float(s), int(k or 0)) for o, c, n, s, k in rows]
+
+
+def queue_samples(db: Path) -> list[tuple[float, int, int, int]]:
+    """``(t, pending, due, running)`` of the store plugin's queue at each tick."""
+    if not db.exists():
+        return []
+    with _connect(db) as con:
+        return [
+            (float(t), int(p), int(d), int(r))
+            for t, p, d, r in con.execute(
+                "SELECT t, pending, due, running FROM queue_samples ORDER BY t"
+            )
+        ]

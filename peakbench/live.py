@@ -1,0 +1,113 @@
+"""Live figures while a run goes: read incrementally from the files the children write."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from peakbench.config.profile import Profile
+from peakbench.freshness import assess_view
+from peakbench.schedule import read_schedule
+from peakbench.timeline import journey
+
+WINDOW_S = 3600.0
+"""Current staleness is the p95 over the views of the last store hour."""
+
+
+class JsonlTail:
+    """Yields the complete lines appended to a JSONL file since the last call."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._offset = 0
+        self._rest = b""
+
+    def read(self) -> list[dict[str, Any]]:
+        try:
+            with self.path.open("rb") as fh:
+                fh.seek(self._offset)
+                chunk = fh.read()
+        except OSError:
+            return []
+        self._offset += len(chunk)
+        data = self._rest + chunk
+        lines = data.split(b"\n")
+        self._rest = lines.pop()
+        out = []
+        for line in lines:
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict):
+                out.append(row)
+        return out
+
+
+@dataclass(slots=True)
+class Snapshot:
+    t: float = 0.0
+    duration: float = 0.0
+    scheduled: Counter[str] = field(default_factory=Counter)
+    done: Counter[str] = field(default_factory=Counter)
+    late: Counter[str] = field(default_factory=Counter)
+    failed: Counter[str] = field(default_factory=Counter)
+    carriers: Counter[str] = field(default_factory=Counter)
+    staleness_p95: float | None = None
+    queue_pending: int | None = None
+
+
+class LiveFigures:
+    """Accumulates a :class:`Snapshot` from the run folder, a little at each :meth:`poll`."""
+
+    def __init__(self, profile: Profile, root: Path, start_epoch: float) -> None:
+        self._profile = profile
+        self._root = root
+        self._start_epoch = start_epoch
+        fleet = profile.fleet
+        self._models = {c.name: fleet.timeline_model(c) for c in fleet.carriers}
+        self._ships: dict[str, tuple[str, float]] = {}
+        self.snapshot = Snapshot(duration=profile.clock.duration)
+        for item in read_schedule(root / "schedule.csv"):
+            self.snapshot.scheduled[item.kind] += 1
+            if item.kind == "ship":
+                self._ships[item.tracking_number] = (item.carrier, item.t)
+        self._replay = JsonlTail(root / "journals" / "replay.jsonl")
+        self._carriers: dict[str, JsonlTail] = {}
+        self._recent: deque[tuple[float, float]] = deque()
+
+    def poll(self, t: float) -> Snapshot:
+        snap = self.snapshot
+        snap.t = t
+        for row in self._replay.read():
+            kind = str(row.get("kind"))
+            snap.late[kind] += bool(row.get("late"))
+            if not row.get("ok"):
+                snap.failed[kind] += 1
+                continue
+            snap.done[kind] += 1
+            number = str(row.get("tracking_number") or "")
+            if kind == "view" and number in self._ships and row.get("shown") is not None:
+                carrier, shipped = self._ships[number]
+                view = assess_view(
+                    journey(self._models[carrier], number),
+                    self._start_epoch,
+                    float(row["start"]),
+                    int(row["shown"]),
+                    shipped,
+                )
+                self._recent.append((view.t, view.staleness))
+        while self._recent and self._recent[0][0] < t - WINDOW_S:
+            self._recent.popleft()
+        if self._recent:
+            values = sorted(s for _, s in self._recent)
+            snap.staleness_p95 = values[min(len(values) - 1, int(0.95 * len(values)))]
+        for path in (self._root / "journals").glob("carrier-*.jsonl"):
+            tail = self._carriers.setdefault(path.name, JsonlTail(path))
+            for row in tail.read():
+                snap.carriers[str(row.get("outcome"))] += 1
+                snap.carriers["requests"] += 1
+        return snap

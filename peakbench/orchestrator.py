@@ -1,0 +1,298 @@
+"""The composition root of a run: profile → fleet → store → replay → analysis → verdict.
+
+Steps (DESIGN.md "A run"): validate; plan the schedule; start the carrier fleet and the sandbox
+store as child processes sharing one clock; replay the schedule with Locust; drain; analyse the
+journals; write the results atomically; exit with the gate's code. Ctrl-C or SIGTERM at any step
+ends every child and still writes the partial results, marked partial.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import secrets
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+
+from peakbench.analysis import analyse
+from peakbench.children import Child, ChildError
+from peakbench.clock import ClockSpec, WallClock
+from peakbench.config.profile import Profile
+from peakbench.live import LiveFigures
+from peakbench.planner import build_plan
+from peakbench.report.console import progress_line, progress_table, slo_table, summary_table
+from peakbench.results import new_run_dir, redact, run_record, write_json
+from peakbench.schedule import write_schedule
+
+EXIT_PASSED, EXIT_SLO_FAILED, EXIT_USAGE, EXIT_INVALID = 0, 1, 2, 3
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    root: Path
+    summary: dict[str, Any]
+    exit_code: int
+
+
+def exit_code_for(summary: dict[str, Any]) -> int:
+    if not summary["valid"]:
+        return EXIT_INVALID
+    return EXIT_PASSED if summary["slo"]["passed"] else EXIT_SLO_FAILED
+
+
+def _locustfile() -> Path:
+    spec = importlib.util.find_spec("loadtests")
+    assert spec is not None and spec.submodule_search_locations
+    return Path(next(iter(spec.submodule_search_locations))) / "locustfile.py"
+
+
+class _Stop:
+    """Turns SIGINT/SIGTERM into a flag the run loop checks."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> _Stop:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.reason = signal.Signals(signum).name
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+    def __call__(self) -> bool:
+        return self.reason is not None
+
+
+class Run:
+    """One run of a profile against the sandbox store."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        source: str,
+        results: Path,
+        console: Console,
+        argv: list[str] | None = None,
+    ) -> None:
+        self.profile = profile
+        self.source = source
+        self.results = results
+        self.console = console
+        self.argv = argv or []
+        self.children: list[Child] = []
+        self.problems: list[str] = []
+
+    def _child(
+        self, root: Path, name: str, argv: list[str], env: dict[str, str], ready: str | None
+    ) -> Child:
+        child = Child(
+            name, argv, root / "logs" / f"{name}.log", env, root / ready if ready else None
+        )
+        child.start()
+        self.children.append(child)
+        return child
+
+    def execute(self) -> RunOutcome:
+        profile = self.profile
+        plan = build_plan(profile)
+        root = new_run_dir(self.results, profile.name)
+        write_schedule(root / "schedule.csv", plan.items)
+        self.console.print(
+            f"[bold]peakbench[/] {profile.name}: {plan.orders:,} orders, {plan.shipments:,} "
+            f"shipments, {plan.views:,} views over {profile.clock.duration / 3600:g} h of store "
+            f"time at ×{profile.clock.scale:g} (≈{profile.clock.duration / profile.clock.scale:.0f}"
+            f" s wall)\n  results: {root}"
+        )
+        clock = ClockSpec(
+            profile.start_epoch, profile.clock.scale, time.time() + profile.replay.warmup_wall_s
+        )
+        write_json(root / "run.json", run_record(profile, clock, self.source, self.argv))
+        write_json(root / "clock.json", clock.to_json())
+        write_json(root / "fleet.json", profile.fleet.model_dump(mode="json"))
+        carrier_keys = {c.name: [f"pk_{secrets.token_hex(12)}"] for c in profile.carriers}
+        creds = {
+            "consumer_key": f"ck_{secrets.token_hex(20)}",
+            "consumer_secret": f"cs_{secrets.token_hex(20)}",
+        }
+        env = {
+            "PEAKBENCH_CARRIER_KEYS": json.dumps(carrier_keys),
+            "PEAKBENCH_STORE_CREDENTIALS": json.dumps(creds),
+        }
+        wall = WallClock(clock)
+        end = 0.0
+        with _Stop() as stop:
+            try:
+                self._launch(root, env, stop)
+                end = self._watch(root, wall, stop)
+            except ChildError as exc:
+                self.problems.append(str(exc))
+                end = max(0.0, min(wall.now(), profile.clock.duration))
+            finally:
+                for child in reversed(self.children):
+                    code = child.stop()
+                    if code not in (0, None, -signal.SIGTERM) and not stop():
+                        self.console.print(f"[yellow]{child.name} exited with code {code}[/]")
+            partial = stop.reason is not None
+            summary = analyse(profile, clock, root, end, partial=partial)
+        if self.problems:
+            summary["valid"] = False
+            summary["invalid_reasons"] = [*self.problems, *summary["invalid_reasons"]]
+        write_json(root / "summary.json", redact(summary))
+        code = exit_code_for(summary)
+        self.console.print(summary_table(summary))
+        if summary["slo"]["checks"]:
+            self.console.print(slo_table(summary))
+        for reason in summary["invalid_reasons"]:
+            self.console.print(f"[yellow]invalid:[/] {reason}")
+        self.console.print(f"results: {root}")
+        return RunOutcome(root, summary, code)
+
+    def _launch(self, root: Path, env: dict[str, str], stop: _Stop) -> None:
+        py = sys.executable
+        mocks = self._child(
+            root,
+            "mocks",
+            [
+                py,
+                "-m",
+                "mocks",
+                "serve",
+                "--config",
+                str(root / "fleet.json"),
+                "--clock",
+                str(root / "clock.json"),
+                "--journal-dir",
+                str(root / "journals"),
+                "--ready-file",
+                str(root / "mocks.ready.json"),
+            ],
+            env,
+            "mocks.ready.json",
+        )
+        fleet = mocks.wait_ready(20.0, stop)
+        store_cfg = {
+            "plugin": self.profile.target.plugin.model_dump(mode="json"),
+            "carriers": {
+                name: {"base_url": c["base_url"], "personality": "generic"}
+                for name, c in fleet["carriers"].items()
+            },
+        }
+        write_json(root / "store.json", store_cfg)
+        store = self._child(
+            root,
+            "store",
+            [
+                py,
+                "-m",
+                "mocks.store",
+                "serve",
+                "--config",
+                str(root / "store.json"),
+                "--clock",
+                str(root / "clock.json"),
+                "--db",
+                str(root / "store.sqlite"),
+                "--ready-file",
+                str(root / "store.ready.json"),
+            ],
+            env,
+            "store.ready.json",
+        )
+        ready = store.wait_ready(20.0, stop)
+        replay = {
+            "clock": json.loads((root / "clock.json").read_text()),
+            "schedule": str(root / "schedule.csv"),
+            "journal": str(root / "journals" / "replay.jsonl"),
+            "progress": str(root / "progress.json"),
+            "late_after": self.profile.replay.late_after,
+            "users": self.profile.replay.users,
+        }
+        write_json(root / "replay.json", replay)
+        users = str(self.profile.replay.users)
+        self._child(
+            root,
+            "locust",
+            [
+                py,
+                "-m",
+                "locust",
+                "-f",
+                str(_locustfile()),
+                "--headless",
+                "--users",
+                users,
+                "--spawn-rate",
+                users,
+                "--host",
+                str(ready["base_url"]),
+                "--csv",
+                str(root / "locust"),
+                "--only-summary",
+                "--loglevel",
+                "WARNING",
+                "--exit-code-on-error",
+                "0",
+                "--peakbench-replay",
+                str(root / "replay.json"),
+            ],
+            env,
+            None,
+        )
+
+    def _watch(self, root: Path, wall: WallClock, stop: _Stop) -> float:
+        """Follow the run until the schedule is done and store time reaches the end."""
+        duration = self.profile.clock.duration
+        figures = LiveFigures(self.profile, root, wall.spec.start_epoch)
+        locust = next(c for c in self.children if c.name == "locust")
+        servers = [c for c in self.children if c.name != "locust"]
+        tty = self.console.is_terminal
+        last_line = 0.0
+        with Live(
+            progress_table(figures.poll(wall.now()), wall.spec.scale),
+            console=self.console,
+            refresh_per_second=2,
+            transient=True,
+            auto_refresh=tty,
+        ) as live:
+            while not stop():
+                t = wall.now()
+                snap = figures.poll(t)
+                if tty:
+                    live.update(progress_table(snap, wall.spec.scale))
+                elif time.monotonic() - last_line >= 10:
+                    self.console.print(progress_line(snap), highlight=False)
+                    last_line = time.monotonic()
+                for server in servers:
+                    if not server.alive:
+                        raise ChildError(
+                            f"{server.name} exited unexpectedly with code "
+                            f"{server.returncode}: {server.log_tail()}"
+                        )
+                if not locust.alive:
+                    code = locust.returncode
+                    if code not in (0, None):
+                        raise ChildError(
+                            f"the load generator exited with code {code}: {locust.log_tail()}"
+                        )
+                    if t >= duration:
+                        break
+                elif t >= duration * 1.05 + self.profile.replay.late_after:
+                    self.problems.append("the load generator did not finish the schedule in time")
+                    break
+                time.sleep(0.25)
+            figures.poll(wall.now())
+        return max(0.0, min(wall.now(), duration))

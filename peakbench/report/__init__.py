@@ -1,0 +1,1 @@
+"""Renderers of a run's summary: data in, renderables out."""

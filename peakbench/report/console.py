@@ -1,0 +1,142 @@
+"""The console renderings: live progress and the end-of-run summary, as rich renderables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from peakbench.durations import format_duration
+from peakbench.live import Snapshot
+
+
+def _d(value: float | None) -> str:
+    return "–" if value is None else format_duration(value)
+
+
+def progress_table(snap: Snapshot, scale: float) -> Table:
+    """One glance at a running replay."""
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    pct = min(100.0, 100.0 * max(0.0, snap.t) / snap.duration) if snap.duration else 0.0
+    table.add_row(
+        "store time", f"{_d(max(0.0, snap.t))} of {_d(snap.duration)} ({pct:.0f}%), ×{scale:g}"
+    )
+    for kind, label in (("order", "orders placed"), ("ship", "shipments"), ("view", "views")):
+        table.add_row(
+            label,
+            f"{snap.done[kind]:,} / {snap.scheduled[kind]:,}"
+            + (f"  late {snap.late[kind]:,}" if snap.late[kind] else "")
+            + (f"  failed {snap.failed[kind]:,}" if snap.failed[kind] else ""),
+        )
+    c = snap.carriers
+    table.add_row(
+        "carrier requests",
+        f"{c['requests']:,}  ok {c['ok']:,}  throttled "
+        f"{c['throttled']:,}  blocked {c['blocked']:,}",
+    )
+    table.add_row("staleness p95 (last hour)", _d(snap.staleness_p95))
+    return table
+
+
+def progress_line(snap: Snapshot) -> str:
+    """The same figures on one line, for logs and CI."""
+    c = snap.carriers
+    return (
+        f"t={_d(max(0.0, snap.t))}/{_d(snap.duration)} orders {snap.done['order']}/"
+        f"{snap.scheduled['order']} views {snap.done['view']}/{snap.scheduled['view']} "
+        f"late {sum(snap.late.values())} failed {sum(snap.failed.values())} carrier ok "
+        f"{c['ok']} throttled {c['throttled']} blocked {c['blocked']} staleness p95 "
+        f"{_d(snap.staleness_p95)}"
+    )
+
+
+def _dist_row(table: Table, name: str, dist: dict[str, Any]) -> None:
+    table.add_row(
+        name,
+        f"{dist['count']:,}",
+        _d(dist["p50"]),
+        _d(dist["p90"]),
+        _d(dist["p95"]),
+        _d(dist["p99"]),
+        _d(dist["max"]),
+    )
+
+
+def summary_table(summary: dict[str, Any]) -> Table:
+    """The end-of-run summary: freshness, outages, complaints and the verdict."""
+    verdict = verdict_text(summary)
+    table = Table(title=f"peakbench · {summary['profile']} · {verdict.plain}", title_justify="left")
+    for col in ("figure", "count", "p50", "p90", "p95", "p99", "max"):
+        table.add_column(col, justify="left" if col == "figure" else "right")
+    _dist_row(table, "refresh latency", summary["refresh_latency_s"])
+    _dist_row(table, "staleness of views", summary["staleness_s"])
+    _dist_row(table, "apparent stall of views", summary["apparent_stall_s"])
+    table.add_section()
+    for key in ("orders", "ships", "views"):
+        row = summary[key]
+        table.add_row(
+            key,
+            f"{row['done']:,}/{row['scheduled']:,}",
+            f"late {row['late']}",
+            f"failed {row['failed']}",
+            "",
+            "",
+            "",
+        )
+    for name, c in summary["carriers"].items():
+        table.add_row(
+            f"carrier {name}",
+            f"{c['requests']:,}",
+            f"ok {c['ok']:,}",
+            f"throttled {c['throttled']:,}",
+            f"blocked {c['blocked']:,}",
+            f"errors {c['errors']:,}",
+            "",
+        )
+    outages = summary["outages"]
+    table.add_row(
+        "throttle outages",
+        str(len(outages)),
+        "",
+        "",
+        "",
+        "longest",
+        _d(summary["longest_outage_s"]),
+    )
+    comp = summary["complaints"]
+    table.add_row(
+        "complaints / 1000 orders",
+        f"{comp['expected_per_1000_orders']:.1f}",
+        f"lag {comp['display_lag_share']:.0%}",
+        f"transport {comp['transport_delay_share']:.0%}",
+        "",
+        "",
+        "",
+    )
+    table.caption = (
+        f"store time; clock ×{summary['clock']['scale']:g}; patience curve is an assumption"
+    )
+    return table
+
+
+def slo_table(summary: dict[str, Any]) -> Table:
+    table = Table(title="SLO checks", title_justify="left")
+    for col in ("check", "threshold", "value", "result"):
+        table.add_column(col)
+    for check in summary["slo"]["checks"]:
+        is_time = check["name"].endswith("_s")
+        fmt = _d if is_time else (lambda v: "–" if v is None else f"{v:g}")
+        table.add_row(
+            check["name"],
+            fmt(check["threshold"]),
+            fmt(check["value"]),
+            Text("pass", "green") if check["passed"] else Text("FAIL", "bold red"),
+        )
+    return table
+
+
+def verdict_text(summary: dict[str, Any]) -> Text:
+    if not summary.get("valid", False):
+        return Text("INVALID", "bold yellow")
+    return Text("PASSED", "bold green") if summary["slo"]["passed"] else Text("FAILED", "bold red")
