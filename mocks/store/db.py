@@ -1,0 +1,269 @@
+"""The sandbox store's SQLite database: orders, shipments, the change log, the queue, samples.
+
+The analyser reads these tables after the run, so table and column names are a contract (columns
+may be added, never renamed). Every ``t`` is run seconds from the injected clock. One connection,
+used only from the event-loop thread; each request is one short transaction (WAL,
+``synchronous=NORMAL``: a commit is a write to the WAL, not an fsync).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS orders (
+    id INTEGER PRIMARY KEY, order_key TEXT, status TEXT, created_t REAL, data TEXT
+);
+CREATE TABLE IF NOT EXISTS shipments (
+    id INTEGER PRIMARY KEY, order_id INTEGER, carrier TEXT, tracking_number TEXT UNIQUE,
+    shipped_t REAL, events TEXT, shown_count INTEGER, status TEXT, last_checked_t REAL,
+    delivered INTEGER, tracking_id TEXT, date_shipped TEXT
+);
+CREATE INDEX IF NOT EXISTS shipments_order ON shipments(order_id);
+CREATE INDEX IF NOT EXISTS shipments_open ON shipments(delivered, id);
+CREATE TABLE IF NOT EXISTS tracking_changes (
+    id INTEGER PRIMARY KEY, order_id INTEGER, tracking_number TEXT, t REAL, shown_count INTEGER,
+    status TEXT
+);
+CREATE TABLE IF NOT EXISTS actions (
+    id INTEGER PRIMARY KEY, hook TEXT, args TEXT, scheduled_t REAL, status TEXT,
+    attempts INTEGER, claimed_t REAL, finished_t REAL, last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS actions_due ON actions(status, scheduled_t);
+CREATE TABLE IF NOT EXISTS queue_samples (t REAL, pending INTEGER, due INTEGER, running INTEGER);
+CREATE TABLE IF NOT EXISTS plugin_requests (
+    t REAL, carrier TEXT, numbers INTEGER, status INTEGER, outcome TEXT, duration REAL,
+    wall_duration REAL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    id: int
+    order_key: str
+    status: str
+    created_t: float
+    data: dict[str, Any]
+    """The WooCommerce order JSON as last written."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentRow:
+    id: int
+    order_id: int
+    carrier: str
+    tracking_number: str
+    tracking_id: str
+    date_shipped: str
+    shipped_t: float
+    events: list[dict[str, Any]]
+    """Events the store shows, as received from the carrier, oldest first."""
+    shown_count: int
+    status: str
+    delivered: bool
+
+
+def _r3(t: float) -> float:
+    return round(t, 3)
+
+
+class StoreDB:
+    """Typed access to the store's tables; the schema is created on open."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.executescript(SCHEMA)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; nested use joins the outer one. Never await inside it."""
+        if self.conn.in_transaction:
+            yield self.conn
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("COMMIT")
+        self.conn.close()
+
+    # -- orders -----------------------------------------------------------------------------------
+
+    def insert_order(self, order_key: str, status: str, created_t: float) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO orders(order_key, status, created_t, data) VALUES (?, ?, ?, '{}')",
+            (order_key, status, _r3(created_t)),
+        )
+        return int(cur.lastrowid or 0)
+
+    def save_order(self, order_id: int, status: str, data: dict[str, Any]) -> None:
+        self.conn.execute(
+            "UPDATE orders SET status = ?, data = ? WHERE id = ?",
+            (status, json.dumps(data, separators=(",", ":")), order_id),
+        )
+
+    def get_order(self, order_id: int) -> OrderRow | None:
+        row = self.conn.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone()
+        if row is None:
+            return None
+        return OrderRow(
+            row["id"],
+            row["order_key"],
+            row["status"],
+            row["created_t"],
+            json.loads(row["data"] or "{}"),
+        )
+
+    # -- shipments --------------------------------------------------------------------------------
+
+    def add_shipment(
+        self,
+        order_id: int,
+        carrier: str,
+        tracking_number: str,
+        shipped_t: float,
+        tracking_id: str,
+        date_shipped: str,
+    ) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO shipments(order_id, carrier, tracking_number, shipped_t, events, "
+            "shown_count, status, last_checked_t, delivered, tracking_id, date_shipped) "
+            "VALUES (?, ?, ?, ?, '[]', 0, 'pending', NULL, 0, ?, ?)",
+            (order_id, carrier, tracking_number, _r3(shipped_t), tracking_id, date_shipped),
+        )
+        return int(cur.lastrowid or 0)
+
+    def shipment(self, tracking_number: str) -> ShipmentRow | None:
+        row = self.conn.execute(
+            "SELECT * FROM shipments WHERE tracking_number = ?", (tracking_number,)
+        ).fetchone()
+        return None if row is None else _shipment(row)
+
+    def shipments_of(self, order_id: int) -> list[ShipmentRow]:
+        rows = self.conn.execute(
+            "SELECT * FROM shipments WHERE order_id = ? ORDER BY id", (order_id,)
+        ).fetchall()
+        return [_shipment(r) for r in rows]
+
+    def open_shipments(self) -> list[tuple[str, str]]:
+        """``(carrier, tracking_number)`` of every shipment not delivered yet, oldest first."""
+        rows = self.conn.execute(
+            "SELECT carrier, tracking_number FROM shipments WHERE delivered = 0 ORDER BY id"
+        ).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    def apply_tracking(
+        self, tracking_number: str, events: list[dict[str, Any]], status: str, t: float
+    ) -> bool:
+        """Store what the carrier returned; log a tracking change when the shown count moved.
+
+        Returns True when a change was logged.
+        """
+        row = self.conn.execute(
+            "SELECT order_id, shown_count FROM shipments WHERE tracking_number = ?",
+            (tracking_number,),
+        ).fetchone()
+        if row is None:
+            return False
+        delivered = int(status == "delivered")
+        if row["shown_count"] == len(events):
+            self.conn.execute(
+                "UPDATE shipments SET last_checked_t = ?, status = ?, delivered = ? "
+                "WHERE tracking_number = ?",
+                (_r3(t), status, delivered, tracking_number),
+            )
+            return False
+        self.conn.execute(
+            "UPDATE shipments SET events = ?, shown_count = ?, status = ?, last_checked_t = ?, "
+            "delivered = ? WHERE tracking_number = ?",
+            (
+                json.dumps(events, separators=(",", ":")),
+                len(events),
+                status,
+                _r3(t),
+                delivered,
+                tracking_number,
+            ),
+        )
+        self.conn.execute(
+            "INSERT INTO tracking_changes(order_id, tracking_number, t, shown_count, status) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (row["order_id"], tracking_number, _r3(t), len(events), status),
+        )
+        return True
+
+    def touch(self, tracking_numbers: Iterable[str], t: float) -> None:
+        """Mark shipments as checked (the carrier answered, but not with a tracking)."""
+        self.conn.executemany(
+            "UPDATE shipments SET last_checked_t = ? WHERE tracking_number = ?",
+            [(_r3(t), n) for n in tracking_numbers],
+        )
+
+    # -- measurements -----------------------------------------------------------------------------
+
+    def record_request(
+        self,
+        t: float,
+        carrier: str,
+        numbers: int,
+        status: int,
+        outcome: str,
+        duration: float,
+        wall_duration: float,
+    ) -> None:
+        """One carrier call as the plugin saw it; ``duration`` in store seconds, ``status`` 0
+        when no HTTP answer came (timeout, connection error)."""
+        self.conn.execute(
+            "INSERT INTO plugin_requests VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (_r3(t), carrier, numbers, status, outcome, _r3(duration), round(wall_duration, 6)),
+        )
+
+    def record_sample(self, t: float, pending: int, due: int, running: int) -> None:
+        self.conn.execute(
+            "INSERT INTO queue_samples VALUES (?, ?, ?, ?)", (_r3(t), pending, due, running)
+        )
+
+    def counts(self) -> dict[str, int]:
+        """Row counts for ``/__admin/stats``."""
+        one = self.conn.execute
+        return {
+            "orders": one("SELECT count(*) FROM orders").fetchone()[0],
+            "shipments": one("SELECT count(*) FROM shipments").fetchone()[0],
+            "open_shipments": one("SELECT count(*) FROM shipments WHERE delivered = 0").fetchone()[
+                0
+            ],
+            "changes": one("SELECT count(*) FROM tracking_changes").fetchone()[0],
+        }
+
+
+def _shipment(row: sqlite3.Row) -> ShipmentRow:
+    return ShipmentRow(
+        id=row["id"],
+        order_id=row["order_id"],
+        carrier=row["carrier"],
+        tracking_number=row["tracking_number"],
+        tracking_id=row["tracking_id"] or "",
+        date_shipped=row["date_shipped"] or "",
+        shipped_t=row["shipped_t"],
+        events=json.loads(row["events"] or "[]"),
+        shown_count=row["shown_count"] or 0,
+        status=row["status"] or "pending",
+        delivered=bool(row["delivered"]),
+    )

@@ -1,0 +1,266 @@
+"""An action queue with Action Scheduler's semantics, over the ``actions`` table.
+
+What peak behaviour depends on, kept from Action Scheduler (carriers.md §2,
+actionscheduler.org/perf): actions wait until their ``scheduled_t``; a *run* is started by
+WP-Cron once a ``tick`` (a minute); a run claims batches of ``claim_batch`` due actions, oldest
+scheduled first, and executes them ``concurrency`` at a time until ``time_limit`` store seconds
+have passed since the run began, then releases the claimed actions it did not start. One run at a
+time: a run that overruns its tick delays the next one (WP-Cron fires once, not once per missed
+minute).
+
+Statuses: ``pending`` (a claimed action is pending with ``claimed_t`` set), ``running``,
+``complete``, ``failed``. All times are run seconds of the injected clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from mocks.store.db import StoreDB
+from peakbench.clock import Clock
+
+log = logging.getLogger(__name__)
+
+PENDING, RUNNING, COMPLETE, FAILED = "pending", "running", "complete", "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    id: int
+    hook: str
+    args: dict[str, Any]
+    scheduled_t: float
+    attempts: int
+    """Times the action has been started, this start included."""
+
+
+@dataclass(frozen=True, slots=True)
+class Complete:
+    """The action did its job."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fail:
+    """The action failed; ``stop_run`` also ends the current queue run."""
+
+    error: str
+    stop_run: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Postpone:
+    """Back to pending, due again at run second ``at`` (with new ``args`` if given)."""
+
+    at: float
+    args: dict[str, Any] | None = None
+    error: str = ""
+
+
+Result = Complete | Fail | Postpone
+Handler = Callable[[Action], Awaitable[Result]]
+
+MIN_POSTPONE_S = 1.0
+"""A postponed action is never due again in the same instant (a ``Retry-After: 0`` would spin)."""
+
+
+class ActionQueue:
+    """Schedule, claim, run and settle actions; ``run_forever`` is the WP-Cron-driven runner."""
+
+    def __init__(
+        self,
+        db: StoreDB,
+        clock: Clock,
+        *,
+        claim_batch: int = 25,
+        concurrency: int = 1,
+        time_limit: float = 30.0,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.claim_batch = claim_batch
+        self.concurrency = concurrency
+        self.time_limit = time_limit
+        self.handlers: dict[str, Handler] = {}
+        self.runs = 0
+        self._stop_run = False
+
+    def register(self, hook: str, handler: Handler) -> None:
+        self.handlers[hook] = handler
+
+    # -- table operations (each one short transaction) --------------------------------------------
+
+    def schedule(self, hook: str, args: dict[str, Any], at: float) -> int:
+        """Add a pending action due at run second ``at``; returns its id."""
+        with self.db.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO actions(hook, args, scheduled_t, status, attempts) "
+                "VALUES (?, ?, ?, 'pending', 0)",
+                (hook, json.dumps(args, separators=(",", ":")), round(at, 3)),
+            )
+        return int(cur.lastrowid or 0)
+
+    def claim(self, limit: int | None = None) -> list[Action]:
+        """Claim up to ``limit`` (default ``claim_batch``) due, unclaimed pending actions."""
+        now = self.clock.now()
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                "SELECT id, hook, args, scheduled_t, attempts FROM actions WHERE status = ? "
+                "AND claimed_t IS NULL AND scheduled_t <= ? ORDER BY scheduled_t, id LIMIT ?",
+                (PENDING, now, limit or self.claim_batch),
+            ).fetchall()
+            conn.executemany(
+                "UPDATE actions SET claimed_t = ? WHERE id = ?", [(now, r["id"]) for r in rows]
+            )
+        return [
+            Action(r["id"], r["hook"], json.loads(r["args"]), r["scheduled_t"], r["attempts"])
+            for r in rows
+        ]
+
+    def release(self, ids: Iterable[int]) -> None:
+        """Give claimed (or interrupted) actions back to the queue."""
+        with self.db.transaction() as conn:
+            conn.executemany(
+                "UPDATE actions SET status = ?, claimed_t = NULL WHERE id = ?",
+                [(PENDING, i) for i in ids],
+            )
+
+    def _begin(self, action: Action) -> Action:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE actions SET status = ?, attempts = attempts + 1 WHERE id = ?",
+                (RUNNING, action.id),
+            )
+        return Action(action.id, action.hook, action.args, action.scheduled_t, action.attempts + 1)
+
+    def _settle(self, action: Action, result: Result) -> None:
+        now = round(self.clock.now(), 3)
+        with self.db.transaction() as conn:
+            if isinstance(result, Complete):
+                conn.execute(
+                    "UPDATE actions SET status = ?, finished_t = ? WHERE id = ?",
+                    (COMPLETE, now, action.id),
+                )
+            elif isinstance(result, Fail):
+                conn.execute(
+                    "UPDATE actions SET status = ?, finished_t = ?, last_error = ? WHERE id = ?",
+                    (FAILED, now, result.error, action.id),
+                )
+            else:
+                at = max(result.at, self.clock.now() + MIN_POSTPONE_S)
+                args = action.args if result.args is None else result.args
+                conn.execute(
+                    "UPDATE actions SET status = ?, scheduled_t = ?, args = ?, claimed_t = NULL, "
+                    "last_error = ? WHERE id = ?",
+                    (
+                        PENDING,
+                        round(at, 3),
+                        json.dumps(args, separators=(",", ":")),
+                        result.error or None,
+                        action.id,
+                    ),
+                )
+
+    def recover(self) -> None:
+        """After a restart: unclaim pending actions, fail the ones a dead process left running."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE actions SET claimed_t = NULL WHERE status = ?", (PENDING,))
+            conn.execute(
+                "UPDATE actions SET status = ?, last_error = 'abandoned by a dead runner' "
+                "WHERE status = ?",
+                (FAILED, RUNNING),
+            )
+
+    def counts(self) -> dict[str, int]:
+        """Actions per status (claimed ones count as pending)."""
+        rows = self.db.conn.execute("SELECT status, count(*) FROM actions GROUP BY status")
+        out = {PENDING: 0, RUNNING: 0, COMPLETE: 0, FAILED: 0}
+        out.update({status: n for status, n in rows})
+        return out
+
+    def open_args(self, hook: str) -> list[dict[str, Any]]:
+        """Arguments of the ``hook`` actions still pending or running."""
+        rows = self.db.conn.execute(
+            "SELECT args FROM actions WHERE hook = ? AND status IN (?, ?)", (hook, PENDING, RUNNING)
+        )
+        return [json.loads(r[0]) for r in rows]
+
+    def sample(self) -> None:
+        """Record the backlog (``queue_samples``) at the current store time."""
+        now = self.clock.now()
+        pending, due, running = self.db.conn.execute(
+            "SELECT coalesce(sum(status = 'pending'), 0), "
+            "coalesce(sum(status = 'pending' AND scheduled_t <= ?), 0), "
+            "coalesce(sum(status = 'running'), 0) FROM actions "
+            "WHERE status IN ('pending', 'running')",
+            (now,),
+        ).fetchone()
+        with self.db.transaction():
+            self.db.record_sample(now, pending, due, running)
+
+    # -- running ----------------------------------------------------------------------------------
+
+    def stop_run(self) -> None:
+        """End the current run after the actions already started (used by ``stop-run``)."""
+        self._stop_run = True
+
+    async def run_once(self) -> int:
+        """One queue run; returns how many actions it executed."""
+        self.runs += 1
+        self._stop_run = False
+        began = self.clock.now()
+        executed = 0
+        while not self._stop_run and self.clock.now() - began < self.time_limit:
+            batch = self.claim()
+            if not batch:
+                break
+            executed += await self._run_batch(batch, began)
+        return executed
+
+    async def _run_batch(self, batch: list[Action], began: float) -> int:
+        todo = deque(batch)
+        executed = 0
+
+        async def worker() -> None:
+            nonlocal executed
+            while todo and not self._stop_run and self.clock.now() - began < self.time_limit:
+                await self._execute(todo.popleft())
+                executed += 1
+
+        try:
+            await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(batch)))))
+        finally:
+            self.release(a.id for a in todo)
+        return executed
+
+    async def _execute(self, claimed: Action) -> None:
+        action = self._begin(claimed)
+        handler = self.handlers.get(action.hook)
+        try:
+            result = await handler(action) if handler else Fail(f"no handler for {action.hook}")
+        except asyncio.CancelledError:
+            self.release([action.id])
+            raise
+        except Exception as exc:  # a failing action is data, the queue goes on
+            result = Fail(f"{type(exc).__name__}: {exc}")
+        self._settle(action, result)
+        if isinstance(result, Fail) and result.stop_run:
+            self._stop_run = True
+
+    async def run_forever(self, tick: float) -> None:
+        """Sample and run the queue every ``tick`` store seconds until cancelled."""
+        due = self.clock.now()
+        while True:
+            try:
+                self.sample()
+                await self.run_once()
+            except Exception:  # a broken run must not stop WP-Cron for the rest of the run
+                log.exception("queue run failed")
+            now = self.clock.now()
+            due = max(due + tick, now)
+            await self.clock.sleep(due - now)

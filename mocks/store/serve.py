@@ -1,0 +1,145 @@
+"""Run the sandbox store as a child process (the child-process contract of the common brief).
+
+Binds 127.0.0.1 port 0 itself, hands the socket to uvicorn, writes the ready file atomically
+once listening, exits 0 on SIGTERM/SIGINT after stopping the plugin and closing the database, and
+shuts down within about a second when its parent dies. :func:`serve_store` is what both
+``python -m mocks.store serve`` and ``peakbench store serve`` call; secrets are passed in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import uvicorn
+import uvloop
+
+from mocks.store.app import create_store_app
+from mocks.store.config import Credentials, StoreConfig
+from mocks.store.db import StoreDB
+from mocks.store.plugin import Plugin
+from peakbench.clock import ClockSpec, WallClock
+
+PARENT_POLL_S = 0.2
+"""Wall seconds between checks that the parent is still alive."""
+GRACEFUL_S = 2
+"""Wall seconds uvicorn waits for open connections at shutdown."""
+
+
+def write_ready_file(path: Path, port: int, host: str = "127.0.0.1") -> None:
+    """Write ``{"pid", "port", "base_url"}`` atomically (``X.tmp`` then ``os.replace``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(
+        json.dumps({"pid": os.getpid(), "port": port, "base_url": f"http://{host}:{port}"})
+    )
+    os.replace(tmp, path)
+
+
+def bind_socket(host: str) -> socket.socket:
+    """A listening-ready TCP socket on a free port chosen by the OS."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    sock.set_inheritable(True)
+    return sock
+
+
+async def _watch(
+    server: uvicorn.Server, sock: socket.socket, ready_file: Path, host: str, parent: int
+) -> None:
+    while not server.started:
+        if server.should_exit:
+            return
+        await asyncio.sleep(0.01)
+    write_ready_file(ready_file, sock.getsockname()[1], host)
+    while not server.should_exit:
+        if os.getppid() != parent:  # orphaned: the orchestrator is gone
+            server.should_exit = True
+            return
+        await asyncio.sleep(PARENT_POLL_S)
+
+
+async def _serve(
+    config: StoreConfig,
+    clock_spec: ClockSpec,
+    db: StoreDB,
+    ready_file: Path,
+    host: str,
+    credentials: Credentials,
+) -> bool:
+    clock = WallClock(clock_spec)
+    plugin = Plugin(config.plugin, config.carriers, db, clock)
+    app = create_store_app(db, plugin, clock, credentials)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            loop="uvloop",
+            http="httptools",
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=GRACEFUL_S,
+        )
+    )
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        server.should_exit = True
+
+    # uvicorn swaps in its own handlers while serving and re-raises the signal after shutdown;
+    # ours then receives it, so the process ends by returning (exit 0), not by the signal.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
+    sock = bind_socket(host)
+    watcher = asyncio.create_task(_watch(server, sock, ready_file, host, os.getppid()))
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        sock.close()
+    return bool(server.started)
+
+
+def serve_store(
+    config: StoreConfig | Mapping[str, Any],
+    clock_spec: ClockSpec,
+    db_path: Path,
+    ready_file: Path,
+    host: str = "127.0.0.1",
+    credentials: Credentials | Mapping[str, Any] | None = None,
+    carrier_keys: Mapping[str, Sequence[str]] | None = None,
+) -> int:
+    """Serve the sandbox store until SIGTERM/SIGINT or the parent's death; returns an exit code.
+
+    ``config`` is ``store.json``'s content (or a parsed :class:`StoreConfig`); ``credentials``
+    the consumer key/secret the REST API accepts; ``carrier_keys`` the API keys per carrier (the
+    plugin uses the first). Returns 0 after a clean shutdown, 1 when the server never started.
+    """
+    cfg = config if isinstance(config, StoreConfig) else StoreConfig.from_json(config)
+    cfg = cfg.with_keys(carrier_keys or {})
+    for name, carrier in cfg.carriers.items():
+        if carrier.api_key is None:  # the run goes on: every call will be refused with 401
+            print(f"store: no API key for carrier {name!r}", file=sys.stderr)
+    if credentials is None:
+        raise ValueError("the store needs credentials (PEAKBENCH_STORE_CREDENTIALS)")
+    creds = (
+        credentials if isinstance(credentials, Credentials) else Credentials.from_json(credentials)
+    )
+    db = StoreDB(db_path)
+    try:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            started = runner.run(_serve(cfg, clock_spec, db, ready_file, host, creds))
+    finally:
+        db.close()
+    return 0 if started else 1

@@ -1,0 +1,300 @@
+"""The sandbox store's HTTP contract, in-process (ASGITransport): orders, auth, tracking, page."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from mocks.store.app import create_store_app
+from mocks.store.config import CarrierEndpoint, Credentials
+from mocks.store.db import StoreDB
+from mocks.store.plugin import Plugin
+from peakbench.clock import ManualClock
+from peakbench.config.store import PluginSpec
+from peakbench.timeline import TimelineModel, journey, make_tracking_number, visible_count
+
+CREDS = Credentials("ck_test_key", "cs_test_secret")
+BASIC = {"Authorization": "Basic " + base64.b64encode(b"ck_test_key:cs_test_secret").decode()}
+ORDER = {
+    "set_paid": True,
+    "billing": {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"},
+    "shipping": {"first_name": "Ada", "city": "Chicago", "country": "US"},
+    "line_items": [{"product_id": 93, "quantity": 2}, {"product_id": 22, "quantity": 1}],
+    "meta_data": [{"key": "peakbench_ref", "value": "17"}],
+}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(t=100.0)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> StoreDB:
+    return StoreDB(tmp_path / "store.sqlite")
+
+
+@pytest.fixture
+async def client(db: StoreDB, clock: ManualClock) -> AsyncIterator[httpx.AsyncClient]:
+    carriers = {"acme": CarrierEndpoint("acme", "http://127.0.0.1:9", api_key="k")}
+    plugin = Plugin(PluginSpec(), carriers, db, clock)
+    app = create_store_app(db, plugin, clock, CREDS)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+        yield c
+    await plugin.stop()
+
+
+def carrier_event(e: Any) -> dict[str, Any]:
+    """A ScanEvent as the generic carrier sends it."""
+    local = timezone(timedelta(seconds=e.utc_offset_s))
+    return {
+        "code": e.code,
+        "status": e.status,
+        "description": e.message,
+        "location": {"city": e.city, "state": e.state, "country": e.country},
+        "occurred_at": datetime.fromtimestamp(e.occurred_at, local).isoformat(),
+    }
+
+
+async def _order(client: httpx.AsyncClient, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    resp = await client.post("/wp-json/wc/v3/orders", json=body or ORDER, headers=BASIC)
+    assert resp.status_code == 201, resp.text
+    return dict(resp.json())
+
+
+@pytest.mark.anyio
+async def test_create_and_get_order_look_like_woocommerce(client: httpx.AsyncClient) -> None:
+    order = await _order(client)
+    assert order["status"] == "processing"
+    assert re.fullmatch(r"wc_order_[A-Za-z0-9]{13}", order["order_key"])
+    assert order["number"] == str(order["id"])
+    assert order["date_created"] == "2026-11-27T05:01:40"  # ManualClock epoch + 100 s, UTC site
+    assert order["date_created_gmt"] == order["date_created"]
+    assert [li["quantity"] for li in order["line_items"]] == [2, 1]
+    line_sum = sum(float(li["total"]) for li in order["line_items"])
+    assert order["total"] == f"{line_sum:.2f}"
+    assert order["currency"] == "USD"
+    assert order["meta_data"][0]["key"] == "peakbench_ref"
+
+    got = await client.get(f"/wp-json/wc/v3/orders/{order['id']}", headers=BASIC)
+    assert got.status_code == 200
+    assert got.json() == order
+
+    unpaid = await _order(client, {"line_items": [{"product_id": 1}]})
+    assert unpaid["status"] == "pending"
+    assert unpaid["id"] == order["id"] + 1
+
+
+@pytest.mark.anyio
+async def test_auth_by_basic_or_query_params_else_401(client: httpx.AsyncClient) -> None:
+    order = await _order(client)
+    path = f"/wp-json/wc/v3/orders/{order['id']}"
+    by_query = await client.get(
+        path, params={"consumer_key": "ck_test_key", "consumer_secret": "cs_test_secret"}
+    )
+    assert by_query.status_code == 200
+    for headers, params in (
+        ({}, {}),
+        ({"Authorization": "Basic " + base64.b64encode(b"ck_test_key:wrong").decode()}, {}),
+        ({"Authorization": "Basic !!!not-base64"}, {}),
+        ({}, {"consumer_key": "ck_test_key"}),
+    ):
+        resp = await client.get(path, headers=headers, params=params)
+        assert resp.status_code == 401
+        assert resp.json()["code"] == "woocommerce_rest_cannot_view"
+        assert resp.json()["data"]["status"] == 401
+    assert (await client.post("/wp-json/wc/v3/orders", json=ORDER)).status_code == 401
+
+
+@pytest.mark.anyio
+async def test_unknown_order_is_404(client: httpx.AsyncClient) -> None:
+    for oid in ("999", "0", str(2**70)):
+        resp = await client.get(f"/wp-json/wc/v3/orders/{oid}", headers=BASIC)
+        assert resp.status_code == 404
+        assert resp.json()["code"] == "woocommerce_rest_shop_order_invalid_id"
+    other = await client.get("/wp-json/wc/v3/nothing", headers=BASIC)
+    assert other.status_code == 404
+    assert other.json()["code"] == "rest_no_route"
+
+
+@pytest.mark.anyio
+async def test_ship_registers_tracking_and_completes_order(
+    client: httpx.AsyncClient, db: StoreDB, clock: ManualClock
+) -> None:
+    order = await _order(client)
+    number = make_tracking_number(clock.spec.start_epoch, "domestic", 1)
+    path = f"/wp-json/wc-shipment-tracking/v3/orders/{order['id']}/shipment-trackings"
+    clock.advance(50)
+    resp = await client.post(
+        path, headers=BASIC, json={"tracking_provider": "acme", "tracking_number": number}
+    )
+    assert resp.status_code == 201, resp.text
+    item = resp.json()
+    assert set(item) == {
+        "tracking_id",
+        "tracking_provider",
+        "tracking_link",
+        "tracking_number",
+        "date_shipped",
+    }
+    assert item["tracking_provider"] == "acme"
+    assert item["tracking_number"] == number
+    assert item["date_shipped"] == "2026-11-27"
+    assert f"/order-tracking/{order['id']}?key={order['order_key']}" in item["tracking_link"]
+
+    again = await client.post(
+        path, headers=BASIC, json={"tracking_provider": "ACME", "tracking_number": number}
+    )
+    assert again.status_code == 201
+    assert again.json()["tracking_id"] == item["tracking_id"]
+
+    listed = await client.get(path, headers=BASIC)
+    assert listed.status_code == 200
+    assert listed.json() == [item]
+    got = await client.get(f"/wp-json/wc/v3/orders/{order['id']}", headers=BASIC)
+    assert got.json()["status"] == "completed"
+    assert got.json()["date_completed"] is not None
+    shipment = db.shipment(number)
+    assert shipment is not None
+    assert shipment.shipped_t == pytest.approx(150.0)
+    assert shipment.shown_count == 0
+    assert not shipment.delivered
+
+    bad = await client.post(
+        path, headers=BASIC, json={"tracking_provider": "nope", "tracking_number": "X1"}
+    )
+    assert bad.status_code == 400
+    missing = await client.post(
+        "/wp-json/wc-shipment-tracking/v3/orders/4242/shipment-trackings",
+        headers=BASIC,
+        json={"tracking_provider": "acme", "tracking_number": "X2"},
+    )
+    assert missing.status_code == 404
+    other = await _order(client)
+    dup = await client.post(
+        f"/wp-json/wc-shipment-tracking/v3/orders/{other['id']}/shipment-trackings",
+        headers=BASIC,
+        json={"tracking_provider": "acme", "tracking_number": number},
+    )
+    assert dup.status_code == 400
+
+
+@pytest.mark.anyio
+async def test_tracking_page_shows_events_newest_first(
+    client: httpx.AsyncClient, db: StoreDB, clock: ManualClock
+) -> None:
+    order = await _order(client)
+    page_path = f"/order-tracking/{order['id']}"
+    before = await client.get(page_path, params={"key": order["order_key"]})
+    assert before.status_code == 200
+    assert before.headers["content-type"].startswith("text/html")
+    assert 'class="tracking-status" data-status="awaiting_shipment"' in before.text
+
+    number = make_tracking_number(clock.spec.start_epoch, "domestic", 7)
+    await client.post(
+        f"/wp-json/wc-shipment-tracking/v3/orders/{order['id']}/shipment-trackings",
+        headers=BASIC,
+        json={"tracking_provider": "acme", "tracking_number": number},
+    )
+    events = journey(TimelineModel(), number)
+    shown = [carrier_event(e) for e in events[: visible_count(events, events[3].visible_at)]]
+    with db.transaction():
+        assert db.apply_tracking(number, shown, shown[-1]["status"], clock.now())
+
+    page = (await client.get(page_path, params={"key": order["order_key"]})).text
+    items = re.findall(
+        r'<li class="tracking-event" data-status="([^"]*)" '
+        r'data-occurred="([^"]*)"',
+        page,
+    )
+    assert [occ for _, occ in items] == [e["occurred_at"] for e in reversed(shown)]
+    assert [st for st, _ in items] == [e["status"] for e in reversed(shown)]
+    assert len(re.findall(r'<p class="tracking-status"', page)) == 1
+    assert f'<p class="tracking-status" data-status="{shown[-1]["status"]}"' in page
+
+    for params in ({"key": "wc_order_wrongwrongwro"}, {}, {"key": ""}):
+        assert (await client.get(page_path, params=params)).status_code == 404
+    assert (await client.get("/order-tracking/9999", params={"key": "x"})).status_code == 404
+
+
+@pytest.mark.anyio
+async def test_bad_bodies_are_400_never_500(client: httpx.AsyncClient) -> None:
+    order = await _order(client)
+    ship = f"/wp-json/wc-shipment-tracking/v3/orders/{order['id']}/shipment-trackings"
+    bad_orders: list[Any] = [
+        b"{not json",
+        b"\xff\xfe",
+        [1, 2],
+        "text",
+        {"line_items": "many"},
+        {"line_items": [5]},
+        {"line_items": [{"product_id": 1, "quantity": "abc"}]},
+        {"line_items": [{"product_id": 1, "quantity": 0}]},
+        {"line_items": [{"product_id": -3}]},
+        {"line_items": [{"product_id": 1, "price": "free"}]},
+        b'{"line_items": [{"product_id": 1, "total": 1e999}]}',
+        b'{"line_items": [{"product_id": 1, "price": NaN}]}',
+        {"set_paid": "yes"},
+        {"status": "teleported"},
+        {"billing": "nope"},
+        {"billing": {"first_name": {"nested": 1}}},
+        {"meta_data": {"key": "v"}},
+        {"meta_data": [{"value": 1}]},
+        {"shipping_lines": [1]},
+        {"currency": "dollars"},
+    ]
+    bad_tracks: list[Any] = [
+        b"{",
+        [],
+        {},
+        {"tracking_provider": "acme"},
+        {"tracking_provider": "acme", "tracking_number": 12345},
+        {"tracking_provider": "acme", "tracking_number": "   "},
+        {"tracking_provider": 3, "tracking_number": "X"},
+        {"tracking_provider": "acme", "tracking_number": "X", "date_shipped": "soon"},
+        {"tracking_provider": "acme", "tracking_number": "X", "date_shipped": 1e30},
+        {"tracking_provider": "acme", "tracking_number": "X", "date_shipped": [1]},
+    ]
+    for path, bodies in (("/wp-json/wc/v3/orders", bad_orders), (ship, bad_tracks)):
+        for body in bodies:
+            kwargs: dict[str, Any] = (
+                {"content": body} if isinstance(body, bytes) else {"json": body}
+            )
+            resp = await client.post(path, headers=BASIC, **kwargs)
+            assert resp.status_code == 400, (body, resp.text)
+            payload = resp.json()
+            assert payload["data"]["status"] == 400
+            assert payload["code"].startswith(("rest_", "woocommerce_rest_")), payload
+    stats = (await client.get("/__admin/stats")).json()
+    assert stats["orders"] == 1  # failed creations left no rows behind
+    assert stats["shipments"] == 0
+
+
+@pytest.mark.anyio
+async def test_admin_health_and_stats(client: httpx.AsyncClient, clock: ManualClock) -> None:
+    assert (await client.get("/__admin/health")).json() == {"ok": True}
+    order = await _order(client)
+    await client.post(
+        f"/wp-json/wc-shipment-tracking/v3/orders/{order['id']}/shipment-trackings",
+        headers=BASIC,
+        json={"tracking_provider": "acme", "tracking_number": "PBX1"},
+    )
+    stats = (await client.get("/__admin/stats")).json()
+    assert stats["t"] == pytest.approx(clock.now())
+    assert (stats["orders"], stats["shipments"], stats["open_shipments"]) == (1, 1, 1)
+    assert set(stats["queue"]) >= {"pending", "running", "complete", "failed"}
+    assert set(stats["plugin"]) == {"runs", "requests", "ok", "throttled", "blocked", "errors"}
+    assert stats["changes"] == 0
