@@ -1,0 +1,183 @@
+"""The replay: an open-model schedule shared by all Locust users of a process.
+
+Locust is a closed-model tool: each user loops as fast as its tasks allow. peakbench turns it into
+an open model by handing every user the *same* iterator over the schedule: a user takes the next
+item, waits for its due time, executes it, records it and takes the next. Users are a pool of
+executors; when the pool is too small, items start late and are counted, never dropped or
+reordered. gevent is cooperative and ``next()`` on the schedule never yields, so taking an item
+is atomic without a lock.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from loadtests.journal import Journal, JournalLine
+from loadtests.progress import KINDS, Progress, count_kinds, write_atomic
+from peakbench.adapters.woocommerce import Observation
+from peakbench.clock import ClockSpec, WallClock
+from peakbench.schedule import Item, read_schedule
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayConfig:
+    """``RUN/replay.json``: what the orchestrator tells a Locust process to replay."""
+
+    clock: ClockSpec
+    schedule: Path
+    journal: Path
+    progress: Path
+    late_after: float
+    """Store seconds: an item that starts later than this after its due time is late."""
+    users: int
+    """Users the orchestrator starts (informational; Locust's ``--users`` decides)."""
+    seed: int = 0
+    """Seed of the generated order bodies."""
+
+
+def load_config(path: Path) -> ReplayConfig:
+    """Read ``replay.json``; relative paths in it are relative to its folder.
+
+    Raises ValueError with one line naming the file and the field.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read replay config ({exc.strerror})") from None
+    except ValueError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object")
+    base = path.parent
+    field = "clock"
+    try:
+        clock = ClockSpec.from_json(data["clock"])
+        if clock.scale <= 0:
+            raise ValueError("scale must be positive")
+        paths = {}
+        for field in ("schedule", "journal", "progress"):
+            if not isinstance(data[field], str) or not data[field]:
+                raise ValueError("expected a path")
+            paths[field] = base / data[field]
+        field = "late_after"
+        late_after = float(data[field])
+        field = "users"
+        users = int(data[field])
+        field = "seed"
+        seed = int(data.get(field, 0))
+    except KeyError as exc:
+        missing = field if exc.args[0] == field else f"{field}.{exc.args[0]}"
+        raise ValueError(f"{path}: missing field '{missing}'") from None
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: {field}: {exc}") from None
+    return ReplayConfig(
+        clock, paths["schedule"], paths["journal"], paths["progress"], late_after, users, seed
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How executing one item went."""
+
+    ok: bool
+    status: int
+    """HTTP status; 0 when no response arrived."""
+    error: str | None = None
+    observation: Observation | None = None
+    """Views only: what the page showed."""
+
+
+class Replay:
+    """The schedule, its journal and its tallies, shared by the users of one Locust process."""
+
+    def __init__(
+        self,
+        config: ReplayConfig,
+        items: Iterator[Item],
+        scheduled: dict[str, int],
+        journal: Journal,
+        on_finished: Callable[[], None],
+    ) -> None:
+        self.config = config
+        self.clock = WallClock(config.clock)
+        self.journal = journal
+        self.progress = Progress(scheduled)
+        self._items = items
+        self._on_finished = on_finished
+        self._in_flight = 0
+        self._exhausted = False
+
+    @classmethod
+    def open(cls, config: ReplayConfig, on_finished: Callable[[], None]) -> Replay:
+        """Validate and count the schedule (one pass), open the journal, start streaming."""
+        scheduled = count_kinds(item.kind for item in read_schedule(config.schedule))
+        unknown = set(scheduled) - set(KINDS)
+        if unknown:
+            raise ValueError(f"{config.schedule}: unknown item kinds {sorted(unknown)}")
+        journal = Journal(config.journal)
+        config.progress.parent.mkdir(parents=True, exist_ok=True)
+        return cls(config, read_schedule(config.schedule), scheduled, journal, on_finished)
+
+    @property
+    def finished(self) -> bool:
+        return self.progress.finished
+
+    def take(self) -> Item | None:
+        """The next item to execute, or ``None`` when the schedule is exhausted.
+
+        Every item taken must be given back with :meth:`release`, executed or not.
+        """
+        if not self._exhausted:
+            item = next(self._items, None)
+            if item is not None:
+                self._in_flight += 1
+                return item
+            self._exhausted = True
+        self._check_finished()
+        return None
+
+    def release(self) -> None:
+        """The user holding an item is done with it."""
+        self._in_flight -= 1
+        self._check_finished()
+
+    def _check_finished(self) -> None:
+        if self._exhausted and self._in_flight == 0 and not self.progress.finished:
+            self.progress.finished = True
+            self._on_finished()
+
+    def record(self, item: Item, start: float, end: float, outcome: Outcome) -> None:
+        """Journal and count one executed item; ``start``/``end`` are run seconds."""
+        lag = start - item.t
+        late = lag > self.config.late_after
+        line: JournalLine = {
+            "kind": item.kind,
+            "ref": item.ref,
+            "due": round(item.t, 3),
+            "start": round(start, 3),
+            "end": round(end, 3),
+            "ok": outcome.ok,
+            "status": outcome.status,
+            "late": late,
+            "error": outcome.error,
+        }
+        if item.kind == "view":
+            seen = outcome.observation
+            line["tracking_number"] = item.tracking_number
+            line["shown"] = seen.shown if seen else None
+            line["newest"] = seen.newest_occurred if seen else None
+            line["page_status"] = seen.status if seen else None
+        self.journal.write(line)
+        self.progress.record(item.kind, outcome.ok, lag, late)
+
+    def publish(self) -> None:
+        """Replace the progress file with the current tallies."""
+        write_atomic(self.config.progress, self.progress.snapshot(self.clock.now()))
+
+    def close(self) -> None:
+        """Flush the journal and publish the final progress."""
+        self.journal.close()
+        self.publish()

@@ -1,0 +1,229 @@
+"""The WooCommerce store adapter, sans-I/O: builds requests, parses responses.
+
+Speaks the routes a WooCommerce store with the Advanced Shipment Tracking plugin serves (and the
+sandbox store imitates): the REST API for orders and shipment-tracking items, and the customer's
+HTML order-tracking page, which is the observation peakbench measures freshness on. Nothing here
+does I/O; the caller sends a :class:`Request` with its own client and hands back the body.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json as jsonlib
+import random
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+ORDERS_PATH = "/wp-json/wc/v3/orders"
+TRACKINGS_PATH = "/wp-json/wc-shipment-tracking/v3/orders/{order_id}/shipment-trackings"
+PAGE_PATH = "/order-tracking/{order_id}"
+REF_META_KEY = "_peakbench_ref"
+"""Order meta key carrying the schedule's reference, so a store's orders map back to the run."""
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """An HTTP request to the store, relative to its base URL."""
+
+    method: str
+    path: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    """Query parameters."""
+    json: Mapping[str, Any] | None = None
+    """JSON body, or ``None`` for no body."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderHandle:
+    """What the replay must remember about a created order to ship it and view its page."""
+
+    id: int
+    order_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What the customer's tracking page showed."""
+
+    shown: int
+    """How many tracking events the page listed."""
+    newest_occurred: str | None
+    """``occurred_at`` (ISO-8601, as the store received it) of the newest event shown."""
+    status: str | None
+    """Neutral status the page headlines (``data-status`` of ``p.tracking-status``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """REST API credentials of a WooCommerce store. ``repr`` hides the secret."""
+
+    consumer_key: str
+    consumer_secret: str = field(repr=False)
+
+
+# -- credentials ----------------------------------------------------------------------------------
+
+
+def credentials_from_json(text: str) -> Credentials:
+    """Parse ``{"consumer_key": "ck_…", "consumer_secret": "cs_…"}``.
+
+    Raises ValueError with a one-line message that never contains the secret.
+    """
+    try:
+        data = jsonlib.loads(text)
+    except ValueError:
+        raise ValueError("store credentials are not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ValueError("store credentials must be a JSON object")
+    key, secret = data.get("consumer_key"), data.get("consumer_secret")
+    if not isinstance(key, str) or not key or not isinstance(secret, str) or not secret:
+        raise ValueError("store credentials need non-empty 'consumer_key' and 'consumer_secret'")
+    return Credentials(key, secret)
+
+
+def auth_header(key: str, secret: str) -> dict[str, str]:
+    """HTTP Basic ``Authorization`` header for the REST API (``consumer_key:consumer_secret``)."""
+    token = base64.b64encode(f"{key}:{secret}".encode()).decode("ascii")
+    return {"Authorization": f"Basic {token}"}
+
+
+# -- orders ---------------------------------------------------------------------------------------
+
+_FIRST = ("Ava", "Liam", "Mia", "Noah", "Zoe", "Ethan", "Lena", "Omar", "Yuki", "Sara")
+_LAST = ("Smith", "Garcia", "Chen", "Okafor", "Müller", "Rossi", "Kim", "Nguyen", "Silva", "Brown")
+_ADDRESSES = (
+    # city, state, postcode, country: mostly domestic, a few cross-border destinations.
+    ("Austin", "TX", "78701", "US"),
+    ("Columbus", "OH", "43004", "US"),
+    ("Seattle", "WA", "98101", "US"),
+    ("Brooklyn", "NY", "11201", "US"),
+    ("Miami", "FL", "33101", "US"),
+    ("Denver", "CO", "80202", "US"),
+    ("Toronto", "ON", "M5H 2N2", "CA"),
+    ("London", "", "EC1A 1BB", "GB"),
+    ("Berlin", "", "10115", "DE"),
+)
+_PRODUCTS = (101, 102, 103, 117, 204, 205, 311, 342)
+
+
+def create_order(ref: int, seed: int = 0) -> Request:
+    """POST a paid order for schedule reference ``ref``; the body is a pure function of
+    ``(seed, ref)``, so a replay is repeatable. ``meta_data`` carries ``_peakbench_ref``."""
+    rng = random.Random(f"{seed}:order:{ref}")
+    first, last = rng.choice(_FIRST), rng.choice(_LAST)
+    city, state, postcode, country = rng.choice(_ADDRESSES)
+    address = {
+        "first_name": first,
+        "last_name": last,
+        "address_1": f"{rng.randint(1, 9999)} Market Street",
+        "city": city,
+        "state": state,
+        "postcode": postcode,
+        "country": country,
+    }
+    billing = {**address, "email": f"customer{ref}@example.com", "phone": "555-0100"}
+    products = rng.sample(_PRODUCTS, rng.choice((1, 1, 2)))
+    body = {
+        "payment_method": "bacs",
+        "payment_method_title": "Direct bank transfer",
+        "set_paid": True,
+        "billing": billing,
+        "shipping": address,
+        "line_items": [{"product_id": p, "quantity": rng.randint(1, 3)} for p in products],
+        "shipping_lines": [
+            {"method_id": "flat_rate", "method_title": "Flat rate", "total": "5.00"}
+        ],
+        "meta_data": [{"key": REF_META_KEY, "value": str(ref)}],
+    }
+    return Request("POST", ORDERS_PATH, json=body)
+
+
+def parse_order(body: Mapping[str, Any]) -> OrderHandle:
+    """Read ``id`` and ``order_key`` from an order JSON; ValueError when they are missing."""
+    order_id, key = body.get("id"), body.get("order_key")
+    if isinstance(order_id, bool) or not isinstance(order_id, int) or order_id <= 0:
+        raise ValueError(f"order response without a positive integer 'id' (got {order_id!r})")
+    if not isinstance(key, str) or not key:
+        raise ValueError(f"order {order_id} response without an 'order_key'")
+    return OrderHandle(order_id, key)
+
+
+def ship(
+    order_id: int, carrier: str, tracking_number: str, date_shipped: str | None = None
+) -> Request:
+    """POST a shipment-tracking item (Advanced Shipment Tracking's route).
+
+    ``date_shipped`` is a store-calendar date (``YYYY-MM-DD``) or ``None`` to let the store
+    stamp it.
+    """
+    body: dict[str, str] = {"tracking_provider": carrier, "tracking_number": tracking_number}
+    if date_shipped is not None:
+        body["date_shipped"] = date_shipped
+    return Request("POST", TRACKINGS_PATH.format(order_id=order_id), json=body)
+
+
+def tracking_page(order_id: int, order_key: str) -> Request:
+    """GET the customer's tracking page; the order key authorises it, no API credentials."""
+    return Request("GET", PAGE_PATH.format(order_id=order_id), params={"key": order_key})
+
+
+# -- the tracking page ----------------------------------------------------------------------------
+
+# Only <li> and <p> start tags matter; attributes are parsed only for tags that mention
+# "tracking-", which keeps a page of a few hundred tags to a few microseconds of regex.
+_TAG = re.compile(r"<(li|p)(?=[\s>/])([^>]*)>", re.IGNORECASE)
+_ATTR = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+
+
+def _attributes(raw: str) -> dict[str, str]:
+    attrs: dict[str, str] = {}
+    for m in _ATTR.finditer(raw):
+        value = m.group(2) if m.group(2) is not None else m.group(3) or m.group(4) or ""
+        attrs.setdefault(m.group(1).lower(), html.unescape(value))
+    return attrs
+
+
+def _newest(occurred: list[str]) -> str | None:
+    """The latest timestamp; by the store contract that is the first, but compare to be sure."""
+    if not occurred:
+        return None
+    try:
+        return max(occurred, key=lambda s: datetime.fromisoformat(s).timestamp())
+    except ValueError:
+        return occurred[0]
+
+
+def parse_tracking_page(page: str) -> Observation:
+    """Read what the customer's tracking page shows.
+
+    Counts ``<li class="tracking-event">`` items and reads the single
+    ``<p class="tracking-status" data-status=…>``. Attribute order, quoting, extra classes and
+    whitespace do not matter. Raises ValueError for a page without exactly one tracking status
+    (a login page, an error page, a theme that dropped the section).
+    """
+    shown = 0
+    occurred: list[str] = []
+    statuses: list[str | None] = []
+    for m in _TAG.finditer(page):
+        raw = m.group(2)
+        if "tracking-" not in raw:
+            continue
+        attrs = _attributes(raw)
+        classes = attrs.get("class", "").split()
+        tag = m.group(1).lower()
+        if tag == "li" and "tracking-event" in classes:
+            shown += 1
+            when = attrs.get("data-occurred", "").strip()
+            if when:
+                occurred.append(when)
+        elif tag == "p" and "tracking-status" in classes:
+            statuses.append(attrs.get("data-status", "").strip() or None)
+    if len(statuses) != 1:
+        what = "no" if not statuses else f"{len(statuses)}"
+        raise ValueError(f'not a tracking page: {what} <p class="tracking-status"> found')
+    return Observation(shown, _newest(occurred), statuses[0])
