@@ -88,13 +88,15 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_mocks_serve(args: argparse.Namespace, console: Console) -> int:
+    import os
+
     from mocks.serve import main as serve_main
 
-    return int(serve_main(["serve", *args.rest]) or 0)
+    return int(serve_main(["serve", *args.rest], os.environ) or 0)
 
 
 def cmd_store_serve(args: argparse.Namespace, console: Console) -> int:
-    from mocks.store.serve import main as store_main
+    from mocks.store.__main__ import main as store_main
 
     return int(store_main(["serve", *args.rest]) or 0)
 
@@ -150,6 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # the servers own their options: hand everything after "serve" over untouched
+    if argv[:2] == ["mocks", "serve"]:
+        return cmd_mocks_serve(argparse.Namespace(rest=argv[2:]), Console())
+    if argv[:2] == ["store", "serve"]:
+        return cmd_store_serve(argparse.Namespace(rest=argv[2:]), Console())
     parser = build_parser()
     args = parser.parse_args(argv)
     console = Console()

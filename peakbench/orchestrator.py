@@ -290,7 +290,8 @@ class Run:
                         )
                     if t >= duration:
                         break
-                elif t >= duration * 1.05 + self.profile.replay.late_after:
+                elif t >= duration + self.profile.replay.late_after + 20.0 * wall.spec.scale:
+                    # 20 s of wall time past the last arrival: Locust is stuck, not slow
                     self.problems.append("the load generator did not finish the schedule in time")
                     break
                 time.sleep(0.25)

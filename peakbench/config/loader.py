@@ -1,6 +1,6 @@
 """Load a profile from YAML: every error at once, one line each with file, line and field path.
 
-    bf.yaml:14 carriers[0].behaviours[1].per: expected a duration like '10s', got 'fast'
+bf.yaml:14 carriers[0].behaviours[1].per: expected a duration like '10s', got 'fast'
 """
 
 from __future__ import annotations
