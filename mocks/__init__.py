@@ -1,0 +1,1 @@
+"""The world around the store: mock carrier servers (asyncio only; never imports locust)."""

@@ -1,0 +1,5 @@
+"""Small composable carrier behaviours (toxiproxy-style): latency, quota, block.
+
+Each is a frozen dataclass of its own parameters (plus bounded per-caller state), registered by
+name in :mod:`mocks.behaviours.registry` and run by :mod:`mocks.behaviours.pipeline`.
+"""

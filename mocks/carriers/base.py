@@ -1,0 +1,78 @@
+"""What a carrier personality is: the sans-I/O seam between the ASGI app and one vendor's API.
+
+A personality maps requests to neutral routes (``track``, ``batch``, ``other``: the names that
+behaviour ``routes`` and the journal use), finds the caller's credential, and turns the neutral
+timeline into the vendor's envelope, status vocabulary and timestamp style, including how it
+refuses (its throttle signature). It owns no quota logic: the behaviours decide, it only words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import NamedTuple, Protocol
+
+TRACK, BATCH, OTHER = "track", "batch", "other"
+"""Neutral route names (journal ``route``, behaviour ``routes``)."""
+
+Headers = tuple[tuple[bytes, bytes], ...]
+
+
+class Ask(NamedTuple):
+    """A parsed request: what the caller asked for."""
+
+    route: str
+    numbers: tuple[str, ...] | list[str]
+    """Tracking numbers asked (empty for ``other`` and for unusable bodies)."""
+    error: str | None = None
+    """Why the request is malformed (answered 400), else None."""
+
+
+class Reply(NamedTuple):
+    """A response, ready to send, plus what the journal needs to know about it."""
+
+    status: int
+    body: bytes
+    cause: str | None = None
+    """Journal cause (``auth``, ``bad_request``, ``not_found``, ...), None for 2xx."""
+    numbers: int = 0
+    """How many tracking numbers were asked."""
+    headers: Headers = ()
+    """Headers beyond content-type and content-length (e.g. ``Retry-After``)."""
+
+
+class Personality(Protocol):
+    """One vendor's API over the neutral timeline; every method is pure (no I/O)."""
+
+    content_type: bytes
+
+    def match(self, method: str, path: str) -> tuple[str, str]:
+        """``(route, argument)`` for a request line, e.g. ``("track", "<number>")``."""
+        ...
+
+    def reads_body(self, route: str) -> bool:
+        """Whether requests to ``route`` carry a body the personality needs."""
+        ...
+
+    def credential(self, headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+        """The API key the caller presented (raw ASGI headers, lower-case names), or None."""
+        ...
+
+    def parse(self, route: str, argument: str, body: bytes) -> Ask:
+        """What a request asks for; never raises on malformed input."""
+        ...
+
+    def respond(self, ask: Ask, epoch: float) -> Reply:
+        """The answer at Unix time ``epoch`` (store calendar)."""
+        ...
+
+    def unauthorized(self, ask: Ask) -> Reply: ...
+
+    def throttled(self, ask: Ask, retry_after: int, cause: str) -> Reply:
+        """A quota refusal; ``retry_after`` in whole store seconds."""
+        ...
+
+    def blocked(self, ask: Ask, status: int, retry_after: int) -> Reply:
+        """A ban refusal with the block's ``status``."""
+        ...
+
+    def too_large(self) -> Reply: ...

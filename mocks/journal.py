@@ -1,0 +1,112 @@
+"""The request journal of one mock carrier: one JSON line per request, plus running counters.
+
+Line format (``RUN/journals/carrier-<name>.jsonl``), the input of outage analysis::
+
+    {"t": 12.345, "carrier": "acme", "route": "track", "key": "k0", "ip": "127.0.0.1",
+     "numbers": 1, "status": 200, "outcome": "ok", "cause": null, "delay": 0.3}
+
+``t`` is the run second of arrival and ``delay`` the injected latency (store seconds, 3
+decimals); ``key`` is the index of the caller's API key (``k0``…) or ``anon``, never the key.
+Lines are buffered in memory and written when ``max_lines`` are pending, by :meth:`Journal.flush`
+(the server calls it every wall second) and on :meth:`Journal.close`: memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TextIO
+
+OK, THROTTLED, BLOCKED, ERROR = "ok", "throttled", "blocked", "error"
+"""Journal outcomes: 2xx; a quota's 429; a ban's refusal; any other non-2xx."""
+
+
+@dataclass(slots=True)
+class Counters:
+    """Requests of one carrier since start, by outcome."""
+
+    requests: int = 0
+    ok: int = 0
+    throttled: int = 0
+    blocked: int = 0
+    errors: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+class Journal:
+    """Buffered JSONL journal of ``carrier`` at ``path`` (None: count only, write nothing)."""
+
+    def __init__(self, carrier: str, path: Path | None, max_lines: int = 4096) -> None:
+        self.carrier = carrier
+        self.path = path
+        self.max_lines = max_lines
+        self.counters = Counters()
+        self.dropped = 0
+        """Lines lost because the file could not be written (disk full, folder removed)."""
+        self._carrier_json = json.dumps(carrier)
+        self._ip_json: dict[str, str] = {}
+        self._pending: list[str] = []
+        self._file: TextIO | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = path.open("a", encoding="utf-8")
+
+    def record(
+        self,
+        t: float,
+        route: str,
+        key: str,
+        ip: str,
+        numbers: int,
+        status: int,
+        outcome: str,
+        cause: str | None,
+        delay: float,
+    ) -> None:
+        """Count one request and queue its journal line (``t``, ``delay`` in store seconds)."""
+        counters = self.counters
+        counters.requests += 1
+        if outcome == OK:
+            counters.ok += 1
+        elif outcome == THROTTLED:
+            counters.throttled += 1
+        elif outcome == BLOCKED:
+            counters.blocked += 1
+        else:
+            counters.errors += 1
+        if self._file is None:
+            return
+        ip_json = self._ip_json.get(ip)
+        if ip_json is None:
+            if len(self._ip_json) > 1024:  # callers are few; a flood of addresses must not grow it
+                self._ip_json.clear()
+            ip_json = self._ip_json[ip] = json.dumps(ip)
+        cause_json = "null" if cause is None else f'"{cause}"'
+        self._pending.append(
+            f'{{"t":{t:.3f},"carrier":{self._carrier_json},"route":"{route}","key":"{key}",'
+            f'"ip":{ip_json},"numbers":{numbers},"status":{status},"outcome":"{outcome}",'
+            f'"cause":{cause_json},"delay":{delay:.3f}}}\n'
+        )
+        if len(self._pending) >= self.max_lines:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the pending lines; on an I/O error count them as dropped and go on."""
+        if not self._pending or self._file is None:
+            return
+        lines, self._pending = self._pending, []
+        try:
+            self._file.write("".join(lines))
+            self._file.flush()
+        except OSError:
+            self.dropped += len(lines)
+
+    def close(self) -> None:
+        """Flush and close the file (idempotent)."""
+        self.flush()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
