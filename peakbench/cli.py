@@ -66,7 +66,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 def cmd_report(args: argparse.Namespace, console: Console) -> int:
     from peakbench.analysis import analyse
     from peakbench.orchestrator import exit_code_for
-    from peakbench.report.console import slo_table, summary_table
+    from peakbench.report.console import render_summary
     from peakbench.results import load_run, write_json
 
     root = Path(args.run)
@@ -81,9 +81,7 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
         write_json(root / "summary.json", summary)
     else:
         summary = json.loads((root / "summary.json").read_text())
-    console.print(summary_table(summary))
-    if summary["slo"]["checks"]:
-        console.print(slo_table(summary))
+    render_summary(console, summary)
     return exit_code_for(summary)
 
 

@@ -28,7 +28,7 @@ from peakbench.clock import ClockSpec, WallClock
 from peakbench.config.profile import Profile
 from peakbench.live import LiveFigures
 from peakbench.planner import build_plan
-from peakbench.report.console import progress_line, progress_table, slo_table, summary_table
+from peakbench.report.console import progress_line, progress_table, render_summary
 from peakbench.results import new_run_dir, redact, run_record, write_json
 from peakbench.schedule import write_schedule
 
@@ -153,11 +153,7 @@ class Run:
             summary["invalid_reasons"] = [*self.problems, *summary["invalid_reasons"]]
         write_json(root / "summary.json", redact(summary))
         code = exit_code_for(summary)
-        self.console.print(summary_table(summary))
-        if summary["slo"]["checks"]:
-            self.console.print(slo_table(summary))
-        for reason in summary["invalid_reasons"]:
-            self.console.print(f"[yellow]invalid:[/] {reason}")
+        render_summary(self.console, summary)
         self.console.print(f"results: {root}")
         return RunOutcome(root, summary, code)
 

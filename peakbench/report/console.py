@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -63,59 +64,60 @@ def _dist_row(table: Table, name: str, dist: dict[str, Any]) -> None:
     )
 
 
-def summary_table(summary: dict[str, Any]) -> Table:
-    """The end-of-run summary: freshness, outages, complaints and the verdict."""
-    verdict = verdict_text(summary)
-    table = Table(title=f"peakbench · {summary['profile']} · {verdict.plain}", title_justify="left")
-    for col in ("figure", "count", "p50", "p90", "p95", "p99", "max"):
-        table.add_column(col, justify="left" if col == "figure" else "right")
+def freshness_table(summary: dict[str, Any]) -> Table:
+    """Refresh latency, staleness and apparent stall percentiles, with their sample counts."""
+    table = Table(title="What customers saw (store time)", title_justify="left")
+    for col in ("figure", "n", "p50", "p90", "p95", "p99", "max"):
+        table.add_column(col, justify="left" if col == "figure" else "right", no_wrap=True)
     _dist_row(table, "refresh latency", summary["refresh_latency_s"])
-    _dist_row(table, "staleness of views", summary["staleness_s"])
-    _dist_row(table, "apparent stall of views", summary["apparent_stall_s"])
-    table.add_section()
+    _dist_row(table, "staleness", summary["staleness_s"])
+    _dist_row(table, "apparent stall", summary["apparent_stall_s"])
+    return table
+
+
+def _counts(row: dict[str, int]) -> str:
+    return (
+        f"{row['done']:,} of {row['scheduled']:,} done, {row['late']:,} late, "
+        f"{row['failed']:,} failed"
+    )
+
+
+def summary_table(summary: dict[str, Any]) -> Table:
+    """The run at a glance: the replay, the carriers, outages, complaints and the verdict."""
+    table = Table(show_header=False, title_justify="left", box=None, padding=(0, 2))
+    table.title = Text.assemble(f"peakbench · {summary['profile']} · ", verdict_text(summary))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
     for key in ("orders", "ships", "views"):
-        row = summary[key]
-        table.add_row(
-            key,
-            f"{row['done']:,}/{row['scheduled']:,}",
-            f"late {row['late']}",
-            f"failed {row['failed']}",
-            "",
-            "",
-            "",
-        )
+        table.add_row(key, _counts(summary[key]))
     for name, c in summary["carriers"].items():
         table.add_row(
             f"carrier {name}",
-            f"{c['requests']:,}",
-            f"ok {c['ok']:,}",
-            f"throttled {c['throttled']:,}",
-            f"blocked {c['blocked']:,}",
-            f"errors {c['errors']:,}",
-            "",
+            f"{c['requests']:,} requests: {c['ok']:,} ok, {c['throttled']:,} throttled, "
+            f"{c['blocked']:,} blocked, {c['errors']:,} errors",
         )
     outages = summary["outages"]
-    table.add_row(
-        "throttle outages",
-        str(len(outages)),
-        "",
-        "",
-        "",
-        "longest",
-        _d(summary["longest_outage_s"]),
-    )
+    if outages:
+        longest = max(outages, key=lambda o: o["end"] - o["start"])
+        text = (
+            f"{len(outages)}, longest {_d(summary['longest_outage_s'])} ({longest['carrier']}, "
+            f"{longest['cause']}, {longest['views_affected']:,} views and "
+            f"{longest['orders_affected']:,} orders stale past the SLO)"
+        )
+    else:
+        text = "none"
+    table.add_row("throttle outages", text)
     comp = summary["complaints"]
     table.add_row(
-        "complaints / 1000 orders",
-        f"{comp['expected_per_1000_orders']:.1f}",
-        f"lag {comp['display_lag_share']:.0%}",
-        f"transport {comp['transport_delay_share']:.0%}",
-        "",
-        "",
-        "",
+        "expected complaints",
+        f"{comp['expected_per_1000_orders']:.1f} per 1,000 orders: "
+        f"{comp['display_lag_share']:.0%} display lag, "
+        f"{comp['transport_delay_share']:.0%} transport delay (patience curve assumed)",
     )
-    table.caption = (
-        f"store time; clock ×{summary['clock']['scale']:g}; patience curve is an assumption"
+    table.add_row(
+        "clock",
+        f"×{summary['clock']['scale']:g}; loopback round trip ≈ "
+        f"{_d(summary['distortion']['view_round_trip_p50_s'])} of store time",
     )
     return table
 
@@ -140,3 +142,13 @@ def verdict_text(summary: dict[str, Any]) -> Text:
     if not summary.get("valid", False):
         return Text("INVALID", "bold yellow")
     return Text("PASSED", "bold green") if summary["slo"]["passed"] else Text("FAILED", "bold red")
+
+
+def render_summary(console: Console, summary: dict[str, Any]) -> None:
+    """Print the whole end-of-run summary: freshness, the run at a glance, the SLO checks."""
+    console.print(freshness_table(summary))
+    console.print(summary_table(summary))
+    if summary["slo"]["checks"]:
+        console.print(slo_table(summary))
+    for reason in summary["invalid_reasons"]:
+        console.print(f"[yellow]invalid:[/] {reason}", highlight=False)
