@@ -13,6 +13,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from peakbench._random import lognormal
 from peakbench.config.fleet import CarrierSpec
 from peakbench.config.profile import Profile
 from peakbench.curves import segments
@@ -26,11 +27,6 @@ class Plan:
     orders: int
     shipments: int
     views: int
-
-
-def _lognormal(rng: random.Random, median: float, p90: float) -> float:
-    sigma = math.log(max(p90, median * 1.0001) / median) / 1.2816
-    return median * math.exp(sigma * rng.gauss(0.0, 1.0))
 
 
 def arrivals(profile: Profile, rng: random.Random) -> list[float]:
@@ -79,7 +75,7 @@ def build_plan(profile: Profile) -> Plan:
     order_times = arrivals(profile, rng)
     for ref, t_order in enumerate(order_times, start=1):
         items.append(Item(round(t_order, 3), "order", ref))
-        t_ship = t_order + _lognormal(rng, profile.fulfilment.median, profile.fulfilment.p90)
+        t_ship = t_order + lognormal(rng, profile.fulfilment.median, profile.fulfilment.p90)
         carrier = _carrier(rng, fleet.carriers)
         lane = "cross-border" if rng.random() < carrier.cross_border_share else "domestic"
         n_views = _views_count(rng, profile.views.per_order)

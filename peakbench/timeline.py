@@ -13,12 +13,13 @@ gaps. Each event becomes visible in the carrier's API after an ingestion lag.
 from __future__ import annotations
 
 import bisect
-import math
 import random
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+
+from peakbench._random import lognormal
 
 HOUR = 3600.0
 _ALPHABET = string.digits + string.ascii_uppercase
@@ -122,11 +123,6 @@ _US = (
 _CN = (("Shenzhen", "GD", "CN", 8), ("Guangzhou", "GD", "CN", 8), ("Shanghai", "SH", "CN", 8))
 
 
-def _lognormal(rng: random.Random, median: float, p90: float) -> float:
-    sigma = math.log(max(p90, median * 1.0001) / median) / 1.2816
-    return median * math.exp(sigma * rng.gauss(0.0, 1.0))
-
-
 def _uniform_h(rng: random.Random, lo: float, hi: float) -> float:
     return rng.uniform(lo, hi) * HOUR
 
@@ -135,7 +131,7 @@ def _domestic(rng: random.Random, m: TimelineModel, start: float) -> list[tuple]
     origin, hub, dest = rng.sample(_US, 3)
     linehaul = m.peak_linehaul_factor
     steps: list[tuple] = [("info_received", "LC", "Shipping label created", origin, 0.0)]
-    steps.append(("in_transit", "PU", "Picked up", origin, _lognormal(rng, 5 * HOUR, 20 * HOUR)))
+    steps.append(("in_transit", "PU", "Picked up", origin, lognormal(rng, 5 * HOUR, 20 * HOUR)))
     steps.append(("in_transit", "AR", "Arrived at origin facility", origin, _uniform_h(rng, 1, 6)))
     if rng.random() < 0.5:
         steps.append(
@@ -221,7 +217,7 @@ def _journey(model: TimelineModel, tracking_number: str) -> tuple[ScanEvent, ...
         occurred += gap
         if i == stuck_at:
             occurred += rng.uniform(model.stuck_extra_min_s, model.stuck_extra_max_s)
-        lag = _lognormal(rng, model.ingestion_lag_median_s, model.ingestion_lag_p90_s)
+        lag = lognormal(rng, model.ingestion_lag_median_s, model.ingestion_lag_p90_s)
         visible = max(occurred + lag, visible)
         events.append(
             ScanEvent(
