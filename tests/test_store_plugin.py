@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import httpx
 import pytest
 import respx
 
+from mocks.carriers.generic import GenericPersonality
 from mocks.store.config import CarrierEndpoint
 from mocks.store.db import StoreDB
 from mocks.store.plugin import POLL_HOOK, SCHEDULE_HOOK, Plugin
@@ -26,6 +26,7 @@ from peakbench.timeline import TimelineModel, journey, make_tracking_number, vis
 BASE = "http://127.0.0.1:9911"
 KEY = "key-acme-1"
 MODEL = TimelineModel(seed=3)
+PERSONALITY = GenericPersonality("acme", MODEL)  # the real payloads, not a copy of them
 DAY = 86400.0
 
 
@@ -65,31 +66,8 @@ class FakeCarrier:
         if len(numbers) > 40:
             return httpx.Response(400, json={"error": {"code": "bad_request", "message": ">40"}})
         epoch = self.clock.spec.start_epoch + self.clock.now()
-        data = []
-        for n in numbers:
-            events = journey(MODEL, n)
-            shown = events[: visible_count(events, epoch)]
-            data.append(
-                {
-                    "tracking_number": n,
-                    "carrier": "acme",
-                    "status": shown[-1].status if shown else "pending",
-                    "updated_at": None,
-                    "events": [_event(e) for e in shown],
-                }
-            )
+        data = [json.loads(PERSONALITY.tracking_json(n, epoch) or "null") for n in numbers]
         return httpx.Response(200, json={"data": data, "errors": []})
-
-
-def _event(e: Any) -> dict[str, Any]:
-    local = timezone(timedelta(seconds=e.utc_offset_s))
-    return {
-        "code": e.code,
-        "status": e.status,
-        "description": e.message,
-        "location": {"city": e.city, "state": e.state, "country": e.country},
-        "occurred_at": datetime.fromtimestamp(e.occurred_at, local).isoformat(),
-    }
 
 
 @pytest.fixture

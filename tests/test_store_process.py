@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from mocks.carriers.generic import GenericPersonality
 from peakbench.clock import ClockSpec, WallClock
 from peakbench.timeline import TimelineModel, journey, make_tracking_number, visible_count
 
@@ -33,18 +33,8 @@ KEY = "acme-key-1"
 CREDS = {"consumer_key": "ck_proc", "consumer_secret": "cs_proc"}
 AUTH = ("ck_proc", "cs_proc")
 MODEL = TimelineModel(seed=5)
+PERSONALITY = GenericPersonality("acme", MODEL)
 SCALE = 3600.0  # one store hour per wall second: the hourly poll runs every wall second
-
-
-def _event(e: Any) -> dict[str, Any]:
-    local = timezone(timedelta(seconds=e.utc_offset_s))
-    return {
-        "code": e.code,
-        "status": e.status,
-        "description": e.message,
-        "location": {"city": e.city, "state": e.state, "country": e.country},
-        "occurred_at": datetime.fromtimestamp(e.occurred_at, local).isoformat(),
-    }
 
 
 def fake_carrier_app(clock: WallClock, hits: list[int]) -> Starlette:
@@ -56,19 +46,7 @@ def fake_carrier_app(clock: WallClock, hits: list[int]) -> Starlette:
         numbers = (await request.json())["tracking_numbers"]
         hits.append(len(numbers))
         epoch = clock.spec.start_epoch + clock.now()
-        data = []
-        for n in numbers:
-            events = journey(MODEL, n)
-            shown = events[: visible_count(events, epoch)]
-            data.append(
-                {
-                    "tracking_number": n,
-                    "carrier": "acme",
-                    "status": shown[-1].status if shown else "pending",
-                    "updated_at": None,
-                    "events": [_event(e) for e in shown],
-                }
-            )
+        data = [json.loads(PERSONALITY.tracking_json(n, epoch) or "null") for n in numbers]
         return JSONResponse({"data": data, "errors": []})
 
     return Starlette(routes=[Route("/v1/trackings/batch", batch, methods=["POST"])])
