@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import sys
 from collections.abc import Generator, Mapping, Sequence
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 import uvicorn
 import uvloop
 
+from mocks._server import base_url, listen, server_config, watch_parent, write_ready_file
 from mocks.app import create_carrier_app
 from mocks.journal import Journal
 from peakbench.clock import ClockSpec, WallClock
@@ -33,8 +33,6 @@ from peakbench.config.fleet import FleetSpec
 
 FLUSH_EVERY_S = 1.0
 """Wall seconds between journal flushes."""
-PARENT_POLL_S = 0.2
-"""Wall seconds between checks that the parent process is alive."""
 GRACE_S = 0.5
 """Wall seconds in-flight requests get to finish at shutdown."""
 
@@ -45,24 +43,6 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
-
-
-def _listen(host: str) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
-    sock.listen(2048)
-    sock.setblocking(False)
-    return sock
-
-
-def write_ready_file(path: Path, data: Mapping[str, object]) -> None:
-    """Write JSON to ``path`` atomically (``path.tmp``, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 async def run_fleet(
@@ -95,26 +75,13 @@ async def run_fleet(
             app = create_carrier_app(
                 carrier, fleet, clock, list(keys.get(carrier.name, ())), journal
             )
-            sock = _listen(host)
+            sock = listen(host)
             port = sock.getsockname()[1]
-            config = uvicorn.Config(
-                app,
-                loop="uvloop",
-                http="httptools",
-                lifespan="on",
-                log_level="warning",
-                access_log=False,
-                interface="asgi3",
-                proxy_headers=False,
-                server_header=False,
-                # typed int upstream, but it only reaches asyncio.wait_for: a float is fine
-                timeout_graceful_shutdown=GRACE_S,  # type: ignore[arg-type]
-            )
+            config = server_config(app, GRACE_S)
             server = _Server(config)
             servers.append(server)
             tasks.append(asyncio.create_task(server.serve(sockets=[sock])))
-            netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-            ready[carrier.name] = {"port": port, "base_url": f"http://{netloc}"}
+            ready[carrier.name] = {"port": port, "base_url": base_url(host, port)}
         while not all(s.started for s in servers):
             if any(t.done() for t in tasks) or stop.is_set():
                 break
@@ -123,7 +90,7 @@ async def run_fleet(
             write_ready_file(ready_file, {"pid": os.getpid(), "carriers": ready})
         watchers = [
             asyncio.create_task(_flush_journals(journals)),
-            asyncio.create_task(_watch_parent(stop)),
+            asyncio.create_task(watch_parent(stop.set)),
         ]
         ended = asyncio.create_task(stop.wait())
         await asyncio.wait([ended, *tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -148,13 +115,6 @@ async def _flush_journals(journals: Sequence[Journal]) -> None:
         await asyncio.sleep(FLUSH_EVERY_S)
         for journal in journals:
             journal.flush()
-
-
-async def _watch_parent(stop: asyncio.Event) -> None:
-    parent = os.getppid()
-    while os.getppid() == parent:
-        await asyncio.sleep(PARENT_POLL_S)
-    stop.set()
 
 
 def serve_fleet(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -23,50 +22,34 @@ from typing import Any
 import uvicorn
 import uvloop
 
+from mocks._server import base_url, listen, server_config, watch_parent, write_ready_file
 from mocks.store.app import create_store_app
 from mocks.store.config import Credentials, StoreConfig
 from mocks.store.db import StoreDB
 from mocks.store.plugin import Plugin
 from peakbench.clock import ClockSpec, WallClock
 
-PARENT_POLL_S = 0.2
-"""Wall seconds between checks that the parent is still alive."""
 GRACEFUL_S = 2
 """Wall seconds uvicorn waits for open connections at shutdown."""
 
 
-def write_ready_file(path: Path, port: int, host: str = "127.0.0.1") -> None:
-    """Write ``{"pid", "port", "base_url"}`` atomically (``X.tmp`` then ``os.replace``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(
-        json.dumps({"pid": os.getpid(), "port": port, "base_url": f"http://{host}:{port}"})
-    )
-    os.replace(tmp, path)
-
-
-def bind_socket(host: str) -> socket.socket:
-    """A listening-ready TCP socket on a free port chosen by the OS."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
-    sock.set_inheritable(True)
-    return sock
-
-
-async def _watch(
-    server: uvicorn.Server, sock: socket.socket, ready_file: Path, host: str, parent: int
+async def _announce(
+    server: uvicorn.Server, sock: socket.socket, ready_file: Path, host: str
 ) -> None:
+    """Write the ready file once uvicorn listens, then end the server if the parent dies."""
     while not server.started:
         if server.should_exit:
             return
         await asyncio.sleep(0.01)
-    write_ready_file(ready_file, sock.getsockname()[1], host)
-    while not server.should_exit:
-        if os.getppid() != parent:  # orphaned: the orchestrator is gone
-            server.should_exit = True
-            return
-        await asyncio.sleep(PARENT_POLL_S)
+    port = sock.getsockname()[1]
+    write_ready_file(
+        ready_file, {"pid": os.getpid(), "port": port, "base_url": base_url(host, port)}
+    )
+
+    def orphaned() -> None:  # the orchestrator is gone
+        server.should_exit = True
+
+    await watch_parent(orphaned)
 
 
 async def _serve(
@@ -80,17 +63,7 @@ async def _serve(
     clock = WallClock(clock_spec)
     plugin = Plugin(config.plugin, config.carriers, db, clock)
     app = create_store_app(db, plugin, clock, credentials)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            loop="uvloop",
-            http="httptools",
-            lifespan="on",
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=GRACEFUL_S,
-        )
-    )
+    server = uvicorn.Server(server_config(app, GRACEFUL_S))
 
     def stop(signum: int, frame: FrameType | None) -> None:
         server.should_exit = True
@@ -99,8 +72,8 @@ async def _serve(
     # ours then receives it, so the process ends by returning (exit 0), not by the signal.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, stop)
-    sock = bind_socket(host)
-    watcher = asyncio.create_task(_watch(server, sock, ready_file, host, os.getppid()))
+    sock = listen(host)
+    watcher = asyncio.create_task(_announce(server, sock, ready_file, host))
     try:
         await server.serve(sockets=[sock])
     finally:
