@@ -147,14 +147,9 @@ def analyse(
 
     records = list(carrier_records(files.journals, skipped))
     outages = find_outages(records, end)
-    carriers = {
-        c.name: {"requests": 0, "ok": 0, "throttled": 0, "blocked": 0, "errors": 0}
-        for c in fleet.carriers
-    }
+    carriers: dict[str, dict[str, int]] = {c.name: _carrier_counts() for c in fleet.carriers}
     for r in records:
-        row = carriers.setdefault(
-            r.carrier, {"requests": 0, "ok": 0, "throttled": 0, "blocked": 0, "errors": 0}
-        )
+        row = carriers.setdefault(r.carrier, _carrier_counts())
         row["requests"] += 1
         row["errors" if r.outcome == "error" else r.outcome] += 1
 
@@ -215,6 +210,10 @@ def analyse(
     summary["invalid_reasons"] = reasons
     summary["slo"] = evaluate(profile.slo, summary)
     return summary
+
+
+def _carrier_counts() -> dict[str, int]:
+    return {"requests": 0, "ok": 0, "throttled": 0, "blocked": 0, "errors": 0}
 
 
 def _outage_row(o: Outage, views: list[tuple[str, ViewFreshness]], stale_after: float) -> dict:
