@@ -1,7 +1,7 @@
 """The ASGI app of one mock carrier: the composition of personality, behaviours and journal.
 
 Plain ASGI, no framework: this is the hot path a benchmark compares with WireMock. Per request:
-authenticate → read and parse the body (capped) → ban check → quotas → answer → journal →
+read the body (capped) → authenticate → parse → ban check → quotas → answer → journal →
 injected latency (slept on the store clock) → send. Nothing here keeps per-parcel state; the
 answer is a pure function of the tracking number and the store time of arrival.
 
@@ -58,9 +58,7 @@ class CarrierApp:
         self.clock = clock
         self.journal = journal
         self.max_body = max_body
-        self.personality = personality or make_personality(
-            carrier.personality, carrier.name, fleet.timeline_model(carrier)
-        )
+        self.personality = personality or make_personality(carrier, fleet.timeline_model(carrier))
         self.pipeline = build_pipeline(carrier.behaviours, f"{fleet.seed}:{carrier.name}")
         self.labels = {key: f"k{i}" for i, key in enumerate(keys) if key}
         """Accepted API key → its journal label; empty: any non-empty key is ``k0``."""
@@ -96,36 +94,38 @@ class CarrierApp:
         route, argument = personality.match(scope["method"], path)
         client = scope.get("client")
         ip = client[0] if client else "unknown"
-        credential = personality.credential(scope["headers"])
+        body = b""
+        too_large = False
+        if personality.reads_body(route):
+            # read before authenticating: OAuth token requests carry their credentials here
+            read = await _read_body(receive, self.max_body)
+            if read is _DISCONNECTED:
+                return
+            too_large = read is _TOO_LARGE
+            if isinstance(read, bytes):
+                body = read
+        credential = personality.credential(scope["headers"], body, epoch)
         label = (self.labels.get(credential) if self.labels else "k0") if credential else None
         outcome = ERROR
         reply: Reply
         if label is None:
             reply = personality.unauthorized(personality.parse(route, argument, b""))
+        elif too_large:
+            reply = personality.too_large()
         else:
-            body = b""
-            too_large = False
-            if personality.reads_body(route):
-                read = await _read_body(receive, self.max_body)
-                if read is _DISCONNECTED:
-                    return
-                too_large = read is _TOO_LARGE
-                if isinstance(read, bytes):
-                    body = read
-            if too_large:
-                reply = personality.too_large()
+            ask = personality.parse(route, argument, body)
+            refusal = self.pipeline.admit(route, label, ip, t, epoch)
+            if refusal is None:
+                reply = personality.respond(ask, epoch)
+                outcome = OK if reply.status < 300 else ERROR
+            elif refusal.kind == "quota":
+                reply = personality.throttled(
+                    ask, refusal.retry_after, refusal.cause, epoch, refusal.limit
+                )
+                outcome = THROTTLED
             else:
-                ask = personality.parse(route, argument, body)
-                refusal = self.pipeline.admit(route, label, ip, t, epoch)
-                if refusal is None:
-                    reply = personality.respond(ask, epoch)
-                    outcome = OK if reply.status < 300 else ERROR
-                elif refusal.kind == "quota":
-                    reply = personality.throttled(ask, refusal.retry_after, refusal.cause)
-                    outcome = THROTTLED
-                else:
-                    reply = personality.blocked(ask, refusal.status, refusal.retry_after)
-                    outcome = BLOCKED
+                reply = personality.blocked(ask, refusal.status, refusal.retry_after)
+                outcome = BLOCKED
         delay = self.pipeline.delay(route, t) if self.pipeline.latencies else 0.0
         self.journal.record(
             t, route, label or ANON, ip, reply.numbers, reply.status, outcome, reply.cause, delay

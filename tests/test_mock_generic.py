@@ -19,7 +19,7 @@ from mocks.carriers import make_personality
 from mocks.carriers.generic import GenericPersonality, local_iso
 from mocks.journal import Journal
 from peakbench.clock import ManualClock, iso
-from peakbench.config.fleet import FleetSpec
+from peakbench.config.fleet import CarrierSpec, FleetSpec
 from peakbench.timeline import journey, make_tracking_number, visible_count
 
 START = 1_795_755_600.0  # 2026-11-27T05:00:00Z
@@ -73,14 +73,14 @@ def test_routes_map_to_neutral_names() -> None:
     assert p.match("GET", "/v1/trackings/a/b") == ("other", "")
     assert p.match("DELETE", "/v1/trackings/PB123") == ("other", "")
     assert p.match("GET", "/") == ("other", "")
-    assert p.credential([(b"accept", b"*/*"), (b"x-api-key", b"k")]) == "k"
-    assert p.credential([(b"x-api-key", b"")]) is None
+    assert p.credential([(b"accept", b"*/*"), (b"x-api-key", b"k")], b"", 0.0) == "k"
+    assert p.credential([(b"x-api-key", b"")], b"", 0.0) is None
 
 
 def test_tracking_is_the_visible_prefix_oldest_first() -> None:
     fleet = fleet_of()
     model = fleet.timeline_model(fleet.carriers[0])
-    p = make_personality("generic", "acme", model)
+    p = make_personality(CarrierSpec(name="acme"), model)
     assert isinstance(p, GenericPersonality)
     number = numbers(1)[0]
     events = journey(model, number)

@@ -35,6 +35,8 @@ class Refusal(NamedTuple):
     """Journal cause: ``quota:<per>`` or ``ban``."""
     retry_after: int
     """Whole store seconds (rounded up) until the caller may pass."""
+    limit: int = 0
+    """The binding quota's limit (0 for a ban), for ``X-RateLimit-Limit``-style headers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +103,7 @@ class Pipeline:
             return None
         for block in blocks:
             block.violation(key if block.scope == "key" else ip, t)
-        return Refusal("quota", 429, binding.cause, math.ceil(longest))
+        return Refusal("quota", 429, binding.cause, math.ceil(longest), binding.limit)
 
     def delay(self, route: str, t: float) -> float:
         """Injected latency, in store seconds, for a response to ``route`` at run second ``t``."""

@@ -1,23 +1,38 @@
-"""Carrier personalities by name: each maps the neutral timeline to one vendor's API."""
+"""Carrier personalities by name: each maps the neutral timeline to one vendor's API.
+
+A personality lives in its own module exposing ``make(carrier, model)``; :data:`MODULES` maps
+``CarrierSpec.personality`` to that module, imported on first use so a fleet pays only for the
+vendors it speaks.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 
 from mocks.carriers.base import Personality
-from mocks.carriers.generic import GenericPersonality
+from peakbench.config.fleet import CarrierSpec
 from peakbench.timeline import TimelineModel
 
-PERSONALITIES: dict[str, Callable[[str, TimelineModel], Personality]] = {
-    "generic": GenericPersonality,
+MODULES: dict[str, str] = {
+    "generic": "mocks.carriers.generic",
+    "17track": "mocks.carriers.seventeentrack",
+    "aftership": "mocks.carriers.aftership",
+    "easypost": "mocks.carriers.easypost",
+    "ups": "mocks.carriers.ups",
+    "fedex": "mocks.carriers.fedex",
+    "usps": "mocks.carriers.usps",
+    "dhl": "mocks.carriers.dhl",
+    "trackship": "mocks.carriers.trackship",
 }
-"""``CarrierSpec.personality`` → factory taking (carrier name, timeline model)."""
+"""``CarrierSpec.personality`` → module whose ``make(carrier, model)`` builds the personality."""
 
 
-def make_personality(name: str, carrier: str, model: TimelineModel) -> Personality:
-    """The personality ``name`` serving carrier ``carrier``; ValueError if there is none."""
-    factory = PERSONALITIES.get(name)
-    if factory is None:
-        known = ", ".join(sorted(PERSONALITIES))
-        raise ValueError(f"unknown carrier personality {name!r} (known: {known})")
-    return factory(carrier, model)
+def make_personality(carrier: CarrierSpec, model: TimelineModel) -> Personality:
+    """The personality ``carrier.personality`` serving ``carrier``; ValueError if there is none."""
+    module = MODULES.get(carrier.personality)
+    if module is None:
+        known = ", ".join(sorted(MODULES))
+        raise ValueError(f"unknown carrier personality {carrier.personality!r} (known: {known})")
+    factory = importlib.import_module(module).make
+    personality: Personality = factory(carrier, model)
+    return personality

@@ -53,8 +53,17 @@ class Personality(Protocol):
         """Whether requests to ``route`` carry a body the personality needs."""
         ...
 
-    def credential(self, headers: Iterable[tuple[bytes, bytes]]) -> str | None:
-        """The API key the caller presented (raw ASGI headers, lower-case names), or None."""
+    def credential(
+        self, headers: Iterable[tuple[bytes, bytes]], body: bytes, epoch: float
+    ) -> str | None:
+        """The accepted-key string the caller presented, or None.
+
+        ``headers`` are raw ASGI headers (lower-case names); ``body`` is the request body when
+        :meth:`reads_body` says the route has one (OAuth token endpoints carry client
+        credentials there), else ``b""``; ``epoch`` lets a personality expire bearer tokens it
+        issued. OAuth personalities map a valid token back to the ``client_id:client_secret``
+        it was issued for, so the journal and the quotas see the same caller either way.
+        """
         ...
 
     def parse(self, route: str, argument: str, body: bytes) -> Ask:
@@ -67,12 +76,22 @@ class Personality(Protocol):
 
     def unauthorized(self, ask: Ask) -> Reply: ...
 
-    def throttled(self, ask: Ask, retry_after: int, cause: str) -> Reply:
-        """A quota refusal; ``retry_after`` in whole store seconds."""
+    def throttled(self, ask: Ask, retry_after: int, cause: str, epoch: float, limit: int) -> Reply:
+        """A quota refusal in the vendor's throttle signature.
+
+        ``retry_after``: whole store seconds until the binding quota lets the caller pass;
+        ``cause``: the journal cause (``quota:1s``, ``quota:1d``: vendors word burst and daily
+        limits differently); ``epoch``: Unix time of the request (for reset timestamps);
+        ``limit``: the binding quota's limit (for ``X-RateLimit-Limit``-style headers).
+        """
         ...
 
     def blocked(self, ask: Ask, status: int, retry_after: int) -> Reply:
         """A ban refusal with the block's ``status``."""
+        ...
+
+    def failed(self, ask: Ask, status: int) -> Reply:
+        """An injected server fault (5xx ``status``) in the vendor's error envelope."""
         ...
 
     def too_large(self) -> Reply: ...

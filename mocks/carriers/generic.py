@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from mocks.carriers.base import BATCH, OTHER, TRACK, Ask, Reply
+from peakbench.config.fleet import CarrierSpec
 from peakbench.timeline import ScanEvent, TimelineModel, journey
 
 BATCH_LIMIT = 40
@@ -43,6 +44,7 @@ _NOT_FOUND = error_body("not_found", _NOT_FOUND_MESSAGE)
 _NO_ROUTE = error_body("not_found", "no such route")
 _RATE_LIMITED = error_body("rate_limited", "too many requests, retry after the Retry-After delay")
 _BLOCKED = error_body("blocked", "this API key is blocked after repeated quota violations")
+_FAILED = error_body("internal", "the tracking service is temporarily unavailable")
 _TOO_LARGE = error_body("bad_request", "request body too large")
 
 
@@ -115,7 +117,9 @@ class GenericPersonality:
     def reads_body(self, route: str) -> bool:
         return route == BATCH
 
-    def credential(self, headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    def credential(
+        self, headers: Iterable[tuple[bytes, bytes]], body: bytes, epoch: float
+    ) -> str | None:
         for name, value in headers:
             if name == b"x-api-key":
                 return value.decode("latin-1") or None
@@ -168,7 +172,7 @@ class GenericPersonality:
     def unauthorized(self, ask: Ask) -> Reply:
         return Reply(401, _UNAUTHORIZED, "auth", len(ask.numbers))
 
-    def throttled(self, ask: Ask, retry_after: int, cause: str) -> Reply:
+    def throttled(self, ask: Ask, retry_after: int, cause: str, epoch: float, limit: int) -> Reply:
         headers = ((b"retry-after", str(retry_after).encode()),)
         return Reply(429, _RATE_LIMITED, cause, len(ask.numbers), headers)
 
@@ -176,6 +180,9 @@ class GenericPersonality:
         # a 429 ban looks like a throttle and says when it ends; a 401/403 ban says nothing
         headers = ((b"retry-after", str(retry_after).encode()),) if status == 429 else ()
         return Reply(status, _BLOCKED, "ban", len(ask.numbers), headers)
+
+    def failed(self, ask: Ask, status: int) -> Reply:
+        return Reply(status, _FAILED, "fault", len(ask.numbers))
 
     def too_large(self) -> Reply:
         return Reply(413, _TOO_LARGE, "bad_request", 0)
@@ -208,3 +215,8 @@ class GenericPersonality:
                 for e in events
             ),
         )
+
+
+def make(carrier: CarrierSpec, model: TimelineModel) -> GenericPersonality:
+    """The generic personality of ``carrier`` (the factory :mod:`mocks.carriers` looks up)."""
+    return GenericPersonality(carrier.name, model)
