@@ -1,10 +1,14 @@
 """The behaviours of one carrier, wrapped with their shared fields and run in a fixed order.
 
-Per request, after authentication: ban check (block) → quotas (a refusal is reported to every
-block as a violation) → latency (drawn for every response, refused or not). Each behaviour sits
-in a :class:`Toxic` wrapper that applies the shared fields of its spec (``routes``, ``active``
-window, ``probability`` with a seeded generator) and otherwise falls through, like a disabled
-toxiproxy toxic.
+Per request, after authentication, :meth:`Pipeline.admit` runs: ban check (blocks) → quotas →
+concurrency limits (a refusal by either is reported to every block as a violation) → quotas
+charged → faults that replace the answer. An admitted request counts as in flight until the app
+calls :meth:`Pipeline.release` (concurrency limits and congestion read the count). Then
+:meth:`Pipeline.delay` (latency and congestion, drawn for every response, refused or not) and
+:meth:`Pipeline.mangle` (faults that spoil a good answer). Each behaviour sits in a
+:class:`~mocks.behaviours.toxic.Toxic` wrapper that falls through when its shared fields do not
+match, like a disabled toxiproxy toxic. A pipeline without behaviours costs one attribute test
+per call.
 """
 
 from __future__ import annotations
@@ -12,131 +16,194 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Generic, NamedTuple, TypeVar
+from typing import Any
 
 from mocks.behaviours.block import Block
+from mocks.behaviours.concurrency import Concurrency
+from mocks.behaviours.congestion import Congestion
+from mocks.behaviours.fault import Fault
 from mocks.behaviours.latency import Latency
 from mocks.behaviours.quota import Quota
-from mocks.behaviours.registry import Behaviour, build_behaviour
-from peakbench.config.fleet import BlockSpec, LatencySpec, QuotaSpec
+from mocks.behaviours.refusal import PERMANENT_RETRY_AFTER, Mangle, Refusal
+from mocks.behaviours.registry import build_behaviour
+from mocks.behaviours.toxic import Toxic
+from peakbench.config.behaviours import AnyBehaviourSpec, dump_behaviours
 
-B = TypeVar("B", bound=Behaviour)
-
-
-class Refusal(NamedTuple):
-    """Why a request is refused before the personality answers it."""
-
-    kind: str
-    """``quota`` (throttled) or ``ban`` (blocked)."""
-    status: int
-    """HTTP status: 429 for a quota, the block's status for a ban."""
-    cause: str
-    """Journal cause: ``quota:<per>`` or ``ban``."""
-    retry_after: int
-    """Whole store seconds (rounded up) until the caller may pass."""
-    limit: int = 0
-    """The binding quota's limit (0 for a ban), for ``X-RateLimit-Limit``-style headers."""
+__all__ = ["Mangle", "Pipeline", "Refusal", "Toxic", "build_pipeline"]
 
 
-@dataclass(frozen=True, slots=True)
-class Toxic(Generic[B]):
-    """A behaviour plus the shared fields of its spec; falls through when they do not match."""
-
-    behaviour: B
-    rng: random.Random
-    """Seeded per carrier and position, so a run replays the same draws."""
-    name: str | None = None
-    probability: float = 1.0
-    routes: frozenset[str] | None = None
-    start: float = 0.0
-    """Active from this run second ..."""
-    end: float = math.inf
-    """... until this one (exclusive)."""
-
-    def applies(self, route: str, t: float) -> bool:
-        """Whether the behaviour acts on a request to ``route`` at run second ``t``."""
-        if self.routes is not None and route not in self.routes:
-            return False
-        if t < self.start or t >= self.end:
-            return False
-        return self.probability >= 1.0 or self.rng.random() < self.probability
+def _caller(scope: str, key: str, ip: str) -> str:
+    """Whose counter a request charges: its key label, its client IP, or everyone's (``*``)."""
+    return key if scope == "key" else ip if scope == "ip" else "*"
 
 
 class Pipeline:
     """All behaviours of one carrier, grouped by phase in profile order."""
 
-    __slots__ = ("blocks", "latencies", "quotas")
+    __slots__ = (
+        "_admits",
+        "blocks",
+        "faults",
+        "inflight",
+        "latencies",
+        "limits",
+        "mangles",
+        "quotas",
+        "specs",
+        "start_epoch",
+        "tracks_inflight",
+    )
 
     def __init__(
         self,
         blocks: Iterable[Toxic[Block]] = (),
         quotas: Iterable[Toxic[Quota]] = (),
-        latencies: Iterable[Toxic[Latency]] = (),
+        latencies: Iterable[Toxic[Latency | Congestion]] = (),
+        limits: Iterable[Toxic[Concurrency]] = (),
+        faults: Iterable[Toxic[Fault]] = (),
+        mangles: Iterable[Toxic[Fault]] = (),
+        specs: Iterable[AnyBehaviourSpec] = (),
+        start_epoch: float = 0.0,
     ) -> None:
         self.blocks = tuple(blocks)
         self.quotas = tuple(quotas)
         self.latencies = tuple(latencies)
+        self.limits = tuple(limits)
+        self.faults = tuple(faults)
+        """Faults that replace the answer (5xx, reset, hang)."""
+        self.mangles = tuple(mangles)
+        """Faults that spoil a good answer (malformed, truncated, slow-body)."""
+        self.specs = tuple(specs)
+        self.start_epoch = start_epoch
+        """Unix time of run second 0, for calendar-aligned windows; every admit() refreshes it."""
+        self.inflight = 0
+        """Requests admitted and not yet released."""
+        self.tracks_inflight = bool(self.limits) or any(
+            isinstance(x.behaviour, Congestion) for x in self.latencies
+        )
+        """Whether :meth:`release` does anything (the app must call it regardless)."""
+        self._admits = bool(self.blocks or self.quotas or self.faults or self.tracks_inflight)
 
     def admit(self, route: str, key: str, ip: str, t: float, epoch: float) -> Refusal | None:
-        """Decide a request of caller ``key``/``ip`` at run second ``t`` (Unix ``epoch``).
-
-        Returns None when it may be answered (its quotas are then charged), else the refusal.
-        """
-        if not self.blocks and not self.quotas:
+        """Decide a request of caller ``key`` (label) / ``ip`` at run second ``t`` (Unix
+        ``epoch``): None when it may be answered (its quotas are then charged and it is in
+        flight until :meth:`release`), else the refusal."""
+        if not self._admits:
             return None
-        blocks = [x.behaviour for x in self.blocks if x.applies(route, t)]
+        self.start_epoch = epoch - t
+        blocks = [x.behaviour for x in self.blocks if x.applies(route, t, epoch, key, ip)]
         for block in blocks:
             left = block.banned_for(key if block.scope == "key" else ip, t)
             if left > 0:
-                return Refusal("ban", block.status, "ban", math.ceil(left))
-        quotas = [x.behaviour for x in self.quotas if x.applies(route, t)]
+                retry = PERMANENT_RETRY_AFTER if left == math.inf else math.ceil(left)
+                hang = block.hang if block.form == "hang" else 0.0
+                return Refusal("ban", block.status, "ban", retry, 0, block.form, hang)
+        quotas = [x.behaviour for x in self.quotas if x.applies(route, t, epoch, key, ip)]
         binding: Quota | None = None
         longest = 0.0
         for quota in quotas:
-            wait = quota.wait(key if quota.scope == "key" else ip, t, epoch)
+            wait = quota.wait(_caller(quota.scope, key, ip), t, epoch)
             if wait > longest:
                 binding, longest = quota, wait
-        if binding is None:
-            for quota in quotas:
-                quota.take(key if quota.scope == "key" else ip, t, epoch)
-            return None
-        for block in blocks:
-            block.violation(key if block.scope == "key" else ip, t)
-        return Refusal("quota", 429, binding.cause, math.ceil(longest), binding.limit)
+        refusal: Refusal | None = None
+        if binding is not None:
+            refusal = Refusal("quota", 429, binding.cause, math.ceil(longest), binding.limit)
+        else:
+            for x in self.limits:
+                limit = x.behaviour
+                if x.applies(route, t, epoch, key, ip) and limit.full(
+                    _caller(limit.scope, key, ip)
+                ):
+                    retry = math.ceil(limit.retry_after)
+                    refusal = Refusal("concurrency", 429, "concurrency", retry, limit.limit)
+                    break
+        if refusal is not None:
+            for block in blocks:
+                block.violation(key if block.scope == "key" else ip, t)
+            return refusal
+        for quota in quotas:
+            quota.take(_caller(quota.scope, key, ip), t, epoch)
+        for f in self.faults:
+            fault = f.behaviour
+            if f.applies(route, t, epoch, key, ip) and fault.fires(f.rng):
+                return fault.refusal
+        if self.tracks_inflight:
+            self.inflight += 1
+            for c in self.limits:
+                if c.matches(route, key, ip):
+                    c.behaviour.enter(_caller(c.behaviour.scope, key, ip))
+        return None
 
-    def delay(self, route: str, t: float) -> float:
-        """Injected latency, in store seconds, for a response to ``route`` at run second ``t``."""
+    def release(self, route: str, key: str, ip: str, t: float) -> None:
+        """A request :meth:`admit` let in has been answered (call exactly once per such
+        request, on the pipeline that admitted it)."""
+        if not self.tracks_inflight:
+            return
+        if self.inflight > 0:
+            self.inflight -= 1
+        for x in self.limits:
+            if x.matches(route, key, ip):
+                x.behaviour.leave(_caller(x.behaviour.scope, key, ip))
+
+    def delay(self, route: str, t: float, key: str | None = None, ip: str | None = None) -> float:
+        """Injected latency, in store seconds, for a response to ``route`` at run second ``t``.
+
+        ``key``/``ip`` are needed only by latencies filtered on them (else those never apply).
+        """
+        if not self.latencies:
+            return 0.0
+        epoch = self.start_epoch + t
+        inflight = self.inflight
         total = 0.0
         for x in self.latencies:
-            if x.applies(route, t):
-                total += x.behaviour.draw(x.rng)
+            if x.applies(route, t, epoch, key, ip):
+                total += x.behaviour.draw(x.rng, inflight)
         return total
 
+    def mangle(
+        self, route: str, t: float, key: str | None = None, ip: str | None = None
+    ) -> Mangle | None:
+        """How to spoil a good answer to ``route`` at run second ``t``, or None (mostly)."""
+        if not self.mangles:
+            return None
+        epoch = self.start_epoch + t
+        for m in self.mangles:
+            if m.applies(route, t, epoch, key, ip) and m.behaviour.fires(m.rng):
+                return m.behaviour.mangle
+        return None
 
-def build_pipeline(specs: Iterable[LatencySpec | QuotaSpec | BlockSpec], seed: str) -> Pipeline:
+    def describe(self) -> list[dict[str, Any]]:
+        """The behaviour specs as JSON, in profile syntax (for the admin API)."""
+        return dump_behaviours(self.specs)
+
+
+def build_pipeline(
+    specs: Iterable[AnyBehaviourSpec], seed: str, start_epoch: float = 0.0
+) -> Pipeline:
     """A pipeline with fresh state from a carrier's behaviour specs.
 
-    ``seed`` (e.g. ``"<fleet seed>:<carrier>"``) seeds each wrapper's generator, with its position.
+    ``seed`` (e.g. ``"<fleet seed>:<carrier>"``) seeds each wrapper's generator, with its
+    position. ``start_epoch`` (Unix time of run second 0) matters only to recurring windows
+    before the first :meth:`Pipeline.admit`, which learns it.
     """
+    specs = tuple(specs)
     blocks: list[Toxic[Block]] = []
     quotas: list[Toxic[Quota]] = []
-    latencies: list[Toxic[Latency]] = []
+    latencies: list[Toxic[Latency | Congestion]] = []
+    limits: list[Toxic[Concurrency]] = []
+    faults: list[Toxic[Fault]] = []
+    mangles: list[Toxic[Fault]] = []
     for i, spec in enumerate(specs):
         behaviour = build_behaviour(spec)
-        active = spec.active
-        shared = (
-            random.Random(f"{seed}:{i}"),
-            spec.name,
-            spec.probability,
-            frozenset(spec.routes) if spec.routes is not None else None,
-            active.start if active is not None else 0.0,
-            active.end if active is not None and active.end is not None else math.inf,
-        )
+        rng = random.Random(f"{seed}:{i}")
         if isinstance(behaviour, Block):
-            blocks.append(Toxic(behaviour, *shared))
+            blocks.append(Toxic.wrap(behaviour, spec, rng))
         elif isinstance(behaviour, Quota):
-            quotas.append(Toxic(behaviour, *shared))
-        else:
-            latencies.append(Toxic(behaviour, *shared))
-    return Pipeline(blocks, quotas, latencies)
+            quotas.append(Toxic.wrap(behaviour, spec, rng))
+        elif isinstance(behaviour, Concurrency):
+            limits.append(Toxic.wrap(behaviour, spec, rng))
+        elif isinstance(behaviour, Fault):
+            (faults if behaviour.before else mangles).append(Toxic.wrap(behaviour, spec, rng))
+        else:  # Latency or Congestion
+            latencies.append(Toxic.wrap(behaviour, spec, rng))
+    return Pipeline(blocks, quotas, latencies, limits, faults, mangles, specs, start_epoch)
