@@ -1,0 +1,421 @@
+"""The 17TRACK v2.2 personality: a registration-based aggregator API (``17track``).
+
+Every call is ``POST /track/v2.2/<endpoint>`` with a JSON array body (at most 40 items, else
+request code -18010014) and the key in header ``17token``. Answers are HTTP 200 with
+``{"code": 0, "data": {"accepted": [...], "rejected": [{"number", "error": {"code",
+"message"}}]}}``; only numbers registered with ``register`` are tracked (others are rejected with
+-18019902). ``gettrackinfo`` returns ``track_info`` (``latest_status``, ``latest_event``,
+``milestone``, ``tracking.providers[].events`` NEWEST first, times in the scan's offset plus UTC).
+
+Throttle signature: a burst quota is HTTP 429 "Request frequency exceeds the allowed limit"; a
+daily quota (``per`` ≥ 1 day) is HTTP 200 with request code -18019907 (-18019908, quota
+exhausted, on ``register``); a ban is HTTP 401 with -18010004 (account disabled) or the ban's
+status. Request-level errors use ``{"code", "data": {"errors": [{"code", "message"}]}}``
+(assumed from the v2.2 document's examples). Sources: reference/carriers.md §1.
+
+State: only the set of registered numbers, bounded by ``capacity``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from collections.abc import Iterable
+from typing import Any
+
+from mocks.carriers.base import BATCH, OTHER, Ask, Reply
+from mocks.carriers.generic import local_iso, utc_iso
+from peakbench.config.fleet import CarrierSpec
+from peakbench.durations import parse_duration
+from peakbench.timeline import ScanEvent, TimelineModel, journey, visible_count
+
+BATCH_LIMIT = 40
+"""Most numbers per call (more: request code -18010014)."""
+
+CAPACITY = 2_000_000
+"""Default cap on registered numbers; beyond it ``register`` rejects with -18019908."""
+
+MAX_NUMBER_LENGTH = 50
+DAY = 86400.0
+_PREFIX = "/track/v2.2/"
+REGISTER = "register"
+ENDPOINTS = {
+    "register": REGISTER,
+    "gettrackinfo": BATCH,
+    "stoptrack": "stoptrack",
+    "retrack": "retrack",
+    "getquota": "getquota",
+    "push": "push",
+}
+"""17TRACK endpoint → journal route (``gettrackinfo`` is the polling route: ``batch``)."""
+
+MESSAGES = {
+    -18010002: "Access token is invalid.",
+    -18010003: "Internal service error, please retry later.",
+    -18010004: "The account has been disabled.",
+    -18010012: "The format of the tracking number is invalid.",
+    -18010013: "Submitted data is invalid.",
+    -18010014: f"The number of submitted items exceeds the limit of {BATCH_LIMIT}.",
+    -18019901: "The tracking number has been registered, don't need to repeat registration.",
+    -18019902: "The tracking number is not registered, please register first.",
+    -18019907: "Exceeded the daily request limit.",
+    -18019908: "The tracking quota has been exhausted.",
+}
+"""17TRACK error codes used by this mock and their messages."""
+
+_RATE_MESSAGE = "Request frequency exceeds the allowed limit"
+
+# neutral status → (17TRACK main status, default sub-status)
+_STATUS = {
+    "info_received": ("InfoReceived", "InfoReceived"),
+    "in_transit": ("InTransit", "InTransit_Other"),
+    "out_for_delivery": ("OutForDelivery", "OutForDelivery_Other"),
+    "failed_attempt": ("DeliveryFailure", "DeliveryFailure_Other"),
+    "delivered": ("Delivered", "Delivered_Other"),
+    "exception": ("Exception", "Exception_Other"),
+}
+# scan code → (sub-status while in transit, milestone stage)
+_IN_TRANSIT = {
+    "PU": ("InTransit_PickedUp", "PickedUp"),
+    "EMA": ("InTransit_PickedUp", "PickedUp"),
+    "DP": ("InTransit_Departure", "Departure"),
+    "EMC": ("InTransit_Departure", "Departure"),
+    "EXD": ("InTransit_Departure", "Departure"),
+    "AR": ("InTransit_Arrival", "Arrival"),
+    "EMB": ("InTransit_Arrival", None),
+    "EMD": ("InTransit_Arrival", "Arrival"),
+    "EDA": ("InTransit_CustomsProcessing", None),
+    "EDC": ("InTransit_CustomsReleased", None),
+    "EXC": ("InTransit_CustomsReleased", None),
+}
+_STAGE = {
+    "info_received": "InfoReceived",
+    "out_for_delivery": "OutForDelivery",
+    "delivered": "Delivered",
+}
+MILESTONES = (
+    "InfoReceived",
+    "PickedUp",
+    "Departure",
+    "Arrival",
+    "AvailableForPickup",
+    "OutForDelivery",
+    "Delivered",
+    "Returning",
+    "Returned",
+)
+
+
+def sub_status_and_stage(event: ScanEvent) -> tuple[str, str | None]:
+    """17TRACK ``sub_status`` and milestone ``stage`` of one scan."""
+    if event.status == "in_transit":
+        return _IN_TRANSIT.get(event.code, ("InTransit_Other", None))
+    return _STATUS.get(event.status, ("InTransit", "InTransit_Other"))[1], _STAGE.get(event.status)
+
+
+def _dumps(doc: Any) -> bytes:
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def request_error(code: int, message: str | None = None) -> bytes:
+    """A request-level error envelope ``{"code", "data": {"errors": [...]}}``."""
+    text = message or MESSAGES[code]
+    return _dumps({"code": code, "data": {"errors": [{"code": code, "message": text}]}})
+
+
+def _per(cause: str) -> float:
+    try:
+        return parse_duration(cause.partition(":")[2])
+    except ValueError:  # "concurrency" and other causes without a window
+        return 0.0
+
+
+def _address(event: ScanEvent) -> dict[str, Any]:
+    return {
+        "country": event.country,
+        "state": event.state,
+        "city": event.city,
+        "street": None,
+        "postal_code": None,
+        "coordinates": {"longitude": None, "latitude": None},
+    }
+
+
+def _times(event: ScanEvent) -> dict[str, Any]:
+    stamp = local_iso(event.occurred_at, event.utc_offset_s)
+    return {
+        "time_iso": stamp,
+        "time_utc": utc_iso(event.occurred_at),
+        "time_raw": {"date": stamp[:10], "time": stamp[11:19], "timezone": stamp[19:]},
+    }
+
+
+def event_doc(event: ScanEvent) -> dict[str, Any]:
+    """One entry of ``providers[].events`` (also ``latest_event``)."""
+    sub_status, stage = sub_status_and_stage(event)
+    return {
+        **_times(event),
+        "description": event.message,
+        "description_translation": None,
+        "location": f"{event.city}, {event.state}, {event.country}",
+        "stage": stage,
+        "sub_status": sub_status,
+        "address": _address(event),
+    }
+
+
+class SeventeenTrack:
+    """17TRACK v2.2 over the journeys of ``model`` for carrier ``carrier``.
+
+    ``carrier_key`` is the numeric 17TRACK carrier code answered in ``carrier`` fields (derived
+    from the name when None); ``capacity`` bounds the registered numbers.
+    """
+
+    content_type = b"application/json"
+
+    def __init__(
+        self,
+        carrier: str,
+        model: TimelineModel,
+        capacity: int = CAPACITY,
+        carrier_key: int | None = None,
+    ) -> None:
+        self.carrier = carrier
+        self.model = model
+        self.capacity = capacity
+        self.carrier_key = carrier_key or 100_000 + zlib.crc32(carrier.encode()) % 90_000
+        self._registered: dict[str, None] = {}  # an insertion-ordered set
+
+    # -- registration state ---------------------------------------------------------------------
+
+    def registered(self) -> Iterable[str]:
+        """Numbers registered so far (a snapshot)."""
+        return tuple(self._registered)
+
+    def reset(self) -> None:
+        """Forget every registration (admin reset)."""
+        self._registered.clear()
+
+    # -- requests -------------------------------------------------------------------------------
+
+    def match(self, method: str, path: str) -> tuple[str, str]:
+        if method == "POST" and path.startswith(_PREFIX):
+            route = ENDPOINTS.get(path[len(_PREFIX) :])
+            if route is not None:
+                return route, path[len(_PREFIX) :]
+        return OTHER, ""
+
+    def reads_body(self, route: str) -> bool:
+        return route != OTHER and route != "getquota"
+
+    def credential(
+        self, headers: Iterable[tuple[bytes, bytes]], body: bytes, epoch: float
+    ) -> str | None:
+        for name, value in headers:
+            if name == b"17token":
+                return value.decode("latin-1") or None
+        return None
+
+    def parse(self, route: str, argument: str, body: bytes) -> Ask:
+        if route == OTHER or route == "getquota" or not body:
+            return Ask(route, ())
+        try:
+            doc = json.loads(body)
+        except (ValueError, RecursionError):
+            return Ask(route, (), str(-18010013))
+        if not isinstance(doc, list):
+            return Ask(route, (), str(-18010013))
+        if len(doc) > BATCH_LIMIT:
+            return Ask(route, ["?"] * len(doc), str(-18010014))
+        numbers = [item.get("number") if isinstance(item, dict) else None for item in doc]
+        if not all(isinstance(n, str) for n in numbers):
+            return Ask(route, (), str(-18010013))
+        return Ask(route, numbers)  # type: ignore[arg-type]  # all str, checked above
+
+    # -- answers --------------------------------------------------------------------------------
+
+    def respond(self, ask: Ask, epoch: float) -> Reply:
+        count = len(ask.numbers)
+        if ask.error is not None:
+            return Reply(200, request_error(int(ask.error)), "bad_request", count)
+        if ask.route == OTHER:
+            return Reply(404, request_error(-18010013, "No such API."), "not_found", 0)
+        if ask.route == "getquota":
+            used = len(self._registered)
+            quota = {
+                "quota_total": self.capacity,
+                "quota_used": used,
+                "quota_remain": self.capacity - used,
+                "today_used": used,
+                "max_track_daily": self.capacity,
+                "free_email_quota": 0,
+                "used_email_quota": 0,
+            }
+            return Reply(200, _dumps({"code": 0, "data": quota}), None, 0)
+        accepted: list[dict[str, Any]] = []
+        rejected: list[dict[str, Any]] = []
+        for number in ask.numbers:
+            code, item = self._one(ask.route, number, epoch)
+            if code:
+                rejected.append(
+                    {"number": number, "error": {"code": code, "message": MESSAGES[code]}}
+                )
+            else:
+                accepted.append(item)
+        body = {"code": 0, "data": {"accepted": accepted, "rejected": rejected}}
+        return Reply(200, _dumps(body), None, count)
+
+    def _one(self, route: str, number: str, epoch: float) -> tuple[int, dict[str, Any]]:
+        """``(error code, accepted item)`` of one number; code 0 when accepted."""
+        if route == REGISTER:
+            if not (0 < len(number) <= MAX_NUMBER_LENGTH) or not number.isalnum():
+                return -18010012, {}
+            if number in self._registered:
+                return -18019901, {}
+            if len(self._registered) >= self.capacity:
+                return -18019908, {}
+            self._registered[number] = None
+            return 0, {
+                "origin": 1,
+                "number": number,
+                "carrier": self.carrier_key,
+                "email": None,
+                "lang": None,
+            }
+        if number not in self._registered:
+            return -18019902, {}
+        if route == BATCH:
+            return 0, self.item(number, epoch)
+        return 0, {"number": number, "carrier": self.carrier_key}
+
+    def unauthorized(self, ask: Ask) -> Reply:
+        return Reply(401, request_error(-18010002), "auth", len(ask.numbers))
+
+    def throttled(self, ask: Ask, retry_after: int, cause: str, epoch: float, limit: int) -> Reply:
+        if _per(cause) >= DAY:
+            # the daily limit is not an HTTP error at 17TRACK: 200 with a request code
+            code = -18019908 if ask.route == REGISTER else -18019907
+            return Reply(200, request_error(code), cause, len(ask.numbers))
+        return Reply(429, request_error(429, _RATE_MESSAGE), cause, len(ask.numbers))
+
+    def blocked(self, ask: Ask, status: int, retry_after: int) -> Reply:
+        if status == 429:
+            return Reply(429, request_error(429, _RATE_MESSAGE), "ban", len(ask.numbers))
+        return Reply(status, request_error(-18010004), "ban", len(ask.numbers))
+
+    def failed(self, ask: Ask, status: int) -> Reply:
+        return Reply(status, request_error(-18010003), "fault", len(ask.numbers))
+
+    def too_large(self) -> Reply:
+        return Reply(413, request_error(-18010013), "bad_request", 0)
+
+    # -- track_info and push --------------------------------------------------------------------
+
+    def item(self, number: str, epoch: float) -> dict[str, Any]:
+        """The accepted ``gettrackinfo`` item of ``number`` at ``epoch``."""
+        return {
+            "number": number,
+            "carrier": self.carrier_key,
+            "param": None,
+            "tag": None,
+            "track_info": self.track_info(number, epoch),
+        }
+
+    def track_info(self, number: str, epoch: float) -> dict[str, Any]:
+        """``track_info`` of ``number`` at Unix time ``epoch`` (events newest first)."""
+        try:
+            events = journey(self.model, number)
+        except ValueError:  # registered, but no carrier ever scanned it
+            events = ()
+        shown = events[: visible_count(events, epoch)]
+        newest = shown[-1] if shown else None
+        if newest is None:
+            latest = {"status": "NotFound", "sub_status": "NotFound_Other"}
+        else:
+            status = _STATUS.get(newest.status, ("InTransit",))[0]
+            latest = {"status": status, "sub_status": sub_status_and_stage(newest)[0]}
+        reached: dict[str, ScanEvent] = {}
+        for event in shown:
+            stage = sub_status_and_stage(event)[1]
+            if stage is not None and stage not in reached:
+                reached[stage] = event
+        milestone = [
+            {"key_stage": stage, **(_times(reached[stage]) if stage in reached else _NO_TIME)}
+            for stage in MILESTONES
+        ]
+        docs = [event_doc(e) for e in reversed(shown)]
+        synced = newest.visible_at if newest else epoch
+        return {
+            "shipping_info": {
+                "shipper_address": _address(events[0]) if events else None,
+                "recipient_address": _address(events[-1]) if events else None,
+            },
+            "latest_status": {**latest, "sub_status_descr": None},
+            "latest_event": docs[0] if docs else None,
+            "time_metrics": _metrics(shown, epoch),
+            "milestone": milestone,
+            "misc_info": None,
+            "tracking": {
+                "providers_hash": zlib.crc32(number.encode()),
+                "providers": [
+                    {
+                        "provider": {
+                            "key": self.carrier_key,
+                            "name": self.carrier,
+                            "alias": self.carrier,
+                            "tel": None,
+                            "homepage": None,
+                            "country": events[0].country if events else None,
+                        },
+                        "service_type": None,
+                        "latest_sync_status": "Success",
+                        "latest_sync_time": utc_iso(synced),
+                        "events_hash": zlib.crc32(f"{number}:{len(shown)}".encode()),
+                        "events": docs,
+                    }
+                ],
+            },
+        }
+
+    def push_body(self, number: str, epoch: float) -> bytes | None:
+        """The ``TRACKING_UPDATED`` webhook body of ``number`` at ``epoch``; None before any
+        scan is visible."""
+        info = self.track_info(number, epoch)
+        if info["latest_event"] is None:
+            return None
+        data = {"number": number, "carrier": self.carrier_key, "param": None, "tag": None}
+        return _dumps({"event": "TRACKING_UPDATED", "data": {**data, "track_info": info}})
+
+    def push_headers(self, body: bytes, secret: str) -> tuple[tuple[bytes, bytes], ...]:
+        """Header ``sign``: SHA-256 hex of ``body + "/" + secret`` (17TRACK's webhook check)."""
+        sign = hashlib.sha256(body + b"/" + secret.encode()).hexdigest()
+        return ((b"sign", sign.encode()),)
+
+
+_NO_TIME: dict[str, Any] = {"time_iso": None, "time_utc": None, "time_raw": None}
+
+
+def _metrics(shown: tuple[ScanEvent, ...], epoch: float) -> dict[str, Any]:
+    if not shown:
+        return {
+            "days_after_order": 0,
+            "days_of_transit": 0,
+            "days_of_transit_done": 0,
+            "days_after_last_update": 0,
+            "estimated_delivery_date": {"source": None, "from": None, "to": None},
+        }
+    first, last = shown[0].occurred_at, shown[-1].occurred_at
+    done = last if shown[-1].status == "delivered" else epoch
+    return {
+        "days_after_order": int((epoch - first) // DAY),
+        "days_of_transit": int((done - first) // DAY),
+        "days_of_transit_done": int((last - first) // DAY),
+        "days_after_last_update": int((epoch - last) // DAY),
+        "estimated_delivery_date": {"source": None, "from": None, "to": None},
+    }
+
+
+def make(carrier: CarrierSpec, model: TimelineModel) -> SeventeenTrack:
+    """The 17TRACK personality of ``carrier`` (the factory :mod:`mocks.carriers` looks up)."""
+    return SeventeenTrack(carrier.name, model)
