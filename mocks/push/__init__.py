@@ -1,0 +1,2 @@
+"""Webhook push of aggregator personalities: when (``schedule``), how (``delivery``), the record
+(``journal``) and the loop the fleet server runs per pushing carrier (``runner.run_push``)."""

@@ -1,0 +1,111 @@
+"""The push journal of one carrier: one JSON line per webhook delivery attempt.
+
+Line format (``RUN/journals/push-<carrier>.jsonl``)::
+
+    {"t": 7212.5, "carrier": "trackship", "number": "PBD…", "event_id": "PBD…:4",
+     "attempt": 1, "status": 500, "error": "http", "latency_s": 0.012, "next_t": 7512.5}
+
+``t``: run second the attempt started; ``event_id``: ``<number>:<events in the body>`` (the
+state pushed, so the analyser can match pushes to visible events); ``attempt``: 1 for the first
+try of a push; ``status``: the store's HTTP status, null when none came; ``error``: null on 2xx,
+else ``http`` (non-2xx), ``timeout``, ``connect``, ``transport`` or ``no_url``; ``latency_s``:
+store seconds the attempt took; ``next_t``: run second of the retry, null when the push is done.
+A line with an ``error`` and a null ``next_t`` is a push given up.
+
+Buffered like the request journal: bounded memory, flushed by the runner every wall second and
+on close.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TextIO
+
+
+@dataclass(slots=True)
+class PushCounters:
+    """Attempts of one carrier's pushes since start."""
+
+    attempts: int = 0
+    delivered: int = 0
+    """Pushes that got a 2xx."""
+    failed: int = 0
+    """Attempts without a 2xx (each retry counts)."""
+    gave_up: int = 0
+    """Pushes abandoned after the last try of the schedule."""
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+class PushJournal:
+    """Buffered JSONL journal of the pushes of ``carrier`` at ``path`` (None: count only)."""
+
+    def __init__(self, carrier: str, path: Path | None, max_lines: int = 4096) -> None:
+        self.carrier = carrier
+        self.max_lines = max_lines
+        self.counters = PushCounters()
+        self.dropped = 0
+        """Lines lost because the file could not be written."""
+        self._pending: list[str] = []
+        self._file: TextIO | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = path.open("a", encoding="utf-8")
+
+    def record(
+        self,
+        t: float,
+        number: str,
+        event_id: str,
+        attempt: int,
+        status: int | None,
+        error: str | None,
+        latency_s: float,
+        next_t: float | None,
+    ) -> None:
+        """Count one attempt and queue its line (``t``, ``latency_s``, ``next_t`` store time)."""
+        counters = self.counters
+        counters.attempts += 1
+        if error is None:
+            counters.delivered += 1
+        else:
+            counters.failed += 1
+            if next_t is None:
+                counters.gave_up += 1
+        if self._file is None:
+            return
+        line = {
+            "t": round(t, 3),
+            "carrier": self.carrier,
+            "number": number,
+            "event_id": event_id,
+            "attempt": attempt,
+            "status": status,
+            "error": error,
+            "latency_s": round(latency_s, 3),
+            "next_t": None if next_t is None else round(next_t, 3),
+        }
+        self._pending.append(json.dumps(line, separators=(",", ":")) + "\n")
+        if len(self._pending) >= self.max_lines:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the pending lines; on an I/O error count them as dropped and go on."""
+        if not self._pending or self._file is None:
+            return
+        lines, self._pending = self._pending, []
+        try:
+            self._file.write("".join(lines))
+            self._file.flush()
+        except OSError:
+            self.dropped += len(lines)
+
+    def close(self) -> None:
+        """Flush and close the file (idempotent)."""
+        self.flush()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
