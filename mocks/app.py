@@ -1,48 +1,74 @@
 """The ASGI app of one mock carrier: the composition of personality, behaviours and journal.
 
 Plain ASGI, no framework: this is the hot path a benchmark compares with WireMock. Per request:
-read the body (capped) → authenticate → parse → ban check → quotas → answer → journal →
-injected latency (slept on the store clock) → send. Nothing here keeps per-parcel state; the
-answer is a pure function of the tracking number and the store time of arrival.
+read the body (capped) → authenticate → parse → behaviours admit or refuse → answer → journal →
+injected latency (slept on the store clock) → send (possibly mangled) → release. Nothing here
+keeps per-parcel state; the answer is a pure function of the tracking number and the store time
+of arrival.
 
-Admin routes (no auth, not journaled): ``GET /__admin/health`` → ``{"ok": true, "carrier"}``,
-``GET /__admin/counters`` → ``{"carrier", "t", "requests", "ok", "throttled", "blocked",
-"errors", "dropped"}``.
+How a refusal reaches the client (``Refusal.form``): ``reply`` is worded by the personality
+(its throttle signature, its ban, its 5xx envelope); ``waf`` is a CDN's HTML denial page;
+``reset`` aborts the TCP connection with no response; ``hang`` sends nothing until the client
+gives up or ``hang_s`` store seconds pass, then closes. Journal ``status`` is 0 when no
+response was sent. A mangled answer (malformed, truncated, slow body) is journaled with outcome
+``error`` and cause ``fault:<form>``: the caller did not get a usable answer.
+
+Admin routes live under ``/__admin/`` (see :mod:`mocks.admin`): no auth, not journaled.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import json
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from mocks.behaviours.pipeline import build_pipeline
+from mocks._asgi import (
+    DISCONNECTED,
+    TOO_LARGE,
+    ConnectionDropped,
+    Receive,
+    Scope,
+    Send,
+    drop_connection,
+    read_body,
+    send_response,
+    wait_disconnect,
+)
+from mocks.admin import CarrierAdmin
+from mocks.behaviours.pipeline import Mangle, Pipeline, build_pipeline
 from mocks.carriers import make_personality
-from mocks.carriers.base import Personality, Reply
+from mocks.carriers.base import Ask, Personality, Reply
 from mocks.journal import BLOCKED, ERROR, OK, THROTTLED, Journal
 from peakbench.clock import Clock
+from peakbench.config.behaviours import AnyBehaviourSpec
 from peakbench.config.fleet import CarrierSpec, FleetSpec
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 MAX_BODY = 1 << 20
 """Largest request body read, in bytes (1 MiB); larger ones get 413."""
 
 ANON = "anon"
-_TOO_LARGE = object()
-_DISCONNECTED = object()
-_JSON = b"application/json"
+NO_RESPONSE = 0
+"""Journal status of a request answered by a reset or a hang: nothing was sent."""
+
+OUTCOMES = {"quota": THROTTLED, "concurrency": THROTTLED, "ban": BLOCKED, "fault": ERROR}
+"""Journal outcome of a refusal, by its kind."""
+
+SLOW_BODY_CHUNKS = 16
+"""A slow body is dribbled in at most this many pieces."""
+
+_HTML = (b"content-type", b"text/html; charset=utf-8")
+_BUG = b'{"error":{"code":"internal","message":"bug"}}'
 
 log = logging.getLogger("mocks.app")
 
 
 class CarrierApp:
-    """ASGI callable serving one carrier (see the module docstring for the request path)."""
+    """ASGI callable serving one carrier (see the module docstring for the request path).
+
+    ``remote_admin``: let non-loopback clients use ``/__admin/`` (off: 403 for them).
+    """
 
     def __init__(
         self,
@@ -53,44 +79,75 @@ class CarrierApp:
         journal: Journal,
         personality: Personality | None = None,
         max_body: int = MAX_BODY,
+        remote_admin: bool = False,
     ) -> None:
         self.carrier = carrier
         self.clock = clock
         self.journal = journal
         self.max_body = max_body
         self.personality = personality or make_personality(carrier, fleet.timeline_model(carrier))
-        self.pipeline = build_pipeline(carrier.behaviours, f"{fleet.seed}:{carrier.name}")
+        self.seed = f"{fleet.seed}:{carrier.name}"
         self.labels = {key: f"k{i}" for i, key in enumerate(keys) if key}
         """Accepted API key → its journal label; empty: any non-empty key is ``k0``."""
         self._start_epoch = clock.spec.start_epoch
+        self.specs: tuple[AnyBehaviourSpec, ...] = ()
+        self.pipeline: Pipeline
+        self.set_behaviours(carrier.behaviours)
+        self.admin = CarrierAdmin(self, remote_admin)
         self._content_type = (b"content-type", self.personality.content_type)
+        self._wants_query = bool(getattr(self.personality, "wants_query", False))
+        """Personalities whose routes live in the query string (DHL) get ``path?query``."""
+
+    # -- control (the admin API calls these) -------------------------------------------------------
+
+    def set_behaviours(self, specs: Sequence[AnyBehaviourSpec]) -> None:
+        """Replace the behaviours live with fresh state; requests in flight finish (and are
+        released) on the pipeline that admitted them."""
+        specs = tuple(specs)
+        self.pipeline = build_pipeline(specs, self.seed, self._start_epoch)
+        self.specs = specs
+
+    def behaviours(self) -> list[dict[str, Any]]:
+        """The current behaviour specs as JSON, in profile syntax."""
+        return self.pipeline.describe()
+
+    def reset(self) -> None:
+        """Fresh behaviour state and counters; registrations too when the personality keeps any."""
+        self.set_behaviours(self.specs)
+        self.journal.reset_counters()
+        reset = getattr(self.personality, "reset", None)
+        if callable(reset):
+            reset()
+
+    # -- ASGI -------------------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
             try:
                 await self._http(scope, receive, send)
+            except ConnectionDropped:
+                raise
             except Exception:  # a bug must cost one request, never the server
+                if _hung_up(send):  # the client left while we answered: nothing went wrong
+                    return
                 log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
                 with contextlib.suppress(Exception):  # the response may have started already
-                    await _send(send, 500, b'{"error":{"code":"internal","message":"bug"}}', ())
+                    await send_response(send, 500, _BUG)
         elif kind == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await lifespan(receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         if path.startswith("/__admin/"):
-            await self._admin(path, send)
+            await self.admin.handle(path[9:], scope, receive, send)
             return
         personality = self.personality
+        pipeline = self.pipeline
         t = self.clock.now()
         epoch = self._start_epoch + t
+        if self._wants_query and scope.get("query_string"):
+            path = f"{path}?{scope['query_string'].decode('latin-1')}"
         route, argument = personality.match(scope["method"], path)
         client = scope.get("client")
         ip = client[0] if client else "unknown"
@@ -98,96 +155,208 @@ class CarrierApp:
         too_large = False
         if personality.reads_body(route):
             # read before authenticating: OAuth token requests carry their credentials here
-            read = await _read_body(receive, self.max_body)
-            if read is _DISCONNECTED:
+            read = await read_body(receive, self.max_body)
+            if read is DISCONNECTED:
                 return
-            too_large = read is _TOO_LARGE
+            too_large = read is TOO_LARGE
             if isinstance(read, bytes):
                 body = read
         credential = personality.credential(scope["headers"], body, epoch)
         label = (self.labels.get(credential) if self.labels else "k0") if credential else None
-        outcome = ERROR
-        reply: Reply
+        content_type = self._content_type
         if label is None:
             reply = personality.unauthorized(personality.parse(route, argument, b""))
+            outcome = ERROR
         elif too_large:
             reply = personality.too_large()
+            outcome = ERROR
         else:
             ask = personality.parse(route, argument, body)
-            refusal = self.pipeline.admit(route, label, ip, t, epoch)
+            refusal = pipeline.admit(route, label, ip, t, epoch)
             if refusal is None:
-                reply = personality.respond(ask, epoch)
-                outcome = OK if reply.status < 300 else ERROR
-            elif refusal.kind == "quota":
+                try:
+                    await self._answer(pipeline, ask, route, label, ip, t, epoch, receive, send)
+                finally:
+                    pipeline.release(route, label, ip, self.clock.now())
+                return
+            outcome = OUTCOMES.get(refusal.kind, ERROR)
+            form = refusal.form
+            if form == "reset" or form == "hang":
+                hang_s = refusal.hang_s if form == "hang" else 0.0
+                numbers = len(ask.numbers)
+                cause = refusal.cause
+                self.journal.record(
+                    t, route, label, ip, numbers, NO_RESPONSE, outcome, cause, hang_s
+                )
+                if form == "hang":
+                    await self._hang(receive, hang_s)
+                await drop_connection(send, receive, reset=form == "reset")
+                return
+            if form == "waf":
+                page = waf_page(refusal.status, t)
+                headers = waf_headers(refusal.status, t)
+                reply = Reply(refusal.status, page, refusal.cause, len(ask.numbers), headers)
+                content_type = _HTML
+            elif refusal.kind == "ban":
+                reply = personality.blocked(ask, refusal.status, refusal.retry_after)
+            elif refusal.kind == "fault":
+                reply = personality.failed(ask, refusal.status)
+                reply = reply._replace(cause=refusal.cause)
+            else:
                 reply = personality.throttled(
                     ask, refusal.retry_after, refusal.cause, epoch, refusal.limit
                 )
-                outcome = THROTTLED
-            else:
-                reply = personality.blocked(ask, refusal.status, refusal.retry_after)
-                outcome = BLOCKED
-        delay = self.pipeline.delay(route, t) if self.pipeline.latencies else 0.0
+        delay = pipeline.delay(route, t, label, ip) if pipeline.latencies else 0.0
         self.journal.record(
             t, route, label or ANON, ip, reply.numbers, reply.status, outcome, reply.cause, delay
         )
         if delay > 0:
             await self.clock.sleep(delay)
-        await _send(send, reply.status, reply.body, reply.headers, self._content_type)
+        await send_response(send, reply.status, reply.body, reply.headers, content_type)
 
-    async def _admin(self, path: str, send: Send) -> None:
-        if path == "/__admin/health":
-            body = json.dumps({"ok": True, "carrier": self.carrier.name}).encode()
-            await _send(send, 200, body, ())
-        elif path == "/__admin/counters":
-            counters = {
-                "carrier": self.carrier.name,
-                "t": round(self.clock.now(), 3),
-                **self.journal.counters.as_dict(),
-                "dropped": self.journal.dropped,
-            }
-            await _send(send, 200, json.dumps(counters).encode(), ())
-        else:
-            body = b'{"error":{"code":"not_found","message":"no such admin route"}}'
-            await _send(send, 404, body, ())
+    async def _answer(
+        self,
+        pipeline: Pipeline,
+        ask: Ask,
+        route: str,
+        label: str,
+        ip: str,
+        t: float,
+        epoch: float,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        """Answer an admitted request, mangling the answer when a fault behaviour says so."""
+        reply = self.personality.respond(ask, epoch)
+        outcome = OK if reply.status < 300 else ERROR
+        delay = pipeline.delay(route, t, label, ip) if pipeline.latencies else 0.0
+        mangle = (
+            pipeline.mangle(route, t, label, ip) if pipeline.mangles and outcome == OK else None
+        )
+        if mangle is None:
+            self.journal.record(
+                t, route, label, ip, reply.numbers, reply.status, outcome, reply.cause, delay
+            )
+            if delay > 0:
+                await self.clock.sleep(delay)
+            await send_response(send, reply.status, reply.body, reply.headers, self._content_type)
+            return
+        form: str = mangle.form
+        self.journal.record(
+            t, route, label, ip, reply.numbers, reply.status, ERROR, f"fault:{form}", delay
+        )
+        if delay > 0:
+            await self.clock.sleep(delay)
+        await self._mangled(mangle, reply, receive, send)
+
+    async def _mangled(self, mangle: Mangle, reply: Reply, receive: Receive, send: Send) -> None:
+        """Send ``reply`` broken the way ``mangle`` says: ``malformed`` (invalid JSON),
+        ``truncated`` (the first ``cut`` of the body; with ``honest`` a Content-Length to
+        match, a parse error, else the full length promised and the connection closed, a
+        transport error), ``slow-body`` (dribbled over ``body_s``)."""
+        body = reply.body
+        form = mangle.form
+        if form == "malformed":
+            # a closing bracket of the wrong kind: invalid in every JSON parser
+            broken = body[:-1] + b",]" if body else b"{"
+            await send_response(send, reply.status, broken, reply.headers, self._content_type)
+            return
+        start = {
+            "type": "http.response.start",
+            "status": reply.status,
+            "headers": [self._content_type, (b"content-length", b"%d" % len(body)), *reply.headers],
+        }
+        if form == "truncated":
+            kept = body[: int(len(body) * mangle.cut)]
+            if mangle.honest:
+                await send_response(send, reply.status, kept, reply.headers, self._content_type)
+                return
+            # promise the whole body, send part of it, hang up: the client's read fails
+            await send(start)
+            await send({"type": "http.response.body", "body": kept, "more_body": True})
+            await drop_connection(send, receive, reset=False)
+            return
+        # slow-body: headers now, the body dribbled over body_s store seconds
+        await send(start)
+        pieces = max(1, min(SLOW_BODY_CHUNKS, len(body)))
+        step = -(-len(body) // pieces)
+        pause = mangle.body_s / pieces
+        for i in range(0, len(body), step):
+            if pause > 0:
+                await self.clock.sleep(pause)
+            more = i + step < len(body)
+            await send(
+                {"type": "http.response.body", "body": body[i : i + step], "more_body": more}
+            )
+        if not body:
+            await send({"type": "http.response.body", "body": b""})
+
+    async def _hang(self, receive: Receive, hang_s: float) -> None:
+        """Send nothing until the client disconnects or ``hang_s`` store seconds pass (0:
+        only the client ends it)."""
+        if hang_s <= 0:
+            await wait_disconnect(receive)
+            return
+        gone = asyncio.ensure_future(wait_disconnect(receive))
+        timer = asyncio.ensure_future(self.clock.sleep(hang_s))
+        try:
+            await asyncio.wait((gone, timer), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+            timer.cancel()
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes | object:
-    """The request body, or ``_TOO_LARGE`` past ``limit`` bytes, or ``_DISCONNECTED``."""
-    chunks: list[bytes] = []
-    size = 0
+def _hung_up(send: Send) -> bool:
+    """Whether the connection behind uvicorn's ``send`` is already closed (a write to it then
+    fails before the server has noticed the disconnect)."""
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    return transport is not None and bool(transport.is_closing())
+
+
+async def lifespan(receive: Receive, send: Send) -> None:
+    """Acknowledge startup and shutdown: the mocks have nothing to set up."""
     while True:
         message = await receive()
-        if message["type"] != "http.request":
-            return _DISCONNECTED
-        chunk: bytes = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return _TOO_LARGE
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
-async def _send(
-    send: Send,
-    status: int,
-    body: bytes,
-    headers: tuple[tuple[bytes, bytes], ...],
-    content_type: tuple[bytes, bytes] = (b"content-type", _JSON),
-) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [content_type, (b"content-length", b"%d" % len(body)), *headers],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+def waf_page(status: int, t: float) -> bytes:
+    """A CDN's HTML denial page: Cloudflare's "1015 rate limited" for 429, else Akamai's
+    "Access Denied", with a reference number as they print one."""
+    reference = f"{int(t * 1000) & 0xFFFFFFFF:08x}"
+    if status == 429:
+        return (
+            "<!DOCTYPE html>\n<html><head><title>Access denied | rate limited</title></head>"
+            '<body><div id="cf-error-details"><h1>Error 1015</h1>'
+            "<h2>You are being rate limited</h2><p>The owner of this website has banned you "
+            f"temporarily from accessing this website.</p><p>Ray ID: {reference}</p>"
+            "</div></body></html>\n"
+        ).encode()
+    return (
+        "<HTML><HEAD>\n<TITLE>Access Denied</TITLE>\n</HEAD><BODY>\n<H1>Access Denied</H1>\n"
+        "\nYou don't have permission to access this resource on this server.<P>\n"
+        f"Reference&#32;&#35;18&#46;{reference}\n</BODY>\n</HTML>\n"
+    ).encode()
+
+
+def waf_headers(status: int, t: float) -> tuple[tuple[bytes, bytes], ...]:
+    if status == 429:
+        return ((b"server", b"cloudflare"), (b"cf-ray", b"%08x-IAD" % (int(t * 1000) & 0xFFFFFFFF)))
+    return ((b"server", b"AkamaiGHost"), (b"connection", b"close"))
 
 
 def create_carrier_app(
-    carrier: CarrierSpec, fleet: FleetSpec, clock: Clock, keys: Sequence[str], journal: Journal
+    carrier: CarrierSpec,
+    fleet: FleetSpec,
+    clock: Clock,
+    keys: Sequence[str],
+    journal: Journal,
+    remote_admin: bool = False,
 ) -> CarrierApp:
     """The ASGI app of ``carrier``: accepts ``keys`` (any non-empty key when empty), journals
     every carrier request to ``journal``, reads the time from ``clock``."""
-    return CarrierApp(carrier, fleet, clock, keys, journal)
+    return CarrierApp(carrier, fleet, clock, keys, journal, remote_admin=remote_admin)

@@ -14,6 +14,7 @@ Lines are buffered in memory and written when ``max_lines`` are pending, by :met
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TextIO
@@ -104,9 +105,45 @@ class Journal:
         except OSError:
             self.dropped += len(lines)
 
+    def reset_counters(self) -> None:
+        """Start the counters over (the admin API's reset); the journal file is kept whole."""
+        self.counters = Counters()
+
+    def export(self, since: float | None = None, chunk_bytes: int = 1 << 16) -> Iterator[bytes]:
+        """The journal written so far (flushed first), as chunks of whole JSONL lines; only
+        lines with ``t >= since`` (run seconds) when given. Memory stays near ``chunk_bytes``."""
+        self.flush()
+        if self.path is None or not self.path.exists():
+            return
+        with self.path.open("rb") as file:
+            if since is None:
+                while chunk := file.read(chunk_bytes):
+                    yield chunk
+                return
+            out: list[bytes] = []
+            size = 0
+            for line in file:
+                if _line_t(line) < since:
+                    continue
+                out.append(line)
+                size += len(line)
+                if size >= chunk_bytes:
+                    yield b"".join(out)
+                    out, size = [], 0
+            if out:
+                yield b"".join(out)
+
     def close(self) -> None:
         """Flush and close the file (idempotent)."""
         self.flush()
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def _line_t(line: bytes) -> float:
+    """``t`` of a journal line (every line starts ``{"t":<t>,``); -inf when unreadable."""
+    try:
+        return float(line[5 : line.index(b",")])
+    except ValueError:
+        return float("-inf")

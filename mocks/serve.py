@@ -1,8 +1,10 @@
-"""Serving a carrier fleet: one uvicorn server per carrier, each on its own port, one event loop.
+"""Serving a carrier fleet on one event loop: one uvicorn server per carrier, each on its own
+port (default), or one shared port routing by Host header (``listen.mode: shared``).
 
 The process contract (common brief): bind 127.0.0.1 port 0 ourselves and hand the socket to
 uvicorn; once every carrier listens, write the ready file atomically
-(``{"pid", "carriers": {"<name>": {"port", "base_url"}}}``); flush journals every wall second;
+(``{"pid", "carriers": {"<name>": {"port", "base_url", "admin_url", "hosts"}}, "listen"}``);
+start the push loops of carriers with ``push:``; flush journals every wall second;
 on SIGTERM/SIGINT, or when the parent dies (``os.getppid()`` changes), stop within about a
 second, flushing journals, and exit 0.
 
@@ -18,15 +20,20 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import sys
-from collections.abc import Generator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 import uvloop
 
 from mocks._server import base_url, listen, server_config, watch_parent, write_ready_file
-from mocks.app import create_carrier_app
+from mocks.app import CarrierApp, create_carrier_app
+from mocks.hosts import HostRouter
 from mocks.journal import Journal
 from peakbench.clock import ClockSpec, WallClock
 from peakbench.config.fleet import FleetSpec
@@ -49,65 +56,205 @@ async def run_fleet(
     fleet: FleetSpec,
     clock_spec: ClockSpec,
     journal_dir: Path,
-    ready_file: Path,
+    ready_file: Path | None,
     host: str = "127.0.0.1",
     keys: Mapping[str, Sequence[str]] | None = None,
     stop: asyncio.Event | None = None,
+    *,
+    tls: tuple[Path, Path] | None = None,
+    remote_admin: bool = False,
+    handle_signals: bool = True,
+    on_ready: Callable[[dict[str, Any]], None] | None = None,
+    push: PushWiring | None = None,
 ) -> None:
     """Serve every carrier of ``fleet`` until ``stop`` is set, a signal arrives or the parent dies.
 
     ``keys``: carrier name → accepted API keys (a carrier without an entry accepts any key).
+    ``fleet.listen`` picks one port per carrier or one shared port routed by Host header.
+    ``tls``: (certificate, key) PEM files: serve HTTPS. ``remote_admin``: let non-loopback
+    clients use ``/__admin/``. Once listening, the ready document (:func:`ready_document`) goes
+    to ``ready_file`` (atomically) and to ``on_ready``. ``handle_signals``: off when not on the
+    main thread (tests). ``push``: what carriers with a ``push:`` section need to push to the
+    store (their push loops start once the fleet listens; journals ``push-<name>.jsonl``).
     """
     loop = asyncio.get_running_loop()
     stop = stop or asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    if handle_signals:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
     clock = WallClock(clock_spec)
     keys = keys or {}
     journals: list[Journal] = []
     servers: list[_Server] = []
     tasks: list[asyncio.Task[None]] = []
-    ready: dict[str, dict[str, object]] = {}
+    results: list[object] = []
+    pushers: list[asyncio.Task[None]] = []
     try:
+        apps = []
         for carrier in fleet.carriers:
             journal = Journal(carrier.name, journal_dir / f"carrier-{carrier.name}.jsonl")
             journals.append(journal)
-            app = create_carrier_app(
-                carrier, fleet, clock, list(keys.get(carrier.name, ())), journal
+            accepted = list(keys.get(carrier.name, ()))
+            apps.append(create_carrier_app(carrier, fleet, clock, accepted, journal, remote_admin))
+        bound: list[tuple[Any, socket.socket]]
+        if fleet.listen.mode == "shared":
+            bound = [(HostRouter(apps, remote_admin), _bind(host, fleet.listen.port))]
+        else:
+            bound = [(app, listen(host)) for app in apps]
+        for asgi, sock in bound:
+            server = _Server(
+                server_config(asgi, GRACE_S, tls) if tls else server_config(asgi, GRACE_S)
             )
-            sock = listen(host)
-            port = sock.getsockname()[1]
-            config = server_config(app, GRACE_S)
-            server = _Server(config)
             servers.append(server)
             tasks.append(asyncio.create_task(server.serve(sockets=[sock])))
-            ready[carrier.name] = {"port": port, "base_url": base_url(host, port)}
+        ports = [sock.getsockname()[1] for _, sock in bound]
         while not all(s.started for s in servers):
             if any(t.done() for t in tasks) or stop.is_set():
                 break
             await asyncio.sleep(0.01)
         else:
-            write_ready_file(ready_file, {"pid": os.getpid(), "carriers": ready})
+            ready = ready_document(fleet, host, ports, tls is not None)
+            if ready_file is not None:
+                write_ready_file(ready_file, ready)
+            if on_ready is not None:
+                on_ready(ready)
         watchers = [
             asyncio.create_task(_flush_journals(journals)),
             asyncio.create_task(watch_parent(stop.set)),
         ]
+        pushers = _start_pushes(apps, fleet, clock, journal_dir, push or PushWiring(), stop)
         ended = asyncio.create_task(stop.wait())
         await asyncio.wait([ended, *tasks], return_when=asyncio.FIRST_COMPLETED)
         ended.cancel()
         for watcher in watchers:
             watcher.cancel()
     finally:
+        stop.set()
         for server in servers:
             server.should_exit = True
         results = await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*pushers, return_exceptions=True)
         for journal in journals:
             journal.close()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
+        if handle_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
     failures = [r for r in results if isinstance(r, BaseException)]
     if failures:
         raise RuntimeError(f"a carrier server failed: {failures[0]!r}") from failures[0]
+
+
+@dataclass(frozen=True, slots=True)
+class PushWiring:
+    """What pushing carriers need from the process environment (read by the entry point)."""
+
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    """Carrier name → webhook signing secret (from the env var its ``push.secret_env`` names)."""
+    store_credentials: Mapping[str, str] | None = None
+    """Parsed ``PEAKBENCH_STORE_CREDENTIALS``, for WooCommerce REST auth on pushes."""
+    store_url: str | Callable[[], str | None] | None = None
+    """The store's base URL, or a resolver of it (the store starts after the fleet)."""
+
+
+def _start_pushes(
+    apps: Sequence[CarrierApp],
+    fleet: FleetSpec,
+    clock: WallClock,
+    journal_dir: Path,
+    wiring: PushWiring,
+    stop: asyncio.Event,
+) -> list[asyncio.Task[None]]:
+    pushing = [app for app in apps if getattr(app.carrier, "push", None) is not None]
+    if not pushing:
+        return []
+    from mocks.push.runner import run_push  # only fleets that push pay for the HTTP client
+
+    tasks = []
+    for app in pushing:
+        name = app.carrier.name
+        coro = run_push(
+            app.carrier, app.personality, clock, journal_dir / f"push-{name}.jsonl",  # type: ignore[arg-type]
+            wiring.secrets.get(name), wiring.store_credentials, stop,
+            seed=fleet.seed, base_url=wiring.store_url,
+        )  # fmt: skip
+        tasks.append(asyncio.create_task(coro, name=f"push-{name}"))
+    return tasks
+
+
+def push_wiring(
+    fleet: FleetSpec, environ: Mapping[str, str], store_url: str | None, store_ready: Path | None
+) -> PushWiring:
+    """Secrets, store credentials and store URL for the fleet's pushing carriers, from the
+    environment and the command line; ValueError if PEAKBENCH_STORE_CREDENTIALS is bad."""
+    secrets = {}
+    for carrier in fleet.carriers:
+        spec = getattr(carrier, "push", None)
+        env = getattr(spec, "secret_env", None)
+        if env and environ.get(env):
+            secrets[carrier.name] = environ[env]
+    credentials = None
+    if raw := environ.get("PEAKBENCH_STORE_CREDENTIALS"):
+        try:
+            credentials = json.loads(raw)
+        except ValueError:
+            raise ValueError("PEAKBENCH_STORE_CREDENTIALS is not JSON") from None
+        if not isinstance(credentials, dict) or not {"consumer_key", "consumer_secret"} <= set(
+            credentials
+        ):
+            raise ValueError(
+                'PEAKBENCH_STORE_CREDENTIALS must look like {"consumer_key", "consumer_secret"}'
+            )
+    url: str | Callable[[], str | None] | None = store_url
+    if url is None and store_ready is not None:
+        from mocks.push.runner import ready_file_url
+
+        url = ready_file_url(store_ready)
+    return PushWiring(secrets, credentials, url)
+
+
+def ready_document(fleet: FleetSpec, host: str, ports: Sequence[int], tls: bool) -> dict[str, Any]:
+    """What the ready file says: ``{"pid", "carriers": {name: {"port", "base_url",
+    "admin_url", "hosts"}}, "listen": {"mode", ...}}``. On a shared port every carrier has the
+    same ``base_url``; a client reaches one by sending one of its ``hosts`` as Host header."""
+    carriers: dict[str, dict[str, object]] = {}
+    listen_info: dict[str, object] = {"mode": fleet.listen.mode}
+    if fleet.listen.mode == "shared":
+        url = base_url(host, ports[0], tls)
+        listen_info.update(port=ports[0], base_url=url, admin_url=f"{url}/__admin/")
+        for carrier in fleet.carriers:
+            carriers[carrier.name] = {
+                "port": ports[0],
+                "base_url": url,
+                "admin_url": f"{url}/__admin/carriers/{carrier.name}/",
+                "hosts": list(carrier.host_names),
+            }
+    else:
+        for carrier, port in zip(fleet.carriers, ports, strict=True):
+            url = base_url(host, port, tls)
+            carriers[carrier.name] = {
+                "port": port,
+                "base_url": url,
+                "admin_url": f"{url}/__admin/",
+                "hosts": list(carrier.host_names),
+            }
+    return {"pid": os.getpid(), "carriers": carriers, "listen": listen_info}
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``port`` (0: one the OS picks)."""
+    if port == 0:
+        return listen(host)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
 
 
 async def _flush_journals(journals: Sequence[Journal]) -> None:
@@ -121,14 +268,72 @@ def serve_fleet(
     fleet: FleetSpec,
     clock_spec: ClockSpec,
     journal_dir: Path,
-    ready_file: Path,
+    ready_file: Path | None,
     host: str = "127.0.0.1",
     keys: Mapping[str, Sequence[str]] | None = None,
+    *,
+    tls: tuple[Path, Path] | None = None,
+    remote_admin: bool = False,
+    on_ready: Callable[[dict[str, Any]], None] | None = None,
+    push: PushWiring | None = None,
 ) -> int:
     """Run the fleet's mock carriers on a uvloop loop until told to stop; returns the exit code."""
+    fleet_run = run_fleet(
+        fleet, clock_spec, journal_dir, ready_file, host, keys,
+        tls=tls, remote_admin=remote_admin, on_ready=on_ready, push=push,
+    )  # fmt: skip
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(run_fleet(fleet, clock_spec, journal_dir, ready_file, host, keys))
+        runner.run(fleet_run)
     return 0
+
+
+@contextlib.contextmanager
+def serving(
+    fleet: FleetSpec,
+    clock_spec: ClockSpec,
+    journal_dir: Path,
+    keys: Mapping[str, Sequence[str]] | None = None,
+    *,
+    tls: tuple[Path, Path] | None = None,
+    timeout_s: float = 15.0,
+    push: PushWiring | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Serve ``fleet`` on a background thread (its own uvloop loop) while the ``with`` block
+    runs; yields the ready document. For tests and benchmarks that embed the mocks."""
+    ready: list[dict[str, Any]] = []
+    failure: list[BaseException] = []
+    started = threading.Event()
+    stop = asyncio.Event()
+    loop = uvloop.new_event_loop()
+
+    def on_ready(doc: dict[str, Any]) -> None:
+        ready.append(doc)
+        started.set()
+
+    def run() -> None:
+        coro = run_fleet(
+            fleet, clock_spec, journal_dir, None, keys=keys, stop=stop, tls=tls,
+            handle_signals=False, on_ready=on_ready, push=push,
+        )  # fmt: skip
+        try:
+            loop.run_until_complete(coro)
+        except BaseException as exc:  # reported to the caller below
+            failure.append(exc)
+        finally:
+            started.set()
+            loop.close()
+
+    thread = threading.Thread(target=run, name="mock-fleet", daemon=True)
+    thread.start()
+    try:
+        if not started.wait(timeout_s) or not ready:
+            raise RuntimeError(f"the mock fleet did not start: {failure[:1]}")
+        yield ready[0]
+    finally:
+        if thread.is_alive():
+            with contextlib.suppress(RuntimeError):  # the loop already ended
+                loop.call_soon_threadsafe(stop.set)
+            thread.join(timeout_s)
 
 
 def parse_keys(text: str | None) -> dict[str, list[str]]:
@@ -147,22 +352,63 @@ def parse_keys(text: str | None) -> dict[str, list[str]]:
 
 
 def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
-    """``mocks serve --config F --clock F --journal-dir D --ready-file F [--host H]``."""
-    parser = argparse.ArgumentParser(prog="python -m mocks", description="Mock carrier servers.")
+    """``mocks serve --config F --clock F --journal-dir D --ready-file F [--host H]`` (a run's
+    child) or ``mocks serve --fleet FILE [--journal-dir D]`` (standalone, see
+    :mod:`mocks.standalone`); both take ``--tls-cert/--tls-key`` and ``--remote-admin``."""
+    parser = argparse.ArgumentParser(prog="peakbench mocks", description="Mock carrier servers.")
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve a carrier fleet until SIGTERM")
-    serve.add_argument("--config", type=Path, required=True, help="RUN/fleet.json")
-    serve.add_argument("--clock", type=Path, required=True, help="RUN/clock.json")
-    serve.add_argument("--journal-dir", type=Path, required=True, help="RUN/journals")
-    serve.add_argument("--ready-file", type=Path, required=True, help="RUN/mocks.ready.json")
-    serve.add_argument("--host", default="127.0.0.1")
+    serve = commands.add_parser(
+        "serve",
+        help="serve a carrier fleet until SIGTERM / Ctrl-C",
+        description="Serve a carrier fleet: standalone from a fleet YAML (--fleet), or as a "
+        "run's child (--config/--clock/--journal-dir/--ready-file). API keys come from "
+        'PEAKBENCH_CARRIER_KEYS ({"<carrier>": ["<key>", ...]}); absent: any key is accepted.',
+    )
+    serve.add_argument("--fleet", type=Path, help="fleet YAML to serve standalone")
+    serve.add_argument("--config", type=Path, help="RUN/fleet.json")
+    serve.add_argument("--clock", type=Path, help="RUN/clock.json")
+    serve.add_argument(
+        "--journal-dir", type=Path, help="RUN/journals (standalone: default a new temp folder)"
+    )
+    serve.add_argument("--ready-file", type=Path, help="RUN/mocks.ready.json")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    serve.add_argument("--tls-cert", type=Path, help="PEM certificate: serve HTTPS")
+    serve.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
+    serve.add_argument(
+        "--remote-admin", action="store_true", help="let non-loopback clients use /__admin/"
+    )
+    serve.add_argument("--store-url", help="store base URL for webhook pushes (push: carriers)")
+    serve.add_argument(
+        "--store-ready-file", type=Path, help="RUN/store.ready.json: the store URL, once known"
+    )
     args = parser.parse_args(argv)
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("--tls-cert and --tls-key go together")
+    tls = (args.tls_cert, args.tls_key) if args.tls_cert is not None else None
+    if args.fleet is not None:
+        from mocks.standalone import serve_standalone
+
+        return serve_standalone(
+            args.fleet, environ, args.journal_dir, args.ready_file, args.host, tls,
+            args.remote_admin, store_url=args.store_url,
+        )  # fmt: skip
+    missing = [
+        f"--{name.replace('_', '-')}"
+        for name in ("config", "clock", "journal_dir", "ready_file")
+        if getattr(args, name) is None
+    ]
+    if missing:
+        parser.error(f"give --fleet FILE, or all of {', '.join(missing)}")
     try:
         fleet = FleetSpec.model_validate(json.loads(args.config.read_text(encoding="utf-8")))
         clock_spec = ClockSpec.from_json(json.loads(args.clock.read_text(encoding="utf-8")))
         keys = parse_keys(environ.get("PEAKBENCH_CARRIER_KEYS"))
+        push = push_wiring(fleet, environ, args.store_url, args.store_ready_file)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         message = " ".join(str(exc).split())
         print(f"mocks serve: {message}", file=sys.stderr)
         return 2
-    return serve_fleet(fleet, clock_spec, args.journal_dir, args.ready_file, args.host, keys)
+    return serve_fleet(
+        fleet, clock_spec, args.journal_dir, args.ready_file, args.host, keys,
+        tls=tls, remote_admin=args.remote_admin, push=push,
+    )  # fmt: skip

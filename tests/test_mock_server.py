@@ -90,6 +90,9 @@ def test_serve_answers_journals_and_exits_cleanly_on_sigterm(
     acme = ready["carriers"]["acme"]["base_url"]
     slow = ready["carriers"]["slowpost"]["base_url"]
     assert acme == f"http://127.0.0.1:{ready['carriers']['acme']['port']}"
+    assert ready["carriers"]["acme"]["admin_url"] == f"{acme}/__admin/"
+    assert ready["carriers"]["acme"]["hosts"] == ["acme.carrier.test"]
+    assert ready["listen"] == {"mode": "per-carrier"}
     number = make_tracking_number(START - 2 * 86400, "domestic", 1)
     with httpx.Client(timeout=10) as client:
         assert client.get(f"{acme}/__admin/health").json()["ok"] is True
@@ -195,3 +198,194 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return "\nState:\tZ" not in status  # a zombie has exited; its new parent has not reaped it
+
+
+# -- standalone: peakbench mocks serve --fleet FILE ------------------------------------------------
+
+FLEET_YAML = """\
+seed: 3
+clock: {scale: 60, start: "2026-11-27T00:00:00-05:00"}
+listen: {mode: shared}
+carriers:
+  - name: acme
+    hosts: [api.acme.test]
+    behaviours:
+      - {type: quota, limit: 1, per: 1h}
+  - name: other
+"""
+
+
+def test_standalone_fleet_serves_prints_urls_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    (tmp_path / "fleet.yaml").write_text(FLEET_YAML)
+    ready_file = tmp_path / "ready.json"
+    command = [
+        sys.executable, "-m", "peakbench", "mocks", "serve", "--fleet",
+        str(tmp_path / "fleet.yaml"), "--journal-dir", str(tmp_path / "j"),
+        "--ready-file", str(ready_file),
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "PEAKBENCH_CARRIER_KEYS"}
+    env["COLUMNS"] = "200"
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        ready = wait_for(ready_file)
+        url = ready["listen"]["base_url"]
+        number = make_tracking_number(START - 2 * 86400, "domestic", 1)
+        with httpx.Client(base_url=url, timeout=10) as client:
+            headers = {"X-Api-Key": "whatever", "Host": "api.acme.test"}
+            first = client.get(f"/v1/trackings/{number}", headers=headers)
+            second = client.get(f"/v1/trackings/{number}", headers=headers)
+            clock = client.get("/__admin/clock").json()
+        assert (first.status_code, second.status_code) == (200, 429)
+        assert first.json()["data"]["carrier"] == "acme"
+        # the store calendar starts at clock.start (Black Friday midnight Eastern = 05:00 Z)
+        assert clock["start_epoch"] == 1_795_755_600.0 and clock["scale"] == 60
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+    assert proc.returncode == 0, err
+    text = out.decode()
+    assert f"listening on {url}" in text
+    assert f"{url}/__admin/carriers/acme/" in text and "api.acme.test" in text
+    assert "accepts any key" in text and str(tmp_path / "j") in text
+    lines = (tmp_path / "j" / "carrier-acme.jsonl").read_text().splitlines()
+    assert [json.loads(x)["status"] for x in lines] == [200, 429]
+
+
+def test_standalone_fleet_errors_are_one_line_each_with_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "carriers:\n  - name: acme\n    personalty: ups\n"
+        "    behaviours:\n      - {type: quota, limit: 5, per: fast}\n"
+    )
+    command = [sys.executable, "-m", "peakbench", "mocks", "serve", "--fleet", str(bad)]
+    out = subprocess.run(command, capture_output=True, timeout=30, text=True)
+    assert out.returncode == 2
+    lines = out.stderr.splitlines()
+    assert f"error: {bad}:3 carriers[0].personalty: unknown field; did you mean 'personality'?" in (
+        lines
+    )
+    assert any(x.startswith(f"error: {bad}:5 carriers[0].behaviours[0].per: ") for x in lines)
+    assert len(lines) == 2
+    half_tls = [*command[:-1], str(tmp_path / "x.yaml"), "--tls-cert", str(bad)]
+    assert subprocess.run(half_tls, capture_output=True, timeout=30).returncode == 2
+
+
+def test_example_fleet_file_is_valid() -> None:
+    from mocks.standalone import load_fleet_file
+
+    root = Path(__file__).resolve().parent.parent
+    spec = load_fleet_file(root / "profiles" / "fleets" / "fleet-example.yaml")
+    assert spec.listen.mode == "shared"
+    assert len({c.personality for c in spec.carriers}) >= 4
+    hosts = [h for c in spec.carriers for h in c.host_names]
+    assert "api.aftership.com" in hosts and len(hosts) == len(set(hosts))
+
+
+# -- refusal forms and mangles on a real server ---------------------------------------------------
+
+
+def test_faults_reach_a_real_client_as_the_vendor_would_fail(tmp_path: Path) -> None:
+    from mocks.serve import serving
+    from peakbench.config.fleet import FleetSpec
+
+    def carrier(name: str, **fault: object) -> dict[str, object]:
+        return {"name": name, "behaviours": [{"type": "fault", **fault}]}
+
+    fleet = FleetSpec.model_validate(
+        {
+            "carriers": [
+                carrier("hang", kind="hang", hang="10m"),
+                carrier("reset", kind="reset"),
+                carrier("slow", kind="slow-body", body="30s"),
+                carrier("cut", kind="truncated", honest=False),
+                {"name": "fine"},
+            ]
+        }
+    )
+    clock = ClockSpec(start_epoch=START, scale=60.0, wall_epoch=time.time())
+    number = make_tracking_number(START - 2 * 86400, "domestic", 1)
+    path = f"/v1/trackings/{number}"
+    key = {"X-Api-Key": "k"}
+    with serving(fleet, clock, tmp_path) as ready:
+        url = {name: c["base_url"] for name, c in ready["carriers"].items()}
+        began = time.monotonic()
+        with pytest.raises(httpx.ReadTimeout):  # 10 store minutes = 10 s: the client gives up
+            httpx.get(url["hang"] + path, headers=key, timeout=0.3)
+        assert time.monotonic() - began < 2
+        assert httpx.get(url["fine"] + path, headers=key, timeout=5).status_code == 200
+        with pytest.raises(httpx.TransportError):
+            httpx.get(url["reset"] + path, headers=key, timeout=5)
+        began = time.monotonic()
+        slow = httpx.get(url["slow"] + path, headers=key, timeout=5)
+        assert 0.4 < time.monotonic() - began < 3  # 30 store seconds at ×60
+        assert slow.json()["data"]["tracking_number"] == number
+        with pytest.raises(httpx.RemoteProtocolError):  # promised more than it sent
+            httpx.get(url["cut"] + path, headers=key, timeout=5)
+        counters = httpx.get(url["hang"] + "/__admin/counters", timeout=5).json()
+        assert (counters["requests"], counters["errors"]) == (1, 1)
+    journal = tmp_path / "carrier-hang.jsonl"
+    line = json.loads(journal.read_text())
+    assert (line["status"], line["outcome"], line["cause"]) == (0, "error", "fault:hang")
+    slow_line = json.loads((tmp_path / "carrier-slow.jsonl").read_text())
+    assert (slow_line["status"], slow_line["cause"]) == (200, "fault:slow-body")
+
+
+def test_pushing_carriers_push_from_the_fleet_and_reset_forgets_registrations(
+    tmp_path: Path,
+) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from mocks.serve import PushWiring, serving
+    from peakbench.config.fleet import FleetSpec
+
+    received: list[bytes] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(self.rfile.read(int(self.headers["content-length"])))
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    fleet = FleetSpec.model_validate(
+        {
+            "carriers": [
+                {
+                    "name": "as",
+                    "personality": "aftership",
+                    "push": {"url": "/hooks/aftership", "cadence": {"min": "1h", "max": "2h"}},
+                }
+            ]
+        }
+    )
+    # 2 store days per wall second: a parcel shipped now is delivered within seconds
+    clock = ClockSpec(start_epoch=START, scale=172_800.0, wall_epoch=time.time())
+    number = make_tracking_number(START, "domestic", 9)
+    wiring = PushWiring(store_url=f"http://127.0.0.1:{hook.server_port}")
+    try:
+        with serving(fleet, clock, tmp_path, push=wiring) as ready:
+            url = ready["carriers"]["as"]["base_url"]
+            register = f"{url}/tracking/2026-07/trackings"
+            headers = {"as-api-key": "k"}
+            body = {"tracking_number": number}
+            assert httpx.post(register, json=body, headers=headers).status_code == 201
+            deadline = time.monotonic() + 10
+            while not received and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert received, "no webhook arrived"
+            assert httpx.post(register, json=body, headers=headers).status_code == 400  # exists
+            assert httpx.post(f"{url}/__admin/reset").status_code == 200
+            assert httpx.post(register, json=body, headers=headers).status_code == 201
+    finally:
+        hook.shutdown()
+    assert number.encode() in received[0]
+    assert (tmp_path / "push-as.jsonl").read_text().strip()

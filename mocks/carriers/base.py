@@ -45,6 +45,9 @@ class Personality(Protocol):
 
     content_type: bytes
 
+    # Optional: ``wants_query = True`` makes the app pass ``path?query`` to :meth:`match` (APIs
+    # such as DHL's that put the tracking number in the query string).
+
     def match(self, method: str, path: str) -> tuple[str, str]:
         """``(route, argument)`` for a request line, e.g. ``("track", "<number>")``."""
         ...

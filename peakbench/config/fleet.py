@@ -6,6 +6,7 @@ own parameters plus the shared fields of :class:`BehaviourBase`.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -19,9 +20,11 @@ from peakbench.config.behaviours import (
     LatencySpec,
     QuotaSpec,
 )
+from peakbench.config.push import PushSpec
 from peakbench.timeline import TimelineModel
 
 __all__ = [
+    "VENDOR_HOSTS",
     "ActiveWindow",
     "BehaviourBase",
     "BehaviourSpec",
@@ -30,9 +33,26 @@ __all__ = [
     "FleetSpec",
     "LagSpec",
     "LatencySpec",
+    "ListenSpec",
     "QuotaSpec",
+    "StandaloneClockSpec",
+    "StandaloneFleetSpec",
     "TruthSpec",
 ]
+
+VENDOR_HOSTS: dict[str, tuple[str, ...]] = {
+    "17track": ("api.17track.net",),
+    "aftership": ("api.aftership.com",),
+    "easypost": ("api.easypost.com",),
+    "ups": ("onlinetools.ups.com", "wwwcie.ups.com"),
+    "fedex": ("apis.fedex.com", "apis-sandbox.fedex.com"),
+    "usps": ("apis.usps.com", "apis-tem.usps.com"),
+    "dhl": ("api-eu.dhl.com",),
+    "trackship": ("api.trackship.com",),
+}
+"""Hosts a personality answers for by default when one port impersonates several vendors
+(production first, then the vendor's sandbox host). The generic personality answers for
+``<carrier name>.carrier.test``."""
 
 
 class LagSpec(Spec):
@@ -54,6 +74,19 @@ class CarrierSpec(Spec):
     """Share of this carrier's parcels on the cross-border lane (15–17% per Shopify, peaks.md)."""
     ingestion_lag: LagSpec = LagSpec()
     behaviours: tuple[BehaviourSpec, ...] = ()
+    hosts: tuple[str, ...] | None = None
+    """Host names this carrier answers for on a shared port (``listen.mode: shared``), matched
+    against the Host header without its port; default: the vendor's hosts (:data:`VENDOR_HOSTS`)."""
+    push: PushSpec | None = None
+    """Webhook push to the store (personalities that push: aftership, 17track, easypost,
+    trackship); None: this carrier does not push."""
+
+    @property
+    def host_names(self) -> tuple[str, ...]:
+        """The hosts this carrier answers for, lower case (``hosts`` or the vendor defaults)."""
+        if self.hosts is not None:
+            return tuple(h.lower() for h in self.hosts)
+        return VENDOR_HOSTS.get(self.personality, (f"{self.name}.carrier.test",))
 
 
 class TruthSpec(Spec):
@@ -63,10 +96,20 @@ class TruthSpec(Spec):
     stuck_share: Probability = 0.05
 
 
+class ListenSpec(Spec):
+    """How the fleet listens: one port per carrier (default), or one ``shared`` port whose
+    requests are routed to a carrier by their Host header (impersonating vendor hosts)."""
+
+    mode: Literal["per-carrier", "shared"] = "per-carrier"
+    port: int = Field(default=0, ge=0, le=65535)
+    """The shared port (0: any free port); ignored per carrier, where the OS picks each."""
+
+
 class FleetSpec(Spec):
     seed: int = 1
     truth: TruthSpec = TruthSpec()
     carriers: tuple[CarrierSpec, ...] = Field(min_length=1)
+    listen: ListenSpec = ListenSpec()
 
     @model_validator(mode="after")
     def _unique_names(self) -> FleetSpec:
@@ -74,6 +117,16 @@ class FleetSpec(Spec):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"carrier names must be unique, repeated: {', '.join(dupes)}")
+        if self.listen.mode == "shared":
+            owners: dict[str, str] = {}
+            for carrier in self.carriers:
+                for host in carrier.host_names:
+                    if host in owners:
+                        raise ValueError(
+                            f"host {host!r} is claimed by carriers {owners[host]!r} and "
+                            f"{carrier.name!r}: give one of them its own 'hosts'"
+                        )
+                    owners[host] = carrier.name
         return self
 
     def timeline_model(self, carrier: CarrierSpec) -> TimelineModel:
@@ -85,3 +138,22 @@ class FleetSpec(Spec):
             peak_linehaul_factor=self.truth.peak_linehaul_factor,
             stuck_share=self.truth.stuck_share,
         )
+
+
+class StandaloneClockSpec(Spec):
+    """The clock of a standalone fleet (``peakbench mocks serve --fleet FILE``)."""
+
+    scale: float = Field(default=1.0, gt=0)
+    """Store seconds per wall second (1: real time, for a real staging store)."""
+    start: datetime | None = None
+    """Store calendar time of run second 0 (default: now)."""
+
+
+class StandaloneFleetSpec(FleetSpec):
+    """A fleet file for ``peakbench mocks serve --fleet FILE``: a fleet plus its clock."""
+
+    clock: StandaloneClockSpec = StandaloneClockSpec()
+
+    def fleet(self) -> FleetSpec:
+        """The fleet without the clock (what a run's ``fleet.json`` holds)."""
+        return FleetSpec.model_validate(self.model_dump(exclude={"clock"}))

@@ -1,0 +1,168 @@
+"""``peakbench mocks serve --fleet FILE``: a fleet of mock carriers outside any run.
+
+For pointing a real staging store at the mocks: FILE is a fleet YAML (a ``FleetSpec`` plus an
+optional ``clock: {scale, start}``; see ``profiles/fleets/fleet-example.yaml``), validated with the
+profile loader's messages (``file:line field.path: problem``, did-you-mean, exit 2). Prints each
+carrier's base URL and admin URL, journals to ``--journal-dir`` (default: a new temp folder,
+printed), and runs until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from peakbench.clock import ClockSpec
+from peakbench.config.fleet import StandaloneFleetSpec
+from peakbench.config.loader import (
+    ProfileError,
+    ProfileIssue,
+    _data_path,
+    _format_path,
+    _line_map,
+    _message,
+)
+
+EXIT_USAGE = 2
+
+
+def parse_fleet_file(text: str, source: str = "<fleet>") -> StandaloneFleetSpec:
+    """Validate fleet YAML; raise :class:`ProfileError` listing every issue, one line each."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        line = mark.line + 1 if mark is not None else None
+        raise ProfileError([ProfileIssue(source, line, "", f"invalid YAML: {problem}")]) from None
+    if not isinstance(data, dict):
+        raise ProfileError([ProfileIssue(source, 1, "", "a fleet file must be a YAML mapping")])
+    lines: dict[tuple[Any, ...], int] = {}
+    if node is not None:
+        _line_map(node, (), lines)
+    try:
+        return StandaloneFleetSpec.model_validate(data)
+    except ValidationError as exc:
+        issues = []
+        errors = exc.errors()
+        for err in errors:
+            loc = tuple(err["loc"])
+            if err["type"] == "too_short" and any(
+                tuple(o["loc"])[: len(loc)] == loc and len(o["loc"]) > len(loc) for o in errors
+            ):
+                continue  # pydantic's echo of an invalid item, not a second problem
+            path = _data_path(tuple(err["loc"]), data)
+            line = next(
+                (lines[path[:cut]] for cut in range(len(path), -1, -1) if path[:cut] in lines), None
+            )
+            key = path[-1] if path else None
+            issues.append(ProfileIssue(source, line, _format_path(path), _message(err, key)))
+        raise ProfileError(issues) from None
+
+
+def load_fleet_file(path: Path) -> StandaloneFleetSpec:
+    """Read and validate a fleet file (see :func:`parse_fleet_file`)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProfileError([ProfileIssue(str(path), None, "", exc.strerror or str(exc))]) from None
+    return parse_fleet_file(text, str(path))
+
+
+def clock_spec_of(spec: StandaloneFleetSpec, now: float) -> ClockSpec:
+    """Run second 0 is ``now`` (wall), at store time ``clock.start`` (default: now too)."""
+    start = spec.clock.start.timestamp() if spec.clock.start is not None else now
+    return ClockSpec(start_epoch=start, scale=spec.clock.scale, wall_epoch=now)
+
+
+def fleet_table(ready: Mapping[str, Any], spec: StandaloneFleetSpec) -> Table:
+    """One row per carrier: personality, then its base URL (own port) or its hosts (shared
+    port, whose URL is printed above the table), and its admin URL."""
+    shared = spec.listen.mode == "shared"
+    table = Table(title="mock carriers", title_justify="left")
+    for column in ("carrier", "personality", "hosts" if shared else "base URL", "admin URL"):
+        table.add_column(column, overflow="fold")
+    for carrier in spec.carriers:
+        info = ready["carriers"][carrier.name]
+        where = ", ".join(info["hosts"]) if shared else info["base_url"]
+        table.add_row(carrier.name, carrier.personality, where, info["admin_url"])
+    return table
+
+
+def serve_standalone(
+    fleet_file: Path,
+    environ: Mapping[str, str],
+    journal_dir: Path | None = None,
+    ready_file: Path | None = None,
+    host: str = "127.0.0.1",
+    tls: tuple[Path, Path] | None = None,
+    remote_admin: bool = False,
+    console: Console | None = None,
+    store_url: str | None = None,
+) -> int:
+    """Serve ``fleet_file`` until Ctrl-C / SIGTERM; returns the exit code (2: bad input)."""
+    from mocks.serve import parse_keys, push_wiring, serve_fleet
+
+    console = console or Console()
+    err = Console(stderr=True)
+    try:
+        spec = load_fleet_file(fleet_file)
+        keys = parse_keys(environ.get("PEAKBENCH_CARRIER_KEYS"))
+        push = push_wiring(spec, environ, store_url, None)
+    except ProfileError as exc:
+        for issue in exc.issues:
+            err.print(f"error: {issue}", highlight=False, markup=False, soft_wrap=True)
+        return EXIT_USAGE
+    except ValueError as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        return EXIT_USAGE
+    for path in tls or ():
+        if not path.is_file():
+            err.print(f"error: {path}: no such file", highlight=False, markup=False)
+            return EXIT_USAGE
+    if journal_dir is None:
+        journal_dir = Path(tempfile.mkdtemp(prefix="peakbench-mocks-"))
+    clock = clock_spec_of(spec, time.time())
+
+    def announce(ready: dict[str, Any]) -> None:
+        if spec.listen.mode == "shared":
+            url = ready["listen"]["base_url"]
+            console.print(f"listening on {url}: the Host header picks the carrier", highlight=False)
+        console.print(fleet_table(ready, spec))
+        if not keys:
+            console.print(
+                "API keys: PEAKBENCH_CARRIER_KEYS is not set, every carrier accepts any key"
+            )
+        else:
+            open_carriers = [c.name for c in spec.carriers if c.name not in keys]
+            if open_carriers:
+                console.print(f"API keys: any key accepted by {', '.join(open_carriers)}")
+        console.print(
+            f"clock: ×{spec.clock.scale:g} store seconds per wall second", highlight=False
+        )
+        console.print(f"journals: {journal_dir}", highlight=False, soft_wrap=True)
+        console.print("Ctrl-C to stop.")
+
+    fleet = spec.fleet()
+    pushing = [c.name for c in fleet.carriers if getattr(c, "push", None) is not None]
+    if pushing and store_url is None:
+        console.print(f"push: {', '.join(pushing)} push only to absolute push.url (no --store-url)")
+    try:
+        return serve_fleet(
+            fleet, clock, journal_dir, ready_file, host, keys,
+            tls=tls, remote_admin=remote_admin, on_ready=announce, push=push,
+        )  # fmt: skip
+    except KeyboardInterrupt:  # a second Ctrl-C while shutting down
+        return 0
+    except OSError as exc:  # the shared port is taken, a certificate is unreadable, ...
+        err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        return EXIT_USAGE
