@@ -31,8 +31,10 @@ def listen(host: str) -> socket.socket:
     return sock
 
 
-def base_url(host: str, port: int) -> str:
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+def base_url(host: str, port: int, tls: bool = False) -> str:
+    """``http(s)://host:port`` (IPv6 hosts bracketed); https when the server speaks TLS."""
+    scheme = "https" if tls else "http"
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
 
 
 def write_ready_file(path: Path, data: Mapping[str, object]) -> None:
@@ -43,8 +45,13 @@ def write_ready_file(path: Path, data: Mapping[str, object]) -> None:
     os.replace(tmp, path)
 
 
-def server_config(app: Any, grace_s: float) -> uvicorn.Config:
-    """uvicorn as every child runs it: uvloop, httptools, quiet, ``grace_s`` to drain."""
+def server_config(app: Any, grace_s: float, tls: tuple[Path, Path] | None = None) -> uvicorn.Config:
+    """uvicorn as every child runs it: uvloop, httptools, quiet, ``grace_s`` to drain.
+
+    ``tls``: ``(certificate, private key)`` PEM files (``peakbench mocks ca`` writes them) to
+    serve HTTPS instead of plain HTTP; one certificate covers every impersonated vendor host.
+    """
+    certfile, keyfile = (str(tls[0]), str(tls[1])) if tls else (None, None)
     return uvicorn.Config(
         app,
         loop="uvloop",
@@ -57,6 +64,8 @@ def server_config(app: Any, grace_s: float) -> uvicorn.Config:
         server_header=False,
         # typed int upstream, but it only reaches asyncio.wait_for: a float is fine
         timeout_graceful_shutdown=grace_s,  # type: ignore[arg-type]
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
     )
 
 
