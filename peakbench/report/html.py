@@ -1,0 +1,202 @@
+"""The run report: ``results/<run>/report.html``, one self-contained page that opens offline.
+
+Built from the run folder alone (``summary.json``, ``run.json``, the journals, the store's
+database), so ``peakbench report RUN`` re-renders it anywhere. The tables are the console's own
+rich tables rendered as HTML; the plots are ``peakbench.report.figures`` over
+``peakbench.report.series``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from peakbench.durations import format_duration
+from peakbench.report.console import freshness_table, slo_table, summary_table, verdict_text
+from peakbench.report.figures import (
+    carriers_figure,
+    complaints_figure,
+    queue_figure,
+    rates_figure,
+    staleness_figure,
+)
+from peakbench.report.markdown import plugin_text
+from peakbench.report.page import figure_html, page, table_html
+from peakbench.report.series import read_series
+
+REPORT = "report.html"
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value))
+
+
+def _d(seconds: float | None) -> str:
+    return "–" if seconds is None else format_duration(seconds)
+
+
+def verdict(summary: dict[str, Any]) -> str:
+    """``PASSED``, ``FAILED`` (an SLO failed) or ``INVALID`` (the run cannot be trusted)."""
+    return verdict_text(summary).plain
+
+
+def _header(summary: dict[str, Any], record: dict[str, Any], run_dir: Path) -> str:
+    word = verdict(summary)
+    clock = summary["clock"]
+    rows = [
+        ("verdict", word),
+        ("profile", summary["profile"]),
+        ("target", summary["target"]),
+        ("plugin", plugin_text(summary.get("plugin") or {})),
+        ("seed", summary["seed"]),
+        (
+            "store time",
+            f"{clock.get('start_iso', '?')} → {clock.get('end_iso', '?')} "
+            f"({_d(clock['end'] - clock['start'])})",
+        ),
+        ("clock scale", f"×{clock['scale']:g} (store seconds per wall second)"),
+        (
+            "validity",
+            "valid"
+            if summary.get("valid")
+            else "INVALID: " + "; ".join(summary.get("invalid_reasons") or ["unknown"]),
+        ),
+        ("run", run_dir.name),
+        ("started", record.get("started_at", "?")),
+        ("versions", ", ".join(f"{k} {v}" for k, v in (record.get("versions") or {}).items())),
+        ("git commit", record.get("git_commit") or "unknown"),
+    ]
+    if summary.get("partial"):
+        rows.insert(8, ("partial", "yes: the run was interrupted"))
+    body = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in rows)
+    return (
+        f"<h1>peakbench · {_e(summary['profile'])} "
+        f'<span class="verdict {word.lower()}">{word}</span></h1>\n'
+        f'<p class="muted">Run report. All times are store time; the replay ran at '
+        f"×{clock['scale']:g}.</p>\n"
+        f'<table class="kv">{body}</table>'
+    )
+
+
+def outages_html(summary: dict[str, Any], start_epoch: float | None) -> str:
+    """The throttle outages as a table, longest first in impact order of the summary."""
+    outages = summary.get("outages") or []
+    if not outages:
+        return "<p>No throttle outages: every carrier answered the plugin throughout the run.</p>"
+    head = (
+        "<tr><th>carrier</th><th>start</th><th>end</th><th>duration</th><th>cause</th>"
+        "<th>refused</th><th>orders affected</th><th>views affected</th></tr>"
+    )
+    rows = []
+    for o in outages:
+        end = _d(o["end"]) + (" (still open at the end)" if o.get("open") else "")
+        rows.append(
+            "<tr>"
+            f"<td>{_e(o['carrier'])}</td><td>{_e(_at(o['start'], start_epoch))}</td>"
+            f"<td>{_e(end)}</td><td>{_e(_d(o['end'] - o['start']))}</td>"
+            f"<td>{_e(o['cause'])}</td><td>{o['refused']:,}</td>"
+            f"<td>{o['orders_affected']:,}</td><td>{o['views_affected']:,}</td></tr>"
+        )
+    return (
+        f"<table>{head}{''.join(rows)}</table>\n"
+        '<p class="muted">An outage is a maximal interval in which the carrier refused the plugin '
+        "(throttled or blocked) and no request to it succeeded. Affected orders and views are "
+        "those whose staleness it pushed past the SLO's <code>stale_after</code>.</p>"
+    )
+
+
+def _at(t: float, start_epoch: float | None) -> str:
+    if start_epoch is None:
+        return f"+{_d(t)}"
+    from peakbench.clock import iso
+
+    return f"+{_d(t)} ({iso(start_epoch + t)})"
+
+
+def assumptions_html(summary: dict[str, Any]) -> str:
+    """What the figures rest on, stated so a reader can disagree with it."""
+    comp = summary.get("complaints") or {}
+    patience = comp.get("patience") or {}
+    refresh = summary.get("refresh_latency_s") or {}
+    staleness = summary.get("staleness_s") or {}
+    items = [
+        "<b>Patience curve (an assumption, not a measurement).</b> The probability that a customer "
+        "who sees no movement for a stall <i>s</i> complains is logistic: "
+        f"{patience.get('max_probability', '?')} / (1 + exp(−(s − "
+        f"{_d(patience.get('midpoint_s'))}) / {_d(patience.get('width_s'))})). Built from survey "
+        "figures (about 32% would contact support one day late, 79% three days late); change it "
+        "in the profile's <code>patience</code>. Each order counts its worst view once.",
+        "<b>Display lag vs transport delay.</b> A complaint is blamed on display lag when the "
+        "carrier already had newer events than the store showed, else on transport delay.",
+        "<b>Refresh latency</b> is exact from the store's change log (resolution "
+        f"{_d(refresh.get('resolution_s'))}); {refresh.get('censored', 0):,} events never shown "
+        "by the end of the run count with their lower bound (end − visible).",
+        "<b>Staleness</b> of a view = view time − when the oldest event the page did not show "
+        "became visible at the carrier. Its resolution is the loopback round trip of a view, "
+        f"{_d(staleness.get('resolution_s'))} of store time at this clock scale: network round "
+        "trips cannot scale with the clock (a distortion, not hidden).",
+        f"<b>Clock.</b> One wall second was {summary['clock']['scale']:g} store seconds.",
+    ]
+    if summary.get("skipped_journal_lines"):
+        items.append(
+            f"<b>Journals.</b> {summary['skipped_journal_lines']:,} unreadable journal lines "
+            "(a torn write) were skipped."
+        )
+    return "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
+
+
+def render_html(run_dir: Path) -> str:
+    """The whole report for the run folder ``run_dir``, as one HTML document."""
+    summary = json.loads((run_dir / "summary.json").read_text())
+    record = json.loads((run_dir / "run.json").read_text())
+    start_epoch = (record.get("clock") or {}).get("start_epoch")
+    slo = (record.get("profile") or {}).get("slo") or {}
+    series = read_series(run_dir)
+    queue = queue_figure(series)
+    parts = [
+        _header(summary, record, run_dir),
+        "<h2>SLO checks</h2>",
+        table_html(slo_table(summary), title=False)
+        if summary["slo"]["checks"]
+        else "<p>No SLOs set.</p>",
+        "<h2>At a glance</h2>",
+        table_html(freshness_table(summary)),
+        table_html(summary_table(summary), "kv", title=False),
+        "<h2>Load and refresh latency</h2>",
+        figure_html(rates_figure(series), "fig-rates"),
+        "<h2>What customers saw</h2>",
+        figure_html(
+            staleness_figure(
+                series, float(slo.get("stale_after") or 3600.0), slo.get("staleness_p95")
+            ),
+            "fig-staleness",
+        ),
+        "<h2>Carriers</h2>",
+        figure_html(carriers_figure(series), "fig-carriers"),
+        "<h3>Throttle outages</h3>",
+        outages_html(summary, start_epoch),
+    ]
+    if queue is not None:
+        parts += ["<h2>Plugin queue</h2>", figure_html(queue, "fig-queue")]
+    parts += [
+        "<h2>Expected complaints</h2>",
+        figure_html(complaints_figure(series, summary.get("complaints") or {}), "fig-complaints"),
+        "<h2>Assumptions</h2>",
+        assumptions_html(summary),
+        f"<footer>peakbench · {_e(run_dir.name)} · re-render with "
+        f"<code>peakbench report {_e(run_dir)}</code></footer>",
+    ]
+    title = f"peakbench · {summary['profile']} · {verdict(summary)}"
+    return page(title, "\n".join(parts), plotly=True)
+
+
+def write_report(run_dir: Path) -> Path:
+    """Render and write ``run_dir/report.html`` atomically; return its path."""
+    path = run_dir / REPORT
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(render_html(run_dir), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
