@@ -9,10 +9,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from peakbench.config.loader import ProfileError, load_profile
+
+if TYPE_CHECKING:
+    from peakbench.config.profile import SloSpec
 
 EXIT_USAGE = 2
 DEFAULT_PROFILE = "profiles/black-friday.yaml"
@@ -59,15 +63,41 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
     path = Path(args.profile) if args.profile else _default_profile()
     profile = load_profile(path, _overrides(args.set))
-    outcome = Run(profile, str(path), Path(args.results), console, sys.argv[1:]).execute()
-    return outcome.exit_code
+    baseline = _baseline(args.baseline, profile.slo)
+    run = Run(profile, str(path), Path(args.results), console, sys.argv[1:], baseline=baseline)
+    return run.execute().exit_code
+
+
+def _baseline(arg: str | None, slo: SloSpec) -> Path | None:
+    """The baseline run folder for relative SLOs, checked before anything starts."""
+    from peakbench.slo import BaselineError, load_baseline, needs_baseline
+
+    chosen = arg or slo.baseline_run
+    if chosen is None:
+        if needs_baseline(slo):
+            keys = ", ".join(slo.baseline)
+            raise UsageError(f"relative SLOs ({keys}) need a baseline run: pass --baseline RUN")
+        return None
+    if not needs_baseline(slo):
+        raise UsageError(
+            "--baseline needs relative SLOs in the profile, e.g. --set slo.staleness_p95=+10%"
+        )
+    try:
+        load_baseline(Path(chosen))
+    except BaselineError as exc:
+        raise UsageError(str(exc)) from None
+    return Path(chosen)
 
 
 def cmd_report(args: argparse.Namespace, console: Console) -> int:
     from peakbench.analysis import analyse
     from peakbench.orchestrator import exit_code_for
     from peakbench.report.console import render_summary
+    from peakbench.report.html import write_report
+    from peakbench.report.junit import write_junit
+    from peakbench.report.markdown import write_markdown
     from peakbench.results import load_run, write_json
+    from peakbench.slo import regate
 
     root = Path(args.run)
     if not (root / "run.json").exists():
@@ -81,8 +111,52 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
         write_json(root / "summary.json", summary)
     else:
         summary = json.loads((root / "summary.json").read_text())
+    if args.baseline:
+        profile, _, _ = load_run(root)
+        summary = regate(profile.slo, summary, _baseline(args.baseline, profile.slo))
+        write_json(root / "summary.json", summary)
+    write_junit(root, summary)
     render_summary(console, summary)
+    html_path, md_path = write_report(root), write_markdown(root)
+    console.print(f"report: {html_path}\nsummary: {md_path}", highlight=False, soft_wrap=True)
     return exit_code_for(summary)
+
+
+def cmd_compare(args: argparse.Namespace, console: Console) -> int:
+    """Compare runs with the first (the baseline): exit 0, or 1 with --fail-on-worse when a
+    candidate is significantly worse on any metric."""
+    from peakbench.report.compare import compare, comparison_html, render_comparison
+
+    if len(args.runs) < 2:
+        raise UsageError("compare needs at least two run folders: BASELINE CANDIDATE...")
+    if not 0 < args.confidence < 1 or args.resamples < 100:
+        raise UsageError("--confidence must be in (0, 1) and --resamples at least 100")
+    try:
+        result = compare(
+            [Path(r) for r in args.runs],
+            resamples=args.resamples,
+            confidence=args.confidence,
+            seed=args.seed,
+        )
+    except (FileNotFoundError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    render_comparison(console, result)
+    if args.html:
+        Path(args.html).write_text(comparison_html(result))
+        console.print(f"comparison: {args.html}", highlight=False, soft_wrap=True)
+    return 1 if args.fail_on_worse and result.any_worse else 0
+
+
+def cmd_results_list(args: argparse.Namespace, console: Console) -> int:
+    """List the run folders under --results with their verdicts and key figures."""
+    from peakbench.history import list_runs, render_history
+
+    try:
+        entries = list_runs(Path(args.results))
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    render_history(console, entries)
+    return 0
 
 
 def cmd_mocks_serve(args: argparse.Namespace, console: Console) -> int:
@@ -91,6 +165,22 @@ def cmd_mocks_serve(args: argparse.Namespace, console: Console) -> int:
     from mocks.serve import main as serve_main
 
     return int(serve_main(["serve", *args.rest], os.environ) or 0)
+
+
+def cmd_mocks_ca(args: argparse.Namespace, console: Console) -> int:
+    """Create (or reuse) the local CA and a certificate for the impersonated carrier hosts."""
+    from mocks.tls import VENDOR_HOSTS, issue, next_steps
+
+    try:
+        issued = issue(Path(args.dir), args.host or VENDOR_HOSTS)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    ca = "created" if issued.ca_created else "reused"
+    cert = "issued" if issued.cert_created else "kept (already covers these names)"
+    console.print(f"CA {issued.ca_cert}: {ca}; key {issued.ca_key} (0600)", highlight=False)
+    console.print(f"certificate {issued.cert}, key {issued.key}: {cert}", highlight=False)
+    console.print(next_steps(issued), highlight=False, markup=False, soft_wrap=True)
+    return 0
 
 
 def cmd_store_serve(args: argparse.Namespace, console: Console) -> int:
@@ -117,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a profile field, e.g. --set target.plugin.interval=10m",
     )
+    run.add_argument("--baseline", metavar="RUN", help="baseline run for relative SLOs (+10%%)")
     run.set_defaults(func=cmd_run)
 
     val = sub.add_parser("validate", help="check a profile without running anything")
@@ -124,20 +215,53 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     val.set_defaults(func=cmd_validate)
 
-    rep = sub.add_parser("report", help="render a run folder's summary again")
+    rep = sub.add_parser(
+        "report", help="render a run folder's summary, report.html and summary.md again"
+    )
     rep.add_argument("run")
     rep.add_argument(
         "--recompute",
         action="store_true",
         help="recompute the summary from the folder's journals first",
     )
+    rep.add_argument("--baseline", metavar="RUN", help="baseline run for relative SLOs (+10%%)")
     rep.set_defaults(func=cmd_report)
+
+    cmp = sub.add_parser("compare", help="compare runs of the same seed with a baseline run")
+    cmp.add_argument("runs", nargs="+", metavar="RUN", help="baseline first, then candidates")
+    cmp.add_argument("--html", metavar="FILE", help="also write the comparison as HTML")
+    cmp.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples")
+    cmp.add_argument("--confidence", type=float, default=0.95, help="interval level")
+    cmp.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    cmp.add_argument(
+        "--fail-on-worse",
+        action="store_true",
+        help="exit 1 when a candidate is significantly worse on any metric",
+    )
+    cmp.set_defaults(func=cmd_compare)
+
+    res = sub.add_parser("results", help="past runs")
+    rsub = res.add_subparsers(dest="results_command", required=True)
+    rlist = rsub.add_parser("list", help="list run folders with verdicts and key figures")
+    rlist.add_argument("--results", default="results", help="folder of run folders")
+    rlist.set_defaults(func=cmd_results_list)
 
     mocks = sub.add_parser("mocks", help="the mock carrier fleet")
     msub = mocks.add_subparsers(dest="mocks_command", required=True)
-    mserve = msub.add_parser("serve", help="serve a fleet standalone (see --help)", add_help=False)
+    mserve = msub.add_parser(
+        "serve", help="serve a fleet: standalone with --fleet FILE (see --help)", add_help=False
+    )
     mserve.add_argument("rest", nargs=argparse.REMAINDER)
     mserve.set_defaults(func=cmd_mocks_serve)
+    mca = msub.add_parser("ca", help="create a local CA and certificates for the carrier hosts")
+    mca.add_argument("--dir", required=True, help="folder for ca.pem, mocks.pem and their keys")
+    mca.add_argument(
+        "--host",
+        action="append",
+        default=[],
+        help="a host name to impersonate (repeatable; default: the known carrier API hosts)",
+    )
+    mca.set_defaults(func=cmd_mocks_ca)
 
     store = sub.add_parser("store", help="the sandbox store")
     ssub = store.add_subparsers(dest="store_command", required=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import secrets
 import signal
 import sys
@@ -31,6 +32,9 @@ from peakbench.planner import build_plan
 from peakbench.report.console import progress_line, progress_table, render_summary
 from peakbench.results import new_run_dir, redact, run_record, write_json
 from peakbench.schedule import write_schedule
+from peakbench.slo import regate
+
+log = logging.getLogger("peakbench.orchestrator")
 
 EXIT_PASSED, EXIT_SLO_FAILED, EXIT_USAGE, EXIT_INVALID = 0, 1, 2, 3
 
@@ -87,8 +91,11 @@ class Run:
         results: Path,
         console: Console,
         argv: list[str] | None = None,
+        baseline: Path | None = None,
     ) -> None:
         self.profile = profile
+        self.baseline = baseline
+        """A baseline run folder for relative SLOs (checked by the caller before the run)."""
         self.source = source
         self.results = results
         self.console = console
@@ -151,11 +158,32 @@ class Run:
         if self.problems:
             summary["valid"] = False
             summary["invalid_reasons"] = [*self.problems, *summary["invalid_reasons"]]
-        write_json(root / "summary.json", redact(summary))
+        if self.baseline is not None:
+            summary = regate(profile.slo, summary, self.baseline)
+        summary = redact(summary)
+        write_json(root / "summary.json", summary)
         code = exit_code_for(summary)
         render_summary(self.console, summary)
+        self._write_reports(root, summary)
         self.console.print(f"results: {root}")
         return RunOutcome(root, summary, code)
+
+    def _write_reports(self, root: Path, summary: dict[str, Any]) -> None:
+        """junit.xml, report.html and summary.md; a renderer's failure never changes the verdict."""
+        from peakbench.report.html import write_report  # plotly: imported only when needed
+        from peakbench.report.junit import write_junit
+        from peakbench.report.markdown import write_markdown
+
+        for name, write in (
+            ("junit.xml", lambda: write_junit(root, summary)),
+            ("report.html", lambda: write_report(root)),
+            ("summary.md", lambda: write_markdown(root)),
+        ):
+            try:
+                write()
+            except Exception as exc:  # the summary is written; say what is missing and go on
+                log.exception("could not write %s", name)
+                self.console.print(f"[yellow]could not write {name}: {exc}[/]")
 
     def _launch(self, root: Path, env: dict[str, str], stop: _Stop) -> None:
         py = sys.executable

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, Field, field_validator, model_validator
 from peakbench.config.base import Duration, Probability, Spec
 from peakbench.config.fleet import CarrierSpec, FleetSpec, TruthSpec
 from peakbench.config.store import SandboxTarget
+from peakbench.slo import check_relative, split_relative
 
 
 class ClockConfig(Spec):
@@ -93,15 +94,37 @@ class PatienceSpec(Spec):
 
 
 class SloSpec(Spec):
-    """Readiness thresholds; omitted ones are not checked."""
+    """Readiness thresholds; omitted ones are not checked (peakbench/slo.py, docs/gate.md).
 
+    A field takes an absolute bound (``1h``), a change from a baseline run (``+10%``, ``+5m``)
+    or both (``{max: 1h, baseline: +10%}``); relative bounds are collected in ``baseline``.
+    """
+
+    refresh_latency_p50: Duration | None = None
     refresh_latency_p95: Duration | None = None
+    refresh_latency_p99: Duration | None = None
+    staleness_p50: Duration | None = None
     staleness_p95: Duration | None = None
+    staleness_p99: Duration | None = None
     stale_after: Duration = 3600.0
     """A view is *stale* (and counts towards an outage's impact) when its staleness exceeds this."""
     stale_views_share: Probability | None = None
     longest_outage: Duration | None = None
     complaints_per_1000_orders: float | None = Field(default=None, ge=0)
+    baseline: dict[str, str] = Field(default_factory=dict)
+    """Bounds relative to a baseline run's figures: ``{staleness_p95: '+10%'}``."""
+    baseline_run: str | None = None
+    """The baseline run folder (``--baseline RUN`` overrides it)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_relative(cls, data: object) -> object:
+        return split_relative(data)
+
+    @field_validator("baseline")
+    @classmethod
+    def _relative_known(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_relative(value)
 
 
 class ReplaySpec(Spec):
