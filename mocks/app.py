@@ -37,7 +37,7 @@ from mocks._asgi import (
     wait_disconnect,
 )
 from mocks.admin import CarrierAdmin
-from mocks.behaviours.pipeline import Mangle, Pipeline, build_pipeline
+from mocks.behaviours.pipeline import Mangle, Pipeline, Refusal, build_pipeline
 from mocks.carriers import make_personality
 from mocks.carriers.base import Ask, Personality, Reply
 from mocks.journal import BLOCKED, ERROR, OK, THROTTLED, Journal
@@ -173,39 +173,23 @@ class CarrierApp:
         else:
             ask = personality.parse(route, argument, body)
             refusal = pipeline.admit(route, label, ip, t, epoch)
-            if refusal is None:
+            if refusal is None and (pipeline.mangles or pipeline.tracks_inflight):
                 try:
                     await self._answer(pipeline, ask, route, label, ip, t, epoch, receive, send)
                 finally:
                     pipeline.release(route, label, ip, self.clock.now())
                 return
-            outcome = OUTCOMES.get(refusal.kind, ERROR)
-            form = refusal.form
-            if form == "reset" or form == "hang":
-                hang_s = refusal.hang_s if form == "hang" else 0.0
-                numbers = len(ask.numbers)
-                cause = refusal.cause
-                self.journal.record(
-                    t, route, label, ip, numbers, NO_RESPONSE, outcome, cause, hang_s
-                )
-                if form == "hang":
-                    await self._hang(receive, hang_s)
-                await drop_connection(send, receive, reset=form == "reset")
-                return
-            if form == "waf":
-                page = waf_page(refusal.status, t)
-                headers = waf_headers(refusal.status, t)
-                reply = Reply(refusal.status, page, refusal.cause, len(ask.numbers), headers)
-                content_type = _HTML
-            elif refusal.kind == "ban":
-                reply = personality.blocked(ask, refusal.status, refusal.retry_after)
-            elif refusal.kind == "fault":
-                reply = personality.failed(ask, refusal.status)
-                reply = reply._replace(cause=refusal.cause)
+            if refusal is None:  # the hot path: nothing to release, nothing to spoil
+                reply = personality.respond(ask, epoch)
+                outcome = OK if reply.status < 300 else ERROR
             else:
-                reply = personality.throttled(
-                    ask, refusal.retry_after, refusal.cause, epoch, refusal.limit
+                outcome = OUTCOMES.get(refusal.kind, ERROR)
+                refused = await self._refuse(
+                    refusal, ask, route, label, ip, t, epoch, receive, send
                 )
+                if refused is None:
+                    return
+                reply, content_type = refused
         delay = pipeline.delay(route, t, label, ip) if pipeline.latencies else 0.0
         self.journal.record(
             t, route, label or ANON, ip, reply.numbers, reply.status, outcome, reply.cause, delay
@@ -213,6 +197,47 @@ class CarrierApp:
         if delay > 0:
             await self.clock.sleep(delay)
         await send_response(send, reply.status, reply.body, reply.headers, content_type)
+
+    async def _refuse(
+        self,
+        refusal: Refusal,
+        ask: Ask,
+        route: str,
+        label: str,
+        ip: str,
+        t: float,
+        epoch: float,
+        receive: Receive,
+        send: Send,
+    ) -> tuple[Reply, tuple[bytes, bytes]] | None:
+        """The reply (and its content type) refusing a request the way ``refusal`` says; None
+        when the refusal was to send nothing (``reset``, ``hang``: journaled and done here)."""
+        form = refusal.form
+        if form == "reset" or form == "hang":
+            hang_s = refusal.hang_s if form == "hang" else 0.0
+            outcome = OUTCOMES.get(refusal.kind, ERROR)
+            numbers = len(ask.numbers)
+            self.journal.record(
+                t, route, label, ip, numbers, NO_RESPONSE, outcome, refusal.cause, hang_s
+            )
+            if form == "hang":
+                await self._hang(receive, hang_s)
+            await drop_connection(send, receive, reset=form == "reset")
+            return None
+        personality = self.personality
+        if form == "waf":
+            page = waf_page(refusal.status, t)
+            headers = waf_headers(refusal.status, t)
+            return Reply(refusal.status, page, refusal.cause, len(ask.numbers), headers), _HTML
+        if refusal.kind == "ban":
+            reply = personality.blocked(ask, refusal.status, refusal.retry_after)
+        elif refusal.kind == "fault":
+            reply = personality.failed(ask, refusal.status)._replace(cause=refusal.cause)
+        else:
+            reply = personality.throttled(
+                ask, refusal.retry_after, refusal.cause, epoch, refusal.limit
+            )
+        return reply, self._content_type
 
     async def _answer(
         self,

@@ -15,58 +15,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from peakbench.clock import ClockSpec
 from peakbench.config.fleet import StandaloneFleetSpec
-from peakbench.config.loader import (
-    ProfileError,
-    ProfileIssue,
-    _data_path,
-    _format_path,
-    _line_map,
-    _message,
-)
+from peakbench.config.loader import ProfileError, ProfileIssue, parse_model
 
 EXIT_USAGE = 2
 
 
 def parse_fleet_file(text: str, source: str = "<fleet>") -> StandaloneFleetSpec:
     """Validate fleet YAML; raise :class:`ProfileError` listing every issue, one line each."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        line = mark.line + 1 if mark is not None else None
-        raise ProfileError([ProfileIssue(source, line, "", f"invalid YAML: {problem}")]) from None
-    if not isinstance(data, dict):
-        raise ProfileError([ProfileIssue(source, 1, "", "a fleet file must be a YAML mapping")])
-    lines: dict[tuple[Any, ...], int] = {}
-    if node is not None:
-        _line_map(node, (), lines)
-    try:
-        return StandaloneFleetSpec.model_validate(data)
-    except ValidationError as exc:
-        issues = []
-        errors = exc.errors()
-        for err in errors:
-            loc = tuple(err["loc"])
-            if err["type"] == "too_short" and any(
-                tuple(o["loc"])[: len(loc)] == loc and len(o["loc"]) > len(loc) for o in errors
-            ):
-                continue  # pydantic's echo of an invalid item, not a second problem
-            path = _data_path(tuple(err["loc"]), data)
-            line = next(
-                (lines[path[:cut]] for cut in range(len(path), -1, -1) if path[:cut] in lines), None
-            )
-            key = path[-1] if path else None
-            issues.append(ProfileIssue(source, line, _format_path(path), _message(err, key)))
-        raise ProfileError(issues) from None
+    return parse_model(text, StandaloneFleetSpec, source, "fleet file")
 
 
 def load_fleet_file(path: Path) -> StandaloneFleetSpec:

@@ -23,7 +23,7 @@ from peakbench.journals import (
     store_changes,
     store_shipments,
 )
-from peakbench.outages import Outage, find_outages
+from peakbench.outages import Outage, find_outages, hit_by
 from peakbench.patience import complaint_probability
 from peakbench.schedule import read_schedule
 from peakbench.slo import evaluate
@@ -217,15 +217,7 @@ def _carrier_counts() -> dict[str, int]:
 
 
 def _outage_row(o: Outage, views: list[tuple[str, ViewFreshness]], stale_after: float) -> dict:
-    hit = [
-        v
-        for carrier, v in views
-        if carrier == o.carrier
-        and v.staleness > stale_after
-        and v.t >= o.start
-        and v.oldest_missing_visible is not None
-        and v.oldest_missing_visible < o.end
-    ]
+    hit = [v for carrier, v in views if hit_by(o, carrier, v, stale_after)]
     return {
         "carrier": o.carrier,
         "start": round(o.start, 3),

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from peakbench.freshness import ViewFreshness
 from peakbench.journals import CarrierRecord
 
 REFUSED = frozenset({"throttled", "blocked"})
@@ -61,3 +62,16 @@ def _cause(causes: Counter[str]) -> str:
     if "ban" in causes:
         return "ban"
     return causes.most_common(1)[0][0]
+
+
+def hit_by(outage: Outage, carrier: str, view: ViewFreshness, stale_after: float) -> bool:
+    """Whether ``outage`` pushed ``view`` (of a parcel of ``carrier``) past ``stale_after``: the
+    view is stale past it, came after the outage began, and waits for an event that became
+    visible before the outage ended (the definition behind a summary's ``views_affected``)."""
+    return (
+        carrier == outage.carrier
+        and view.staleness > stale_after
+        and view.t >= outage.start
+        and view.oldest_missing_visible is not None
+        and view.oldest_missing_visible < outage.end
+    )

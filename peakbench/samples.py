@@ -28,7 +28,7 @@ from peakbench.journals import (
     store_changes,
     store_shipments,
 )
-from peakbench.outages import Outage, find_outages
+from peakbench.outages import Outage, find_outages, hit_by
 from peakbench.patience import complaint_probability
 from peakbench.results import load_run
 from peakbench.schedule import read_schedule
@@ -88,19 +88,6 @@ class RunSamples:
     @property
     def name(self) -> str:
         return self.root.name
-
-
-def hit_by(outage: Outage, carrier: str, view: ViewFreshness, stale_after: float) -> bool:
-    """Whether ``outage`` pushed ``view`` (of a parcel of ``carrier``) past ``stale_after``: the
-    view is stale past it, came after the outage began, and waits for an event that became
-    visible before the outage ended (the definition behind a summary's ``views_affected``)."""
-    return (
-        carrier == outage.carrier
-        and view.staleness > stale_after
-        and view.t >= outage.start
-        and view.oldest_missing_visible is not None
-        and view.oldest_missing_visible < outage.end
-    )
 
 
 def overlap(start: float, end: float, outages: Sequence[Outage]) -> float:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -203,3 +205,37 @@ def test_verdicts_on_synthetic_samples_and_the_plan_check() -> None:
     assert "WARNING" in text and "not paired" in text
     with pytest.raises(ValueError):
         compare([_run(1, "p", 0.0)])
+
+
+def _copy_run(src: Path, dest: Path, slo: dict[str, Any]) -> Path:
+    """A copy of a run folder whose recorded profile carries extra SLOs."""
+    shutil.copytree(src, dest)
+    record = json.loads((dest / "run.json").read_text())
+    record["profile"]["slo"] = {**record["profile"]["slo"], **slo}
+    (dest / "run.json").write_text(json.dumps(record))
+    return dest
+
+
+def test_report_with_a_baseline_on_real_runs(runs: dict[str, Path], tmp_path: Path) -> None:
+    slo = {"baseline": {"staleness_p95": "+10%", "longest_outage": "+30m"}}
+    worse = _copy_run(runs["throttled"], tmp_path / "worse", slo)
+    proc = _cli("report", str(worse), "--baseline", str(runs["base"]))
+    assert proc.returncode in (1, 3), proc.stderr
+    summary = json.loads((worse / "summary.json").read_text())
+    failed = {c["name"] for c in summary["slo"]["checks"] if not c["passed"]}
+    assert {"baseline.staleness_p95_s", "baseline.longest_outage_s"} <= failed
+    cases = ET.parse(worse / "junit.xml").getroot().iter("testcase")
+    names = {c.get("name"): c.find("failure") is not None for c in cases}
+    assert names["baseline.staleness_p95_s"] is True
+    # the baseline against itself passes its relative checks
+    same = _copy_run(runs["base"], tmp_path / "same", slo)
+    proc = _cli("report", str(same), "--baseline", str(runs["base"]))
+    summary = json.loads((same / "summary.json").read_text())
+    relative = [c for c in summary["slo"]["checks"] if c["name"].startswith("baseline.")]
+    assert len(relative) == 2 and all(c["passed"] for c in relative), relative
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "peakbench", *args], capture_output=True, text=True, timeout=120
+    )

@@ -31,6 +31,9 @@ from peakbench.config.behaviours import AnyBehaviourSpec, dump_behaviours
 
 __all__ = ["Mangle", "Pipeline", "Refusal", "Toxic", "build_pipeline"]
 
+_NONE: list[Block] = []
+"""The blocks that apply when a carrier has none (never appended to)."""
+
 
 def _caller(scope: str, key: str, ip: str) -> str:
     """Whose counter a request charges: its key label, its client IP, or everyone's (``*``)."""
@@ -91,7 +94,11 @@ class Pipeline:
         if not self._admits:
             return None
         self.start_epoch = epoch - t
-        blocks = [x.behaviour for x in self.blocks if x.applies(route, t, epoch, key, ip)]
+        blocks = (
+            [x.behaviour for x in self.blocks if x.applies(route, t, epoch, key, ip)]
+            if self.blocks
+            else _NONE
+        )
         for block in blocks:
             left = block.banned_for(key if block.scope == "key" else ip, t)
             if left > 0:

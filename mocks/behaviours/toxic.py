@@ -44,6 +44,20 @@ class Toxic(Generic[B]):
     """... for this many seconds."""
     shift: float = 0.0
     """UTC offset of the recurring window's calendar, seconds east of GMT."""
+    always: bool = False
+    """No filter, no end, no recurrence, probability 1: applies to every request from
+    ``start`` on (the hot path's case)."""
+
+    def __post_init__(self) -> None:
+        unconditional = (
+            self.probability >= 1.0
+            and self.routes is None
+            and self.keys is None
+            and self.ips is None
+            and self.end == math.inf
+            and self.every <= 0
+        )
+        object.__setattr__(self, "always", unconditional)
 
     @classmethod
     def wrap(cls, behaviour: B, spec: AnyBehaviourSpec, rng: random.Random) -> Toxic[B]:
@@ -89,6 +103,8 @@ class Toxic(Generic[B]):
         self, route: str, t: float, epoch: float, key: str | None = None, ip: str | None = None
     ) -> bool:
         """Whether the behaviour acts on this request (draws the probability last)."""
+        if self.always:
+            return t >= self.start
         if not self.matches(route, key, ip) or not self.active_at(t, epoch):
             return False
         return self.probability >= 1.0 or self.rng.random() < self.probability

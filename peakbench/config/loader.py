@@ -9,13 +9,15 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from peakbench.config import base, fleet, profile, store
 from peakbench.config.profile import Profile
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,11 +125,15 @@ def _apply_override(data: dict[str, Any], key: str, raw: str) -> str | None:
     return None
 
 
-def parse_profile(
-    text: str, source: str = "<profile>", overrides: Sequence[tuple[str, str]] = ()
-) -> Profile:
-    """Validate profile text (with ``--set`` overrides); raise :class:`ProfileError` listing
-    every issue."""
+def parse_model(
+    text: str,
+    model: type[M],
+    source: str,
+    kind: str = "profile",
+    overrides: Sequence[tuple[str, str]] = (),
+) -> M:
+    """Validate YAML ``text`` as ``model`` (a profile, a fleet file, ...) with ``--set``
+    overrides; raise :class:`ProfileError` listing every issue with its line and field path."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -137,7 +143,7 @@ def parse_profile(
         line = mark.line + 1 if mark is not None else None
         raise ProfileError([ProfileIssue(source, line, "", f"invalid YAML: {problem}")]) from None
     if not isinstance(data, dict):
-        raise ProfileError([ProfileIssue(source, 1, "", "a profile must be a YAML mapping")])
+        raise ProfileError([ProfileIssue(source, 1, "", f"a {kind} must be a YAML mapping")])
     problems = [p for key, raw in overrides if (p := _apply_override(data, key, raw))]
     if problems:
         raise ProfileError([ProfileIssue(source, None, "", p) for p in problems])
@@ -145,7 +151,7 @@ def parse_profile(
     if node is not None:
         _line_map(node, (), lines)
     try:
-        return Profile.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         issues = []
         errors = exc.errors()
@@ -156,14 +162,20 @@ def parse_profile(
             ):
                 continue  # pydantic's echo of an invalid item, not a second problem
             path = _data_path(tuple(err["loc"]), data)
-            line = None
-            for cut in range(len(path), -1, -1):
-                if path[:cut] in lines:
-                    line = lines[path[:cut]]
-                    break
+            line = next(
+                (lines[path[:cut]] for cut in range(len(path), -1, -1) if path[:cut] in lines), None
+            )
             key = path[-1] if path else None
             issues.append(ProfileIssue(source, line, _format_path(path), _message(err, key)))
         raise ProfileError(issues) from None
+
+
+def parse_profile(
+    text: str, source: str = "<profile>", overrides: Sequence[tuple[str, str]] = ()
+) -> Profile:
+    """Validate profile text (with ``--set`` overrides); raise :class:`ProfileError` listing
+    every issue."""
+    return parse_model(text, Profile, source, "profile", overrides)
 
 
 def load_profile(path: Path, overrides: Sequence[tuple[str, str]] = ()) -> Profile:
