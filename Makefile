@@ -31,6 +31,7 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_mock_memory.py
+	$(BIN)/python benchmarks/bench_mock_vs_wiremock.py --reps 3 --warmup 60
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -62,6 +62,7 @@ def server_config(app: Any, grace_s: float, tls: tuple[Path, Path] | None = None
         interface="asgi3",
         proxy_headers=False,
         server_header=False,
+        date_header=False,
         # typed int upstream, but it only reaches asyncio.wait_for: a float is fine
         timeout_graceful_shutdown=grace_s,  # type: ignore[arg-type]
         ssl_certfile=certfile,

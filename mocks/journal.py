@@ -37,6 +37,10 @@ class Counters:
         return asdict(self)
 
 
+MAX_MIDDLES = 4096
+"""Most distinct (route, key, ip, numbers, status, outcome, cause) combinations kept formatted."""
+
+
 class Journal:
     """Buffered JSONL journal of ``carrier`` at ``path`` (None: count only, write nothing)."""
 
@@ -48,7 +52,9 @@ class Journal:
         self.dropped = 0
         """Lines lost because the file could not be written (disk full, folder removed)."""
         self._carrier_json = json.dumps(carrier)
-        self._ip_json: dict[str, str] = {}
+        self._middles: dict[tuple[str, str, str, int, int, str, str | None], str] = {}
+        """Everything of a line between ``t`` and ``delay``, by its fields: requests repeat a
+        handful of combinations, so a line costs two number formats and a join."""
         self._pending: list[str] = []
         self._file: TextIO | None = None
         if path is not None:
@@ -80,16 +86,19 @@ class Journal:
             counters.errors += 1
         if self._file is None:
             return
-        ip_json = self._ip_json.get(ip)
-        if ip_json is None:
-            if len(self._ip_json) > 1024:  # callers are few; a flood of addresses must not grow it
-                self._ip_json.clear()
-            ip_json = self._ip_json[ip] = json.dumps(ip)
-        cause_json = "null" if cause is None else f'"{cause}"'
+        fields = (route, key, ip, numbers, status, outcome, cause)
+        middle = self._middles.get(fields)
+        if middle is None:
+            if len(self._middles) >= MAX_MIDDLES:  # a flood of addresses must not grow it
+                self._middles.clear()
+            cause_json = "null" if cause is None else json.dumps(cause)
+            middle = self._middles[fields] = (
+                f'"carrier":{self._carrier_json},"route":{json.dumps(route)},'
+                f'"key":{json.dumps(key)},"ip":{json.dumps(ip)},"numbers":{numbers},'
+                f'"status":{status},"outcome":"{outcome}","cause":{cause_json},"delay":'
+            )
         self._pending.append(
-            f'{{"t":{t:.3f},"carrier":{self._carrier_json},"route":"{route}","key":"{key}",'
-            f'"ip":{ip_json},"numbers":{numbers},"status":{status},"outcome":"{outcome}",'
-            f'"cause":{cause_json},"delay":{delay:.3f}}}\n'
+            f'{{"t":{t:.3f},{middle}{"0.000" if delay == 0 else f"{delay:.3f}"}}}\n'
         )
         if len(self._pending) >= self.max_lines:
             self.flush()
