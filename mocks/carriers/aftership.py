@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from mocks.carriers._refresh import Refresh, refresh_of
 from mocks.carriers.base import BATCH, OTHER, TRACK, Ask, Reply
 from mocks.carriers.generic import local_iso
 from peakbench.config.fleet import CarrierSpec
@@ -167,8 +168,14 @@ class AfterShip:
         self.model = model
         self.capacity = capacity
         self._registered: dict[str, None] = {}  # an insertion-ordered set
+        self.refresh: Refresh | None = None
+        """The aggregator's refresh cadence on pulls (None: answers are current)."""
 
     # -- registration state ---------------------------------------------------------------------
+
+    def known(self, number: str, epoch: float) -> float:
+        """The time whose carrier state a pull of ``number`` at ``epoch`` shows."""
+        return epoch if self.refresh is None else self.refresh.known(number, epoch)
 
     def registered(self) -> Iterable[str]:
         """Numbers registered so far (a snapshot)."""
@@ -265,12 +272,12 @@ class AfterShip:
         return {"tracking": tracking} if legacy else tracking
 
     def _envelope(self, code: int, number: str, epoch: float, legacy: bool) -> bytes:
-        data = self._wrap(self.tracking(number, epoch, legacy), legacy)
+        data = self._wrap(self.tracking(number, self.known(number, epoch), legacy), legacy)
         return _dumps({"meta": {"code": code}, "data": data})
 
     def _list(self, epoch: float, legacy: bool) -> bytes:
         numbers = list(self._registered)[-LIST_LIMIT:][::-1]  # newest first
-        trackings = [self.tracking(n, epoch, legacy) for n in numbers]
+        trackings = [self.tracking(n, self.known(n, epoch), legacy) for n in numbers]
         total = len(self._registered)
         if legacy:
             data: dict[str, Any] = {"page": 1, "limit": LIST_LIMIT, "count": total}
@@ -399,4 +406,8 @@ def _days(start: ScanEvent | None, end: ScanEvent | float) -> int | None:
 
 def make(carrier: CarrierSpec, model: TimelineModel) -> AfterShip:
     """The AfterShip personality of ``carrier`` (the factory :mod:`mocks.carriers` looks up)."""
-    return AfterShip(carrier.name, model)
+    personality = AfterShip(carrier.name, model)
+    if carrier.refresh is not None:
+        cadence = (carrier.refresh.min, carrier.refresh.max)
+        personality.refresh = refresh_of(carrier.name, model.seed, cadence)
+    return personality

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
+from mocks.carriers._refresh import Refresh, refresh_of
 from mocks.carriers.base import BATCH, OTHER, TRACK, Ask, Reply
 from mocks.carriers.generic import utc_iso
 from peakbench.config.fleet import CarrierSpec
@@ -135,8 +136,14 @@ class EasyPost:
         self.model = model
         self.capacity = capacity
         self._registered: dict[str, None] = {}  # an insertion-ordered set
+        self.refresh: Refresh | None = None
+        """The aggregator's refresh cadence on pulls (None: answers are current)."""
 
     # -- registration state ---------------------------------------------------------------------
+
+    def known(self, number: str, epoch: float) -> float:
+        """The time whose carrier state a pull of ``number`` at ``epoch`` shows."""
+        return epoch if self.refresh is None else self.refresh.known(number, epoch)
 
     def registered(self) -> Iterable[str]:
         """Numbers registered so far (a snapshot)."""
@@ -202,7 +209,7 @@ class EasyPost:
         if ask.route == BATCH:
             newest = list(self._registered)[::-1][:PAGE_SIZE]
             page = {
-                "trackers": [self.tracker(n, epoch) for n in newest],
+                "trackers": [self.tracker(n, self.known(n, epoch)) for n in newest],
                 "has_more": len(self._registered) > PAGE_SIZE,
             }
             return Reply(200, _dumps(page), None, 0)
@@ -211,10 +218,10 @@ class EasyPost:
             if len(self._registered) >= self.capacity:
                 return Reply(402, _BILLING, "bad_request", 1)
             self._registered[number] = None
-            return Reply(201, _dumps(self.tracker(number, epoch)), None, 1)
+            return Reply(201, _dumps(self.tracker(number, self.known(number, epoch))), None, 1)
         if number not in self._registered:
             return Reply(404, _NOT_FOUND, "not_found", 1)
-        return Reply(200, _dumps(self.tracker(number, epoch)), None, 1)
+        return Reply(200, _dumps(self.tracker(number, self.known(number, epoch))), None, 1)
 
     def unauthorized(self, ask: Ask) -> Reply:
         return Reply(401, _UNAUTHORIZED, "auth", len(ask.numbers))
@@ -351,4 +358,8 @@ def _tracking_code(body: bytes) -> str | None:
 
 def make(carrier: CarrierSpec, model: TimelineModel) -> EasyPost:
     """The EasyPost personality of ``carrier`` (the factory :mod:`mocks.carriers` looks up)."""
-    return EasyPost(carrier.name, model)
+    personality = EasyPost(carrier.name, model)
+    if carrier.refresh is not None:
+        cadence = (carrier.refresh.min, carrier.refresh.max)
+        personality.refresh = refresh_of(carrier.name, model.seed, cadence)
+    return personality

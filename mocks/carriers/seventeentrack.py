@@ -24,6 +24,7 @@ import zlib
 from collections.abc import Iterable
 from typing import Any
 
+from mocks.carriers._refresh import Refresh, refresh_of
 from mocks.carriers.base import BATCH, OTHER, Ask, Reply
 from mocks.carriers.generic import local_iso, utc_iso
 from peakbench.config.fleet import CarrierSpec
@@ -186,8 +187,14 @@ class SeventeenTrack:
         self.capacity = capacity
         self.carrier_key = carrier_key or 100_000 + zlib.crc32(carrier.encode()) % 90_000
         self._registered: dict[str, None] = {}  # an insertion-ordered set
+        self.refresh: Refresh | None = None
+        """The aggregator's refresh cadence on pulls (None: answers are current)."""
 
     # -- registration state ---------------------------------------------------------------------
+
+    def known(self, number: str, epoch: float) -> float:
+        """The time whose carrier state a pull of ``number`` at ``epoch`` shows."""
+        return epoch if self.refresh is None else self.refresh.known(number, epoch)
 
     def registered(self) -> Iterable[str]:
         """Numbers registered so far (a snapshot)."""
@@ -286,7 +293,7 @@ class SeventeenTrack:
         if number not in self._registered:
             return -18019902, {}
         if route == BATCH:
-            return 0, self.item(number, epoch)
+            return 0, self.item(number, self.known(number, epoch))
         return 0, {"number": number, "carrier": self.carrier_key}
 
     def unauthorized(self, ask: Ask) -> Reply:
@@ -418,4 +425,8 @@ def _metrics(shown: tuple[ScanEvent, ...], epoch: float) -> dict[str, Any]:
 
 def make(carrier: CarrierSpec, model: TimelineModel) -> SeventeenTrack:
     """The 17TRACK personality of ``carrier`` (the factory :mod:`mocks.carriers` looks up)."""
-    return SeventeenTrack(carrier.name, model)
+    personality = SeventeenTrack(carrier.name, model)
+    if carrier.refresh is not None:
+        cadence = (carrier.refresh.min, carrier.refresh.max)
+        personality.refresh = refresh_of(carrier.name, model.seed, cadence)
+    return personality

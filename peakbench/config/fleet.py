@@ -20,7 +20,7 @@ from peakbench.config.behaviours import (
     LatencySpec,
     QuotaSpec,
 )
-from peakbench.config.push import PushSpec
+from peakbench.config.push import CadenceSpec, PushSpec
 from peakbench.timeline import TimelineModel
 
 __all__ = [
@@ -80,6 +80,10 @@ class CarrierSpec(Spec):
     push: PushSpec | None = None
     """Webhook push to the store (personalities that push: aftership, 17track, easypost,
     trackship); None: this carrier does not push."""
+    refresh: CadenceSpec | None = None
+    """Aggregator refresh cadence on the pull API (aftership, 17track, easypost): the answer shows
+    what the aggregator fetched on its last poll of the carrier, every ``min``–``max`` per number
+    (TrackingMore 3–6 h, TrackShip 2–6 h, 17TRACK 6–12 h; carriers.md §1); None: always current."""
 
     @property
     def host_names(self) -> tuple[str, ...]:
