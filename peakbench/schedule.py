@@ -2,6 +2,10 @@
 
 An open-model schedule, fixed before the run from the seed: load generators execute it, they do
 not decide it. On disk it is a CSV sorted by time, so a worker can stream its share.
+
+Columns: ``t,kind,ref,carrier,tracking_number,phase``. ``phase`` (added with the curve library)
+is ``peak`` while orders arrive and ``wave`` after (the post-peak tracking wave); files written
+before it, without the column, still read (``phase`` is then ``""``).
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from pathlib import Path
 from typing import Literal
 
 Kind = Literal["order", "ship", "view"]
-_FIELDS = ("t", "kind", "ref", "carrier", "tracking_number")
+_FIELDS = ("t", "kind", "ref", "carrier", "tracking_number", "phase")
+_OLD_FIELDS = _FIELDS[:5]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +31,8 @@ class Item:
     """The order's reference in the schedule (not the store's order id)."""
     carrier: str = ""
     tracking_number: str = ""
+    phase: str = ""
+    """``peak`` (orders arriving) or ``wave`` (the post-peak tracking wave); ``""`` if unknown."""
 
 
 def write_schedule(path: Path, items: Iterable[Item]) -> int:
@@ -36,7 +43,14 @@ def write_schedule(path: Path, items: Iterable[Item]) -> int:
         writer.writerow(_FIELDS)
         for item in items:
             writer.writerow(
-                (f"{item.t:.3f}", item.kind, item.ref, item.carrier, item.tracking_number)
+                (
+                    f"{item.t:.3f}",
+                    item.kind,
+                    item.ref,
+                    item.carrier,
+                    item.tracking_number,
+                    item.phase,
+                )
             )
             n += 1
     return n
@@ -47,7 +61,9 @@ def read_schedule(path: Path) -> Iterator[Item]:
     with path.open(newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
-        if header is None or tuple(header) != _FIELDS:
+        if header is None or tuple(header) not in (_FIELDS, _OLD_FIELDS):
             raise ValueError(f"{path}: not a peakbench schedule (header {header!r})")
-        for t, kind, ref, carrier, number in reader:
-            yield Item(float(t), kind, int(ref), carrier, number)  # type: ignore[arg-type]
+        for row in reader:
+            t, kind, ref, carrier, number = row[:5]
+            phase = row[5] if len(row) > 5 else ""
+            yield Item(float(t), kind, int(ref), carrier, number, phase)  # type: ignore[arg-type]
