@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -11,8 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
+from oauthlib import oauth1
 
 from mocks.store.app import create_store_app
+from mocks.store.auth import ApiKey, Authenticator, NonceCache
 from mocks.store.config import CarrierEndpoint, Credentials
 from mocks.store.db import StoreDB
 from mocks.store.plugin import Plugin
@@ -106,17 +109,27 @@ async def test_auth_by_basic_or_query_params_else_401(client: httpx.AsyncClient)
         path, params={"consumer_key": "ck_test_key", "consumer_secret": "cs_test_secret"}
     )
     assert by_query.status_code == 200
-    for headers, params in (
-        ({}, {}),
-        ({"Authorization": "Basic " + base64.b64encode(b"ck_test_key:wrong").decode()}, {}),
-        ({"Authorization": "Basic !!!not-base64"}, {}),
-        ({}, {"consumer_key": "ck_test_key"}),
+    wrong = base64.b64encode(b"ck_test_key:wrong").decode()
+    unknown = base64.b64encode(b"ck_nobody:cs_test_secret").decode()
+    for headers, params, code in (
+        ({}, {}, "woocommerce_rest_cannot_view"),
+        ({"Authorization": "Basic !!!not-base64"}, {}, "woocommerce_rest_cannot_view"),
+        ({}, {"consumer_key": "ck_test_key"}, "woocommerce_rest_cannot_view"),
+        ({"Authorization": "Basic " + unknown}, {}, "woocommerce_rest_cannot_view"),
+        ({"Authorization": "Basic " + wrong}, {}, "woocommerce_rest_authentication_error"),
+        (
+            {},
+            {"consumer_key": "ck_test_key", "consumer_secret": "x"},
+            "woocommerce_rest_authentication_error",
+        ),
     ):
         resp = await client.get(path, headers=headers, params=params)
         assert resp.status_code == 401
-        assert resp.json()["code"] == "woocommerce_rest_cannot_view"
+        assert resp.json()["code"] == code
         assert resp.json()["data"]["status"] == 401
-    assert (await client.post("/wp-json/wc/v3/orders", json=ORDER)).status_code == 401
+    refused = await client.post("/wp-json/wc/v3/orders", json=ORDER)
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "woocommerce_rest_cannot_create"
 
 
 @pytest.mark.anyio
@@ -296,5 +309,223 @@ async def test_admin_health_and_stats(client: httpx.AsyncClient, clock: ManualCl
     assert stats["t"] == pytest.approx(clock.now())
     assert (stats["orders"], stats["shipments"], stats["open_shipments"]) == (1, 1, 1)
     assert set(stats["queue"]) >= {"pending", "running", "complete", "failed"}
-    assert set(stats["plugin"]) == {"runs", "requests", "ok", "throttled", "blocked", "errors"}
+    assert set(stats["plugin"]) >= {"runs", "requests", "ok", "throttled", "blocked", "errors"}
     assert stats["changes"] == 0
+
+
+@pytest.mark.anyio
+async def test_list_filters_sorts_and_paginates_like_wordpress(
+    client: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    ids = []
+    for i in range(5):
+        ids.append((await _order(client, {**ORDER, "set_paid": i % 2 == 0}))["id"])
+        clock.advance(3600)
+    resp = await client.get("/wp-json/wc/v3/orders", headers=BASIC, params={"per_page": 2})
+    assert resp.status_code == 200
+    assert [o["id"] for o in resp.json()] == ids[::-1][:2]  # newest first by default
+    assert (resp.headers["x-wp-total"], resp.headers["x-wp-totalpages"]) == ("5", "3")
+    base = "http://127.0.0.1/wp-json/wc/v3/orders"
+    assert resp.headers["link"] == f'<{base}?per_page=2&page=2>; rel="next"'
+
+    middle = await client.get(
+        "/wp-json/wc/v3/orders",
+        params=[("per_page", "2"), ("page", "2"), ("consumer_key", "ck_test_key"),
+                ("consumer_secret", "cs_test_secret")],
+    )  # fmt: skip
+    assert middle.headers["link"] == (
+        f'<{base}?per_page=2&page=1>; rel="prev", <{base}?per_page=2&page=3>; rel="next"'
+    )  # credentials are not copied into the links
+    beyond = await client.get("/wp-json/wc/v3/orders", headers=BASIC, params={"page": 9})
+    assert beyond.json() == [] and beyond.headers["x-wp-total"] == "5"
+
+    paid = await client.get(
+        "/wp-json/wc/v3/orders", headers=BASIC, params={"status": "processing", "order": "asc"}
+    )
+    assert [o["id"] for o in paid.json()] == [ids[0], ids[2], ids[4]]
+    both = await client.get(
+        "/wp-json/wc/v3/orders",
+        headers=BASIC,
+        params=[("status[]", "pending"), ("status[]", "processing"), ("orderby", "id")],
+    )
+    assert both.headers["x-wp-total"] == "5"
+    # orders were created at 05:01:40, 06:01:40, … 09:01:40 UTC; after/before are exclusive
+    window = await client.get(
+        "/wp-json/wc/v3/orders",
+        headers=BASIC,
+        params={"after": "2026-11-27T06:01:40", "before": "2026-11-27T09:01:40Z", "order": "asc"},
+    )
+    assert [o["id"] for o in window.json()] == [ids[2], ids[3]]
+    for params in (
+        {"per_page": "0"},
+        {"per_page": "101"},
+        {"page": "zero"},
+        {"status": "lost"},
+        {"order": "up"},
+        {"orderby": "price"},
+        {"after": "last tuesday"},
+    ):
+        bad = await client.get("/wp-json/wc/v3/orders", headers=BASIC, params=params)
+        assert (bad.status_code, bad.json()["code"]) == (400, "rest_invalid_param"), params
+
+
+@pytest.mark.anyio
+async def test_update_delete_and_notes(client: httpx.AsyncClient, clock: ManualClock) -> None:
+    order = await _order(client, {**ORDER, "set_paid": False})
+    path = f"/wp-json/wc/v3/orders/{order['id']}"
+    clock.advance(120)
+    first_item = order["line_items"][0]["id"]
+    resp = await client.put(
+        path,
+        headers=BASIC,
+        json={
+            "set_paid": True,
+            "billing": {"phone": "555"},
+            "meta_data": [{"key": "peakbench_ref", "value": "18"}, {"key": "new", "value": 1}],
+            "line_items": [{"id": first_item, "quantity": 0}, {"product_id": 5, "quantity": 3}],
+        },
+    )
+    assert resp.status_code == 200, resp.text
+    got = resp.json()
+    assert got["status"] == "processing" and got["date_paid"] == "2026-11-27T05:03:40"
+    assert got["billing"]["phone"] == "555" and got["billing"]["first_name"] == "Ada"
+    assert [(m["key"], m["value"]) for m in got["meta_data"]] == [
+        ("peakbench_ref", "18"),
+        ("new", 1),
+    ]
+    assert [li["product_id"] for li in got["line_items"]] == [22, 5]
+    assert got["total"] == f"{sum(float(li['total']) for li in got['line_items']):.2f}"
+    assert got["date_modified"] != got["date_created"]
+    for body, status, code in (
+        ({"status": "gone"}, 400, "rest_invalid_param"),
+        ([], 400, "rest_invalid_json"),
+    ):
+        bad = await client.put(path, headers=BASIC, json=body)
+        assert (bad.status_code, bad.json()["code"]) == (status, code)
+    missing = await client.put("/wp-json/wc/v3/orders/999", headers=BASIC, json={})
+    assert (missing.status_code, missing.json()["code"]) == (
+        400,
+        "woocommerce_rest_shop_order_invalid_id",
+    )
+
+    note = await client.post(f"{path}/notes", headers=BASIC, json={"note": "Left the depot."})
+    assert note.status_code == 201
+    assert note.json()["author"] == "system" and note.json()["customer_note"] is False
+    empty = await client.post(f"{path}/notes", headers=BASIC, json={})
+    assert empty.json()["code"] == "rest_missing_callback_param"
+    listed = await client.get(f"{path}/notes", headers=BASIC)
+    assert [n["note"] for n in listed.json()] == ["Left the depot."]
+
+    trashed = await client.delete(path, headers=BASIC)
+    assert trashed.json()["status"] == "trash"
+    assert (await client.get("/wp-json/wc/v3/orders", headers=BASIC)).headers["x-wp-total"] == "0"
+    assert (await client.delete(path, headers=BASIC, params={"force": "true"})).status_code == 200
+    assert (await client.get(path, headers=BASIC)).status_code == 404
+    wrong_method = await client.request("PATCH", "/wp-json/wc/v3/orders", headers=BASIC)
+    assert (wrong_method.status_code, wrong_method.json()["code"]) == (404, "rest_no_route")
+
+
+@pytest.mark.anyio
+async def test_tracking_items_under_every_ast_namespace(
+    client: httpx.AsyncClient, db: StoreDB
+) -> None:
+    order = await _order(client)
+    items = []
+    for i, ns in enumerate(("wc-shipment-tracking/v3", "wc-ast/v3", "wc/v1", "wc/v2", "wc/v3")):
+        resp = await client.post(
+            f"/wp-json/{ns}/orders/{order['id']}/shipment-trackings",
+            headers=BASIC,
+            json={"tracking_provider": "acme", "tracking_number": f"PBNS{i}"},
+        )
+        assert resp.status_code == 201, (ns, resp.text)
+        items.append(resp.json())
+    base = f"/wp-json/wc-ast/v3/orders/{order['id']}/shipment-trackings"
+    assert (await client.get(base, headers=BASIC)).json() == items
+    one = await client.get(f"{base}/{items[1]['tracking_id']}", headers=BASIC)
+    assert one.json() == items[1]
+    gone = await client.delete(f"{base}/{items[1]['tracking_id']}", headers=BASIC)
+    assert gone.status_code == 200 and gone.json() == items[1]
+    assert db.shipment("PBNS1") is None
+    again = await client.get(f"{base}/{items[1]['tracking_id']}", headers=BASIC)
+    assert again.status_code == 404
+    assert "acme" in (await client.get(f"{base}/providers", headers=BASIC)).json()["Sandbox"]
+
+
+def _oauth_client(
+    db: StoreDB, clock: ManualClock, auth: Authenticator
+) -> tuple[httpx.AsyncClient, Plugin]:
+    plugin = Plugin(
+        PluginSpec(), {"acme": CarrierEndpoint("acme", "http://127.0.0.1:9")}, db, clock
+    )
+    app = create_store_app(db, plugin, clock, CREDS, authenticator=auth)
+    transport = httpx.ASGITransport(app=app)
+    return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1"), plugin
+
+
+@pytest.mark.anyio
+async def test_oauth1_sha1_and_sha256_in_query_or_header(db: StoreDB, clock: ManualClock) -> None:
+    keys = [ApiKey("ck_test_key", "cs_test_secret"), ApiKey("ck_ro", "cs_ro", "read")]
+    skew = [0.0]
+    auth = Authenticator(keys, now=lambda: time.time() + skew[0])
+    http, plugin = _oauth_client(db, clock, auth)
+    url = "http://127.0.0.1/wp-json/wc/v3/orders?per_page=5&status=any"
+
+    def signed(
+        method: str, key: str = "ck_test_key", secret: str = "cs_test_secret", **kw: Any
+    ) -> tuple[str, dict[str, str]]:
+        client = oauth1.Client(key, client_secret=secret, **kw)
+        uri, headers, _ = client.sign(url, http_method=method)
+        return uri, dict(headers)
+
+    async with http:
+        for kw in (
+            {"signature_method": oauth1.SIGNATURE_HMAC_SHA1},
+            {"signature_method": oauth1.SIGNATURE_HMAC_SHA256},
+            {
+                "signature_method": oauth1.SIGNATURE_HMAC_SHA1,
+                "signature_type": oauth1.SIGNATURE_TYPE_QUERY,
+            },
+        ):
+            uri, headers = signed("GET", **kw)
+            resp = await http.get(uri, headers=headers)
+            assert resp.status_code == 200, (kw, resp.text)
+            replay = await http.get(uri, headers=headers)
+            assert replay.json()["message"] == "Invalid nonce - nonce has already been used."
+        uri, headers = signed("GET", secret="cs_other")
+        assert "signature" in (await http.get(uri, headers=headers)).json()["message"]
+        uri, headers = signed("GET", key="ck_nobody")
+        assert (await http.get(uri, headers=headers)).json()[
+            "message"
+        ] == "Consumer key is invalid."
+        plaintext = signed("GET", signature_method=oauth1.SIGNATURE_PLAINTEXT)
+        assert (
+            "method is invalid"
+            in (await http.get(plaintext[0], headers=plaintext[1])).json()["message"]
+        )
+        partial = await http.get(
+            "/wp-json/wc/v3/orders", params={"oauth_consumer_key": "ck_test_key"}
+        )
+        assert partial.json()["code"] == "woocommerce_rest_authentication_missing_parameter"
+        skew[0] = 16 * 60  # the client's clock is 16 minutes behind the store's
+        uri, headers = signed("GET")
+        assert (await http.get(uri, headers=headers)).json()["message"] == "Invalid timestamp."
+        skew[0] = 0.0
+
+        uri, headers = signed("GET", key="ck_ro", secret="cs_ro")
+        assert (await http.get(uri, headers=headers)).status_code == 200
+        ro = base64.b64encode(b"ck_ro:cs_ro").decode()
+        denied = await http.post(
+            "/wp-json/wc/v3/orders", json=ORDER, headers={"Authorization": f"Basic {ro}"}
+        )
+        assert denied.status_code == 401
+        assert denied.json()["message"] == "The API key provided does not have write permissions."
+    await plugin.stop()
+
+
+def test_nonce_cache_stays_bounded() -> None:
+    cache = NonceCache(window_s=900, capacity=100)
+    for i in range(1000):
+        assert cache.use("ck", 1000 + i, f"n{i}", now=1000 + i)
+    assert len(cache) <= 100
+    assert not cache.use("ck", 1999, "n999", now=1999)
+    assert cache.use("ck", 1998, "n999", now=1999)  # a nonce is unique per timestamp

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +36,16 @@ CREATE TABLE IF NOT EXISTS actions (
     attempts INTEGER, claimed_t REAL, finished_t REAL, last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS actions_due ON actions(status, scheduled_t);
+CREATE INDEX IF NOT EXISTS orders_created ON orders(created_t);
+CREATE TABLE IF NOT EXISTS order_notes (
+    id INTEGER PRIMARY KEY, order_id INTEGER, t REAL, author TEXT, note TEXT,
+    customer_note INTEGER
+);
+CREATE INDEX IF NOT EXISTS order_notes_order ON order_notes(order_id);
 CREATE TABLE IF NOT EXISTS queue_samples (t REAL, pending INTEGER, due INTEGER, running INTEGER);
+CREATE TABLE IF NOT EXISTS registrations (
+    tracking_number TEXT PRIMARY KEY, t REAL, status INTEGER, status_msg TEXT
+);
 CREATE TABLE IF NOT EXISTS plugin_requests (
     t REAL, carrier TEXT, numbers INTEGER, status INTEGER, outcome TEXT, duration REAL,
     wall_duration REAL
@@ -121,15 +130,66 @@ class StoreDB:
 
     def get_order(self, order_id: int) -> OrderRow | None:
         row = self.conn.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone()
-        if row is None:
-            return None
-        return OrderRow(
-            row["id"],
-            row["order_key"],
-            row["status"],
-            row["created_t"],
-            json.loads(row["data"] or "{}"),
+        return None if row is None else _order(row)
+
+    def list_orders(
+        self,
+        statuses: Sequence[str],
+        t_from: float | None,
+        t_before: float | None,
+        orderby: str,
+        descending: bool,
+        limit: int,
+        offset: int,
+    ) -> tuple[int, list[OrderRow]]:
+        """``(total, page)`` of orders with a status in ``statuses`` (empty: all but trash),
+        created at run second ≥ ``t_from`` and < ``t_before``, sorted by ``orderby`` (a key of
+        :data:`ORDER_COLUMNS`), then id."""
+        where: list[str] = []
+        args: list[Any] = []
+        if statuses:
+            where.append(f"status IN ({','.join('?' * len(statuses))})")
+            args.extend(statuses)
+        else:
+            where.append("status != 'trash'")
+        if t_from is not None:
+            where.append("created_t >= ?")
+            args.append(t_from)
+        if t_before is not None:
+            where.append("created_t < ?")
+            args.append(t_before)
+        cond = " AND ".join(where)
+        total = self.conn.execute(f"SELECT count(*) FROM orders WHERE {cond}", args).fetchone()[0]
+        way = "DESC" if descending else "ASC"
+        rows = self.conn.execute(
+            f"SELECT * FROM orders WHERE {cond} ORDER BY {ORDER_COLUMNS[orderby]} {way}, id {way} "
+            "LIMIT ? OFFSET ?",
+            [*args, limit, offset],
+        ).fetchall()
+        return int(total), [_order(r) for r in rows]
+
+    def delete_order(self, order_id: int) -> None:
+        """Delete an order for good, with its tracking items and notes (the change log stays)."""
+        for table, column in (("shipments", "order_id"), ("order_notes", "order_id")):
+            self.conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (order_id,))
+        self.conn.execute("DELETE FROM orders WHERE id = ?", (order_id,))
+
+    def add_note(self, order_id: int, t: float, author: str, note: str, customer_note: bool) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO order_notes(order_id, t, author, note, customer_note) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (order_id, _r3(t), author, note, int(customer_note)),
         )
+        return int(cur.lastrowid or 0)
+
+    def notes_of(self, order_id: int) -> list[tuple[int, float, str, str, bool]]:
+        """``(id, t, author, note, customer_note)`` of an order's notes, newest first."""
+        rows = self.conn.execute(
+            "SELECT id, t, author, note, customer_note FROM order_notes WHERE order_id = ? "
+            "ORDER BY t DESC, id DESC",
+            (order_id,),
+        ).fetchall()
+        return [(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
 
     # -- shipments --------------------------------------------------------------------------------
 
@@ -161,6 +221,9 @@ class StoreDB:
             "SELECT * FROM shipments WHERE order_id = ? ORDER BY id", (order_id,)
         ).fetchall()
         return [_shipment(r) for r in rows]
+
+    def delete_shipment(self, shipment_id: int) -> None:
+        self.conn.execute("DELETE FROM shipments WHERE id = ?", (shipment_id,))
 
     def open_shipments(self) -> list[tuple[str, str]]:
         """``(carrier, tracking_number)`` of every shipment not delivered yet, oldest first."""
@@ -251,6 +314,24 @@ class StoreDB:
             ],
             "changes": one("SELECT count(*) FROM tracking_changes").fetchone()[0],
         }
+
+
+ORDER_COLUMNS = {
+    "date": "created_t",
+    "id": "id",
+    "modified": "json_extract(data, '$.date_modified')",
+}
+"""``GET /orders`` ``orderby`` → SQL (a whitelist: never format user input into SQL)."""
+
+
+def _order(row: sqlite3.Row) -> OrderRow:
+    return OrderRow(
+        row["id"],
+        row["order_key"],
+        row["status"],
+        row["created_t"],
+        json.loads(row["data"] or "{}"),
+    )
 
 
 def _shipment(row: sqlite3.Row) -> ShipmentRow:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,16 +34,26 @@ WC_VERSION = "9.4.0"
 
 
 class BadRequest(Exception):
-    """A WooCommerce-style 400: ``{"code", "message", "data": {"status": 400, "params"}}``."""
+    """A WooCommerce-style error (400 unless told): ``{"code", "message", "data": {"status",
+    "params"}}``; ``params`` is a mapping (invalid values) or a list (missing ones)."""
 
-    def __init__(self, code: str, message: str, params: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        params: Mapping[str, str] | Sequence[str] | None = None,
+        status: int = 400,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
-        self.params = dict(params or {})
+        self.params: dict[str, str] | list[str] = (
+            dict(params) if isinstance(params, Mapping) else list(params or ())
+        )
+        self.status = status
 
     def body(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"status": 400}
+        data: dict[str, Any] = {"status": self.status}
         if self.params:
             data["params"] = self.params
         return {"code": self.code, "message": self.message, "data": data}
@@ -81,7 +91,8 @@ def _number(value: Any, where: str) -> float:
     return out
 
 
-def _int(value: Any, where: str, minimum: int = 0) -> int:
+def integer(value: Any, where: str, minimum: int = 0) -> int:
+    """``value`` as an integer ≥ ``minimum`` (digits in a string too); raises BadRequest."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise invalid(where, f"{where} is not of type integer.")
     try:
@@ -102,26 +113,32 @@ def _text(value: Any, where: str) -> str:
 
 
 def _address(value: Any, where: str, with_email: bool) -> dict[str, str]:
+    keys = _ADDRESS if with_email else tuple(k for k in _ADDRESS if k != "email")
+    return {k: "" for k in keys} | _address_patch(value, where, with_email)
+
+
+def _address_patch(value: Any, where: str, with_email: bool) -> dict[str, str]:
+    """The address fields ``value`` sets (unknown fields are ignored, as WordPress does)."""
     if value is None:
         value = {}
     if not isinstance(value, Mapping):
         raise invalid(where, f"{where} is not of type object.")
     keys = _ADDRESS if with_email else tuple(k for k in _ADDRESS if k != "email")
-    return {k: _text(value.get(k), f"{where}[{k}]") for k in keys}
+    return {k: _text(value.get(k), f"{where}[{k}]") for k in keys if k in value}
 
 
-def _line_items(value: Any, order_id: int) -> list[dict[str, Any]]:
+def _line_items(value: Any, order_id: int, first: int = 0) -> list[dict[str, Any]]:
     if value is None:
         return []
     if not isinstance(value, list):
         raise invalid("line_items", "line_items is not of type array.")
     items = []
-    for i, raw in enumerate(value):
-        where = f"line_items[{i}]"
+    for i, raw in enumerate(value, start=first):
+        where = f"line_items[{i - first}]"
         if not isinstance(raw, Mapping):
             raise invalid("line_items", f"{where} is not of type object.")
-        product_id = _int(raw.get("product_id", 0), f"{where}[product_id]")
-        quantity = _int(raw.get("quantity", 1), f"{where}[quantity]", minimum=1)
+        product_id = integer(raw.get("product_id", 0), f"{where}[product_id]")
+        quantity = integer(raw.get("quantity", 1), f"{where}[quantity]", minimum=1)
         if "price" in raw:
             price = _number(raw["price"], f"{where}[price]")
         else:  # no catalogue: a stable made-up price per product
@@ -133,7 +150,7 @@ def _line_items(value: Any, order_id: int) -> list[dict[str, Any]]:
                 "id": order_id * 100 + i + 1,
                 "name": _text(raw.get("name"), f"{where}[name]") or f"Product {product_id}",
                 "product_id": product_id,
-                "variation_id": _int(raw.get("variation_id", 0), f"{where}[variation_id]"),
+                "variation_id": integer(raw.get("variation_id", 0), f"{where}[variation_id]"),
                 "quantity": quantity,
                 "tax_class": "",
                 "subtotal": _money(subtotal),
@@ -218,7 +235,7 @@ def build_order(order_id: int, order_key: str, body: Any, epoch: float) -> dict[
         "cart_tax": "0.00",
         "total": _money(total),
         "total_tax": "0.00",
-        "customer_id": _int(body.get("customer_id", 0), "customer_id"),
+        "customer_id": integer(body.get("customer_id", 0), "customer_id"),
         "order_key": order_key,
         "billing": _address(body.get("billing"), "billing", with_email=True),
         "shipping": _address(body.get("shipping"), "shipping", with_email=False),
@@ -241,8 +258,7 @@ def build_order(order_id: int, order_key: str, body: Any, epoch: float) -> dict[
         "coupon_lines": [],
         "refunds": [],
         "payment_url": "",
-        "is_editable": status in ("pending", "on-hold"),
-        "needs_payment": status == "pending",
+        **_status_flags(status),
         "needs_processing": True,
         "date_created_gmt": created,
         "date_modified_gmt": created,
@@ -268,32 +284,108 @@ def mark_completed(order: dict[str, Any], epoch: float) -> dict[str, Any]:
     return out
 
 
-def parse_tracking_body(body: Any, epoch: float) -> tuple[str, str, str]:
-    """``(provider, tracking_number, date_shipped)`` from a ``shipment-trackings`` POST body.
+def _status_flags(status: str) -> dict[str, Any]:
+    return {"is_editable": status in ("pending", "on-hold"), "needs_payment": status == "pending"}
 
-    ``date_shipped`` may be ``YYYY-MM-DD`` or a Unix timestamp; it defaults to the store date.
+
+def _merge_meta(old: list[dict[str, Any]], value: Any) -> list[dict[str, Any]]:
+    """WooCommerce's meta update: an item with a known ``id`` or ``key`` replaces its value,
+    any other item is added."""
+    patch = _meta(value)
+    out = [dict(m) for m in old]
+    next_id = max((int(m.get("id") or 0) for m in out), default=0) + 1
+    raw_items = value if isinstance(value, list) else []
+    for raw, item in zip(raw_items, patch, strict=True):
+        target = next((m for m in out if raw.get("id") and m.get("id") == raw["id"]), None)
+        target = target or next((m for m in out if m["key"] == item["key"]), None)
+        if target is not None:
+            target.update(key=item["key"], value=item["value"])
+        else:
+            out.append({"id": next_id, "key": item["key"], "value": item["value"]})
+            next_id += 1
+    return out
+
+
+def _merge_line_items(order_id: int, old: list[dict[str, Any]], value: Any) -> list[dict[str, Any]]:
+    """Items with a known ``id`` change quantity (0 removes them); items without one are
+    added."""
+    if not isinstance(value, list):
+        raise invalid("line_items", "line_items is not of type array.")
+    out = [dict(li) for li in old]
+    added = []
+    for i, raw in enumerate(value):
+        if isinstance(raw, Mapping) and raw.get("id"):
+            item = next((li for li in out if li["id"] == raw["id"]), None)
+            if item is None:
+                raise invalid("line_items", f"line_items[{i}][id] is not an item of the order.")
+            quantity = integer(raw.get("quantity", item["quantity"]), f"line_items[{i}][quantity]")
+            if quantity == 0:
+                out.remove(item)
+                continue
+            total = item["price"] * quantity
+            item.update(quantity=quantity, total=_money(total), subtotal=_money(total))
+        else:
+            added.append(raw)
+    first = max((li["id"] - order_id * 100 for li in old), default=0)
+    return out + _line_items(added, order_id, first)
+
+
+def update_order(order: dict[str, Any], body: Any, epoch: float) -> dict[str, Any]:
+    """The order after a ``PUT /orders/{id}`` with ``body`` at Unix time ``epoch``.
+
+    Sets ``status``, ``billing``/``shipping`` (field by field), ``customer_note``,
+    ``payment_method(_title)``, ``transaction_id``, ``customer_id``, ``currency``; merges
+    ``meta_data``; changes or adds ``line_items``; adds ``shipping_lines``; ``set_paid`` pays a
+    pending order (→ ``processing``). Unknown fields are ignored, as WordPress does.
     """
     if not isinstance(body, Mapping):
-        raise BadRequest("rest_invalid_json", "The tracking item must be a JSON object.")
-    provider = body.get("tracking_provider") or body.get("custom_tracking_provider")
-    if not isinstance(provider, str) or not provider.strip():
-        raise invalid("tracking_provider", "tracking_provider is a required string.")
-    number = body.get("tracking_number")
-    if not isinstance(number, str) or not number.strip() or len(number) > 64:
-        raise invalid("tracking_number", "tracking_number is a required string.")
-    shipped = body.get("date_shipped")
-    if shipped in (None, ""):
-        date_shipped = datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d")
-    elif isinstance(shipped, int | float) and not isinstance(shipped, bool):
-        try:
-            date_shipped = datetime.fromtimestamp(float(shipped), UTC).strftime("%Y-%m-%d")
-        except (OverflowError, OSError, ValueError):
-            raise invalid("date_shipped", "date_shipped is not a timestamp.") from None
-    elif isinstance(shipped, str):
-        try:
-            date_shipped = datetime.strptime(shipped.strip()[:10], "%Y-%m-%d").strftime("%Y-%m-%d")
-        except ValueError:
-            raise invalid("date_shipped", "date_shipped is not a date (YYYY-MM-DD).") from None
-    else:
-        raise invalid("date_shipped", "date_shipped is not a date (YYYY-MM-DD).")
-    return provider.strip(), number.strip(), date_shipped
+        raise BadRequest("rest_invalid_json", "The order must be a JSON object.")
+    oid = int(order["id"])
+    now = wc_date(epoch)
+    out = dict(order)
+    for name in ("billing", "shipping"):
+        if name in body:
+            patch = _address_patch(body[name], name, with_email=name == "billing")
+            out[name] = {**order[name], **patch}
+    for name in ("customer_note", "payment_method", "payment_method_title", "transaction_id"):
+        if name in body:
+            out[name] = _text(body[name], name)
+    if "customer_id" in body:
+        out["customer_id"] = integer(body["customer_id"], "customer_id")
+    if "currency" in body:
+        currency = _text(body["currency"], "currency").upper()
+        if len(currency) != 3 or not currency.isalpha():
+            raise invalid("currency", "currency is not a 3-letter ISO code.")
+        out["currency"] = currency
+    if "meta_data" in body:
+        out["meta_data"] = _merge_meta(order.get("meta_data") or [], body["meta_data"])
+    if "line_items" in body:
+        out["line_items"] = _merge_line_items(oid, order["line_items"], body["line_items"])
+    if "shipping_lines" in body:
+        extra = _shipping_lines(body["shipping_lines"], oid)
+        out["shipping_lines"] = order["shipping_lines"] + [
+            dict(line, id=line["id"] + len(order["shipping_lines"])) for line in extra
+        ]
+    status = body.get("status") or order["status"]
+    if status not in STATUSES:
+        raise invalid("status", f"status is not one of {', '.join(STATUSES)}.")
+    set_paid = body.get("set_paid", False)
+    if not isinstance(set_paid, bool):
+        raise invalid("set_paid", "set_paid is not of type boolean.")
+    if set_paid and not order.get("date_paid"):
+        out.update(date_paid=now, date_paid_gmt=now)
+        if not body.get("status") and order["status"] in ("pending", "on-hold", "failed"):
+            status = "processing"
+    if status == "completed" and not order.get("date_completed"):
+        out.update(date_completed=now, date_completed_gmt=now)
+    shipping_total = sum(float(x["total"]) for x in out["shipping_lines"])
+    total = sum(float(li["total"]) for li in out["line_items"]) + shipping_total
+    out.update(
+        status=status,
+        shipping_total=_money(shipping_total),
+        total=_money(total),
+        date_modified=now,
+        date_modified_gmt=now,
+        **_status_flags(status),
+    )
+    return out
