@@ -179,14 +179,16 @@ async def test_run_respects_time_limit_and_releases_unstarted(
 
 
 @pytest.mark.anyio
-async def test_run_executes_concurrency_at_a_time(db: StoreDB, clock: ManualClock) -> None:
-    queue = ActionQueue(db, clock, claim_batch=25, concurrency=4, time_limit=30.0)
+async def test_concurrent_batches_each_claim_their_own(db: StoreDB, clock: ManualClock) -> None:
+    queue = ActionQueue(db, clock, claim_batch=5, concurrency=4, time_limit=30.0)
     active, peak = 0, 0
+    seen: list[int] = []
 
     async def work(action: QueuedAction) -> Complete:
         nonlocal active, peak
         active += 1
         peak = max(peak, active)
+        seen.append(action.args["i"])
         await asyncio.sleep(0.001)
         active -= 1
         return Complete()
@@ -194,11 +196,69 @@ async def test_run_executes_concurrency_at_a_time(db: StoreDB, clock: ManualCloc
     queue.register("w", work)
     for i in range(30):
         queue.schedule("w", {"i": i}, at=0.0)
-    assert await queue.run_once() == 30  # two claims of ≤ 25 within one run
+    assert await queue.run_once() == 30  # four runners, each claiming batches of 5 in turn
     assert peak == 4
+    assert sorted(seen) == list(range(30))  # no action claimed twice
     queue.sample()
     sample = db.conn.execute("SELECT pending, due, running FROM queue_samples").fetchone()
     assert tuple(sample) == (0, 0, 0)
+
+
+@pytest.mark.anyio
+async def test_traffic_cron_starves_without_requests(db: StoreDB, clock: ManualClock) -> None:
+    ran: list[float] = []
+
+    async def work(action: QueuedAction) -> Complete:
+        ran.append(clock.now())
+        return Complete()
+
+    wp = ActionQueue(db, clock, tick=60.0, cron="traffic")
+    wp.register("w", work)
+    for i in range(3):
+        wp.enqueue("w", {"i": i}, due_t=10.0)
+    clock.t = 10.0
+    assert await wp.cron_step() is None  # due, but nobody visits: WP-Cron never fires
+    clock.t = 4 * 3600.0
+    assert await wp.cron_step() is None
+    wp.sample()
+    assert db.conn.execute("SELECT due FROM queue_samples").fetchone()[0] == 3
+    wp.on_traffic(clock.now())  # the first visitor after the quiet night
+    assert await wp.cron_step() == 3
+    assert ran == [4 * 3600.0] * 3
+    assert 4 * 3600.0 < wp.next_cron <= 4 * 3600.0 + 60.0  # missed ticks are not made up
+    clock.advance(300.0)
+    assert await wp.cron_step() is None  # due again, but it needs a new request
+    wp.on_traffic()
+    assert wp.cron_fires(clock.now())
+
+    system = ActionQueue(db, clock, tick=60.0, cron="system")
+    system.register("w", work)
+    system.enqueue("w", {"i": "later"})
+    assert await system.cron_step() == 1  # a real cron needs no traffic
+    assert system.next_cron == clock.now() + 60.0
+    assert await system.cron_step() is None  # not due again before its tick
+
+
+@pytest.mark.anyio
+async def test_webhooks_share_the_queue_with_polls(db: StoreDB, clock: ManualClock) -> None:
+    queue = ActionQueue(db, clock, claim_batch=25, time_limit=30.0)
+    order: list[str] = []
+
+    async def work(action: QueuedAction) -> Complete:
+        order.append(action.hook)
+        clock.advance(1.0)
+        return Complete()
+
+    queue.register("webhook", work)
+    queue.register("poll", work)
+    for _ in range(40):
+        queue.enqueue("webhook", {"tracking_number": "X"}, due_t=0.0)
+    queue.enqueue("poll", {}, due_t=5.0)
+    clock.t = 5.0
+    assert await queue.run_once() == 30  # time limit: the backlog of webhooks ...
+    assert "poll" not in order  # ... holds the plugin's poll back to the next run
+    assert await queue.run_once() == 11
+    assert order[-1] == "poll"
 
 
 # -- the plugin -----------------------------------------------------------------------------------

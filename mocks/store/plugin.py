@@ -1,17 +1,30 @@
-"""The sandbox's reference logistics plugin: direct polling, like bh-wc-shipment-tracking-updates.
+"""The sandbox's reference logistics plugin, in four presets (reference/carriers.md §2).
 
-Every ``interval`` a recurring scheduling action enqueues one ``poll_batch`` action per
-``batch_size`` open shipments of a carrier (skipping shipments already in a pending or running
-poll). A poll action POSTs its numbers to the carrier's ``/v1/trackings/batch`` in calls of at
-most 40, stores what comes back, and logs a tracking change whenever what the store shows moves.
-Refusals (429/403/401) follow ``on_throttle``; other errors and timeouts are recorded and ignored,
-as most real plugins do (carriers.md §2). Decisions live in ``policy.py``; this module does I/O.
+- ``direct-polling`` (bh-wc-shipment-tracking-updates): every ``interval`` a recurring
+  scheduling action enqueues one ``poll_batch`` action per ``batch_size`` open shipments of a
+  carrier (skipping shipments already in a pending or running poll). A poll action POSTs its
+  numbers to the carrier's ``/v1/trackings/batch`` in calls of at most 40 and stores what comes
+  back. Refusals follow ``on_throttle``; other errors and timeouts are recorded and ignored.
+- ``well-behaved``: the same polls behind a per-carrier :class:`~mocks.store.presets.Guard`
+  (token bucket under ``budget_per_day``, Retry-After, backoff with jitter, circuit breaker).
+- ``live-refresh``: :meth:`Plugin.on_view` refreshes an order's shipments from the carrier before
+  its tracking page renders when their last check is older than ``ttl``; a slow background poll
+  covers the rest.
+- ``saas-push`` (TrackShip): :meth:`Plugin.on_ship` registers the number with the aggregator
+  synchronously; its webhooks arrive as ``webhook`` actions on the queue (enqueued by the
+  store's webhook route) and :meth:`Plugin.apply_webhook` stores them. Nothing polls.
+
+What the store app calls: ``plugin.on_traffic(t)`` on every request, ``await
+plugin.on_ship(order_id, number)`` after a shipment is added, ``await plugin.on_view(order_id)``
+before rendering a tracking page. Each is a no-op for presets that do not use it. Decisions
+live in ``policy.py`` and ``presets.py``; this module does the I/O.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -26,10 +39,12 @@ from mocks.store.policy import (
     Reply,
     chunks,
     classify,
+    classify_one,
     on_refusal,
     plan_polls,
     request_timeout_wall,
 )
+from mocks.store.presets import Guard, backoff_delay, register_body, status_msg, webhook_tracking
 from mocks.store.queue import Action as QueuedAction
 from mocks.store.queue import ActionQueue, Complete, Fail, Postpone, Result
 from peakbench.clock import Clock
@@ -37,6 +52,10 @@ from peakbench.config.store import PluginSpec
 
 SCHEDULE_HOOK = "peakbench_poll_schedule"
 POLL_HOOK = "peakbench_poll_batch"
+REGISTER_HOOK = "peakbench_register_retry"
+WEBHOOK_HOOK = "webhook"
+"""Inbound webhooks: ``queue.enqueue(WEBHOOK_HOOK, <TrackShip JSON body>)``."""
+STORE_DOMAIN = "sandbox.peakbench.test"
 
 
 @dataclass(slots=True)
@@ -50,10 +69,11 @@ class PluginCounters:
     blocked: int = 0
     errors: int = 0
     """Other HTTP errors, malformed answers, timeouts and connection failures."""
+    webhooks: int = 0
 
 
 class Plugin:
-    """The direct-polling plugin; ``start``/``stop`` run its queue runner in the background."""
+    """The plugin of one preset; ``start``/``stop`` run its queue runner in the background."""
 
     def __init__(
         self,
@@ -74,50 +94,134 @@ class Plugin:
             claim_batch=spec.claim_batch,
             concurrency=spec.concurrency,
             time_limit=spec.time_limit,
+            tick=spec.tick,
+            cron=spec.cron,
         )
         self.queue.register(SCHEDULE_HOOK, self.schedule_pass)
         self.queue.register(POLL_HOOK, self.poll)
+        self.queue.register(REGISTER_HOOK, self._register_retry)
+        self.queue.register(WEBHOOK_HOOK, self.apply_webhook)
         self.counters = PluginCounters()
+        self.aggregator = self._aggregator()
         # Never pick up proxies from the environment: the plugin talks to local mocks only.
         self._client = client or httpx.AsyncClient(trust_env=False)
         self._timeout = request_timeout_wall(spec.request_timeout, clock.spec.scale)
         self._task: asyncio.Task[None] | None = None
+        self._guards: dict[str, Guard] = {}
+        self._rng = random.Random(f"{spec.strategy}:{clock.spec.start_epoch}")
+        self._refreshing: dict[str, asyncio.Task[None]] = {}
+        self._quiet_until: dict[str, float] = {}
+
+    @property
+    def polls(self) -> bool:
+        return self.spec.strategy != "saas-push"
+
+    def _aggregator(self) -> CarrierEndpoint | None:
+        if self.spec.strategy != "saas-push":
+            return None
+        if self.spec.aggregator is not None:
+            return self.carriers.get(self.spec.aggregator)
+        return next((c for c in self.carriers.values() if c.personality == "trackship"), None)
+
+    def shipping_carriers(self) -> set[str]:
+        """Carriers that ship parcels (aggregators only relay)."""
+        return {n for n, c in self.carriers.items() if c.personality != "trackship"}
 
     # -- lifecycle --------------------------------------------------------------------------------
 
     def ensure_scheduled(self) -> None:
         """Make sure the recurring scheduling action exists (first pass: now)."""
-        if not self.queue.open_args(SCHEDULE_HOOK):
+        if self.polls and not self.queue.open_args(SCHEDULE_HOOK):
             self.queue.schedule(SCHEDULE_HOOK, {}, self.clock.now())
 
     async def start(self) -> None:
         """Recover the queue after a restart and start the WP-Cron runner task."""
         self.queue.recover()
         self.ensure_scheduled()
-        self._task = asyncio.create_task(
-            self.queue.run_forever(self.spec.tick), name="store-queue-runner"
-        )
+        self._task = asyncio.create_task(self.queue.run_forever(), name="store-queue-runner")
 
     async def stop(self) -> None:
         """Stop the runner (an interrupted action goes back to pending) and close the client."""
-        if self._task is not None:
-            self._task.cancel()
+        tasks = [t for t in (self._task, *self._refreshing.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._task = None
         await self._client.aclose()
 
     def stats(self) -> dict[str, int]:
         return asdict(self.counters)
 
-    # -- actions ----------------------------------------------------------------------------------
+    # -- what the store app calls -----------------------------------------------------------------
+
+    def on_traffic(self, t: float | None = None) -> None:
+        """A request reached the store (WP-Cron may fire: ``cron: traffic``)."""
+        self.queue.on_traffic(t)
+
+    async def on_ship(self, order_id: int, number: str) -> None:
+        """A shipment was added: saas-push registers it with the aggregator, synchronously
+        (the caller's request waits, as WordPress's does). Never raises."""
+        if self.aggregator is not None:
+            await self.register(order_id, number)
+
+    async def on_view(self, order_id: int) -> None:
+        """A tracking page of ``order_id`` is about to render: live-refresh refreshes its open
+        shipments whose last check is older than ``ttl`` (one call per carrier; concurrent
+        views of the same parcel share the call). Never raises."""
+        if self.spec.strategy != "live-refresh":
+            return
+        now = self.clock.now()
+        rows = self.db.conn.execute(
+            "SELECT carrier, tracking_number, last_checked_t FROM shipments "
+            "WHERE order_id = ? AND delivered = 0",
+            (order_id,),
+        ).fetchall()
+        waits: list[asyncio.Task[None]] = []
+        todo: dict[str, list[str]] = {}
+        for carrier, number, checked in rows:
+            if number in self._refreshing:
+                waits.append(self._refreshing[number])
+                continue
+            stale = checked is None or now - checked >= self.spec.ttl
+            if stale and carrier in self.carriers and self._quiet_until.get(carrier, -1.0) <= now:
+                todo.setdefault(carrier, []).append(number)
+        for carrier, numbers in todo.items():
+            task = asyncio.create_task(self._refresh(self.carriers[carrier], numbers))
+            for n in numbers:
+                self._refreshing[n] = task
+            waits.append(task)
+        if waits:
+            await asyncio.gather(*waits, return_exceptions=True)
+
+    async def _refresh(self, carrier: CarrierEndpoint, numbers: list[str]) -> None:
+        try:
+            for number in numbers:  # what a page view needs: the single-tracking route
+                asked = self.clock.now()
+                reply = await self.fetch(carrier, [number], single=True)
+                if reply.outcome == "ok":
+                    self._apply(reply, [number])
+                    with self.db.transaction():  # the answer is as old as the question
+                        self.db.touch([number], asked)
+                elif reply.outcome in ("throttled", "blocked"):  # show the cache, stop asking
+                    wait = reply.retry_after if reply.retry_after is not None else self.spec.ttl
+                    self._quiet_until[carrier.name] = self.clock.now() + wait
+                    return
+        finally:
+            for n in numbers:
+                self._refreshing.pop(n, None)
+
+    # -- polling ----------------------------------------------------------------------------------
 
     async def schedule_pass(self, action: QueuedAction) -> Result:
         """Enqueue a poll per chunk of open shipments, then schedule the next pass."""
         self.counters.runs += 1
         now = self.clock.now()
         busy = {n for args in self.queue.open_args(POLL_HOOK) for n in args.get("numbers", ())}
-        for carrier, numbers in plan_polls(self.db.open_shipments(), busy, self.spec.batch_size):
+        shipping = self.shipping_carriers()
+        open_ = [(c, n) for c, n in self.db.open_shipments() if c in shipping]
+        for carrier, numbers in plan_polls(open_, busy, self.spec.batch_size):
             self.queue.schedule(POLL_HOOK, {"carrier": carrier, "numbers": numbers}, now)
         nxt = action.scheduled_t + self.spec.interval
         if nxt <= now:  # passes missed while the queue was behind are not made up
@@ -125,45 +229,151 @@ class Plugin:
         self.queue.schedule(SCHEDULE_HOOK, {}, nxt)
         return Complete()
 
+    def guard(self, carrier: str) -> Guard | None:
+        """The well-behaved preset's guard of ``carrier`` (None for the other presets)."""
+        if self.spec.strategy != "well-behaved":
+            return None
+        if carrier not in self._guards:
+            s = self.spec
+            rate = None if s.budget_per_day is None else s.budget_per_day / 86400.0
+            self._guards[carrier] = Guard(
+                rate, s.burst, s.breaker_threshold, s.breaker_cooldown, refilled=self.clock.now()
+            )
+        return self._guards[carrier]
+
     async def poll(self, action: QueuedAction) -> Result:
         """Poll one chunk of shipments of one carrier, in calls of at most 40 numbers."""
         carrier = self.carriers.get(str(action.args.get("carrier")))
         if carrier is None:
             return Fail(f"unknown carrier {action.args.get('carrier')!r}")
+        guard = self.guard(carrier.name)
         calls = chunks(list(action.args.get("numbers", ())), CARRIER_BATCH_LIMIT)
         for i, numbers in enumerate(calls):
+            rest = {"carrier": carrier.name, "numbers": [n for c in calls[i:] for n in c]}
+            if guard is not None and (wait := guard.wait(self.clock.now())) > 0:
+                return Postpone(self.clock.now() + wait, rest, "waiting for the call budget")
             reply = await self.fetch(carrier, numbers)
+            if guard is not None:
+                guard.record(reply, self.clock.now())
             if reply.outcome == "ok":
                 self._apply(reply, numbers)
                 continue
-            decision = on_refusal(self.spec.on_throttle, reply, action.attempts, self.spec.tick)
             reason = f"{carrier.name} answered {reply.status} ({reply.outcome})"
+            if guard is not None:  # refusals and errors alike: back off, never hammer
+                s = self.spec
+                delay = backoff_delay(
+                    reply, action.attempts, s.backoff, s.backoff_max, s.jitter, self._rng
+                )
+                delay = max(delay, guard.open_until - self.clock.now())
+                return Postpone(self.clock.now() + delay, rest, reason)
+            decision = on_refusal(self.spec.on_throttle, reply, action.attempts, self.spec.tick)
             if decision.step == "stop-run":
                 return Fail(reason, stop_run=True)
             if decision.step == "postpone":
-                rest = [n for call in calls[i:] for n in call]
-                return Postpone(
-                    self.clock.now() + decision.delay,
-                    {"carrier": carrier.name, "numbers": rest},
-                    reason,
+                return Postpone(self.clock.now() + decision.delay, rest, reason)
+        return Complete()
+
+    # -- saas-push --------------------------------------------------------------------------------
+
+    async def register(self, order_id: int, number: str, retry: bool = True) -> str:
+        """Register ``number`` with the aggregator; returns the outcome. A transport error is
+        retried once, ``register_retry`` later (on the queue); an HTTP error is stored (its
+        ``status_msg``) and never retried, as TrackShip for WooCommerce does."""
+        agg = self.aggregator
+        if agg is None:
+            return "error"
+        body = register_body(
+            order_id, number, self._provider(number), agg.api_key or "", STORE_DOMAIN
+        )
+        t0, w0 = self.clock.now(), time.monotonic()
+        try:
+            resp = await self._client.post(
+                f"{agg.base_url}/v1/shipment/create/ts4wc",
+                content=body,
+                headers={"content-type": "application/x-www-form-urlencoded"},
+                timeout=self._timeout,
+            )
+            doc = _json_or_none(resp)
+            reply = classify(
+                resp.status_code, {"data": []} if resp.status_code == 200 else doc, resp.headers
+            )
+            msg = status_msg(doc) or f"http_{resp.status_code}"
+        except httpx.TimeoutException:
+            reply, msg = Reply(0, "timeout"), "connection_issue"
+        except httpx.HTTPError:
+            reply, msg = Reply(0, "error"), "connection_issue"
+        now = self.clock.now()
+        with self.db.transaction() as conn:
+            self.db.record_request(
+                t0, agg.name, 1, reply.status, reply.outcome, now - t0, time.monotonic() - w0
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO registrations VALUES (?, ?, ?, ?)",
+                (number, round(now, 3), reply.status, msg),
+            )
+        self._count(reply)
+        if reply.status == 0 and retry:
+            self.queue.enqueue(
+                REGISTER_HOOK,
+                {"order_id": order_id, "number": number},
+                now + self.spec.register_retry,
+            )
+        return reply.outcome
+
+    async def _register_retry(self, action: QueuedAction) -> Result:
+        args = action.args
+        await self.register(int(args.get("order_id", 0)), str(args.get("number", "")), retry=False)
+        return Complete()
+
+    def _provider(self, number: str) -> str:
+        row = self.db.shipment(number)
+        return row.carrier if row is not None else ""
+
+    async def apply_webhook(self, action: QueuedAction) -> Result:
+        """Store a TrackShip-style webhook (the action's args are its JSON body). A push that
+        shows fewer events than the store already does (a late retry) changes nothing."""
+        pushed = webhook_tracking(action.args)
+        if pushed is None:
+            return Fail("webhook without a tracking number or an events list")
+        row = self.db.shipment(pushed.tracking_number)
+        if row is None:
+            return Fail(f"no tracking item {pushed.tracking_number!r}")
+        self.counters.webhooks += 1
+        if len(pushed.events) >= row.shown_count:
+            with self.db.transaction():
+                self.db.apply_tracking(
+                    pushed.tracking_number, pushed.events, pushed.status, self.clock.now()
                 )
         return Complete()
 
     # -- I/O --------------------------------------------------------------------------------------
 
-    async def fetch(self, carrier: CarrierEndpoint, numbers: list[str]) -> Reply:
-        """One batch call; the outcome is recorded in ``plugin_requests`` and the counters."""
+    async def fetch(
+        self, carrier: CarrierEndpoint, numbers: list[str], *, single: bool = False
+    ) -> Reply:
+        """One batch call (or, ``single``, ``GET /v1/trackings/{number}`` of ``numbers[0]``);
+        the outcome is recorded in ``plugin_requests`` and the counters."""
         t0 = self.clock.now()
         w0 = time.monotonic()
         headers = {"X-Api-Key": carrier.api_key} if carrier.api_key else {}
         try:
-            resp = await self._client.post(
-                f"{carrier.base_url}/v1/trackings/batch",
-                json={"tracking_numbers": numbers},
-                headers=headers,
-                timeout=self._timeout,
-            )
-            reply = classify(resp.status_code, _json_or_none(resp), resp.headers)
+            if single:
+                resp = await self._client.get(
+                    f"{carrier.base_url}/v1/trackings/{numbers[0]}",
+                    headers=headers,
+                    timeout=self._timeout,
+                )
+                reply = classify_one(
+                    numbers[0], resp.status_code, _json_or_none(resp), resp.headers
+                )
+            else:
+                resp = await self._client.post(
+                    f"{carrier.base_url}/v1/trackings/batch",
+                    json={"tracking_numbers": numbers},
+                    headers=headers,
+                    timeout=self._timeout,
+                )
+                reply = classify(resp.status_code, _json_or_none(resp), resp.headers)
         except httpx.TimeoutException:
             reply = Reply(0, "timeout")
         except httpx.HTTPError:

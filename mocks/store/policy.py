@@ -108,6 +108,17 @@ def classify(status: int, body: Any, headers: Mapping[str, str]) -> Reply:
     return Reply(status, "error", retry_after)
 
 
+def classify_one(number: str, status: int, body: Any, headers: Mapping[str, str]) -> Reply:
+    """Like :func:`classify`, for ``GET /v1/trackings/{number}`` (``{"data": Tracking}``; a 404
+    ``not_found`` is an answer, not an error)."""
+    if status == 200 and isinstance(body, Mapping):
+        return classify(200, {"data": [body.get("data")]}, headers)
+    error = body.get("error") if isinstance(body, Mapping) else None
+    if status == 404 and isinstance(error, Mapping) and error.get("code") == "not_found":
+        return Reply(404, "ok", not_found=[number])
+    return classify(status, body, headers)
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     step: Step

@@ -3,24 +3,36 @@
 What peak behaviour depends on, kept from Action Scheduler (carriers.md §2,
 actionscheduler.org/perf): actions wait until their ``scheduled_t``; a *run* is started by
 WP-Cron once a ``tick`` (a minute); a run claims batches of ``claim_batch`` due actions, oldest
-scheduled first, and executes them ``concurrency`` at a time until ``time_limit`` store seconds
-have passed since the run began, then releases the claimed actions it did not start. One run at a
-time: a run that overruns its tick delays the next one (WP-Cron fires once, not once per missed
-minute).
+scheduled first, with ``concurrency`` concurrent batches (queue runners), each running its claimed
+actions one after the other until ``time_limit`` store seconds have passed since the run began,
+then releasing the claimed actions it did not start. One run at a time: a run that overruns its
+tick delays the next one (WP-Cron fires once, not once per missed minute).
+
+``cron="traffic"`` is WP-Cron as shipped: a due tick fires only when a request reaches the site
+(full-page caching or a quiet night starves the queue); ``cron="system"`` is a real cron.
+
+Public API for other store modules (the plugin's jobs and inbound webhooks share the queue)::
+
+    queue.register("webhook", handler)           # async handler(Action) -> Complete|Fail|Postpone
+    queue.enqueue("webhook", payload, due_t)      # due_t: run second, default now; returns the id
+    queue.on_traffic(t)                           # call once per incoming store request
 
 Statuses: ``pending`` (a claimed action is pending with ``claimed_t`` set), ``running``,
-``complete``, ``failed``. All times are run seconds of the injected clock.
+``complete``, ``failed``. All times are run seconds of the injected clock. The backlog is
+sampled into ``queue_samples`` every tick, whether or not cron fires.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from mocks.store.db import StoreDB
 from peakbench.clock import Clock
@@ -80,18 +92,39 @@ class ActionQueue:
         claim_batch: int = 25,
         concurrency: int = 1,
         time_limit: float = 30.0,
+        tick: float = 60.0,
+        cron: Literal["system", "traffic"] = "system",
     ) -> None:
         self.db = db
         self.clock = clock
         self.claim_batch = claim_batch
         self.concurrency = concurrency
         self.time_limit = time_limit
+        self.tick = tick
+        self.cron = cron
         self.handlers: dict[str, Handler] = {}
         self.runs = 0
+        self.next_cron = clock.now()
+        """Run second the next WP-Cron run is due."""
+        self.last_traffic = -math.inf
+        """Run second of the latest store request (``on_traffic``)."""
+        self._traffic = asyncio.Event()
         self._stop_run = False
 
     def register(self, hook: str, handler: Handler) -> None:
+        """Run ``handler`` for actions of ``hook`` (a later registration replaces it)."""
         self.handlers[hook] = handler
+
+    def enqueue(self, hook: str, args: dict[str, Any], due_t: float | None = None) -> int:
+        """Add an action of ``hook`` with JSON-able ``args``, due at run second ``due_t``
+        (default: now); returns its id. It runs on the next cron run at or after ``due_t``."""
+        return self.schedule(hook, args, self.clock.now() if due_t is None else due_t)
+
+    def on_traffic(self, t: float | None = None) -> None:
+        """A request reached the store at run second ``t`` (default now): WP-Cron may fire.
+        Cheap enough to call on every request."""
+        self.last_traffic = max(self.last_traffic, self.clock.now() if t is None else t)
+        self._traffic.set()
 
     # -- table operations (each one short transaction) --------------------------------------------
 
@@ -210,32 +243,29 @@ class ActionQueue:
         self._stop_run = True
 
     async def run_once(self) -> int:
-        """One queue run; returns how many actions it executed."""
+        """One queue run: ``concurrency`` runners claim and work through batches until the time
+        limit, a ``stop_run`` or an empty queue; returns how many actions it executed."""
         self.runs += 1
         self._stop_run = False
         began = self.clock.now()
+        counts = await asyncio.gather(*(self._runner(began) for _ in range(self.concurrency)))
+        return sum(counts)
+
+    def _in_time(self, began: float) -> bool:
+        return not self._stop_run and self.clock.now() - began < self.time_limit
+
+    async def _runner(self, began: float) -> int:
         executed = 0
-        while not self._stop_run and self.clock.now() - began < self.time_limit:
-            batch = self.claim()
-            if not batch:
+        while self._in_time(began):
+            todo = deque(self.claim())
+            if not todo:
                 break
-            executed += await self._run_batch(batch, began)
-        return executed
-
-    async def _run_batch(self, batch: list[Action], began: float) -> int:
-        todo = deque(batch)
-        executed = 0
-
-        async def worker() -> None:
-            nonlocal executed
-            while todo and not self._stop_run and self.clock.now() - began < self.time_limit:
-                await self._execute(todo.popleft())
-                executed += 1
-
-        try:
-            await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(batch)))))
-        finally:
-            self.release(a.id for a in todo)
+            try:
+                while todo and self._in_time(began):
+                    await self._execute(todo.popleft())
+                    executed += 1
+            finally:
+                self.release(a.id for a in todo)
         return executed
 
     async def _execute(self, claimed: Action) -> None:
@@ -252,15 +282,53 @@ class ActionQueue:
         if isinstance(result, Fail) and result.stop_run:
             self._stop_run = True
 
-    async def run_forever(self, tick: float) -> None:
-        """Sample and run the queue every ``tick`` store seconds until cancelled."""
-        due = self.clock.now()
+    def cron_fires(self, now: float) -> bool:
+        """Whether WP-Cron starts a run at run second ``now``: the tick is due and, with
+        ``cron="traffic"``, a request arrived since it became due."""
+        if now < self.next_cron:
+            return False
+        return self.cron == "system" or self.last_traffic >= self.next_cron
+
+    async def cron_step(self) -> int | None:
+        """Run the queue if cron fires now; returns the actions executed, None if it did not
+        fire. The next tick is the first of the tick grid after the run ends (WP-Cron
+        reschedules a late event from now; missed ticks are not made up)."""
+        if not self.cron_fires(self.clock.now()):
+            return None
+        try:
+            return await self.run_once()
+        finally:
+            late = max(0.0, self.clock.now() - self.next_cron)
+            self.next_cron += (late // self.tick + 1) * self.tick
+
+    async def _sample_forever(self) -> None:
         while True:
             try:
                 self.sample()
-                await self.run_once()
-            except Exception:  # a broken run must not stop WP-Cron for the rest of the run
-                log.exception("queue run failed")
-            now = self.clock.now()
-            due = max(due + tick, now)
-            await self.clock.sleep(due - now)
+            except Exception:  # a failed sample costs one point of the series
+                log.exception("queue sample failed")
+            await self.clock.sleep(self.tick)
+
+    async def run_forever(self, tick: float | None = None) -> None:
+        """WP-Cron: run the queue whenever cron fires, sampling the backlog every tick, until
+        cancelled."""
+        if tick is not None:
+            self.tick = tick
+        sampler = asyncio.create_task(self._sample_forever(), name="store-queue-sampler")
+        try:
+            while True:
+                try:
+                    await self.cron_step()
+                except Exception:  # a broken run must not stop WP-Cron for the rest of the run
+                    log.exception("queue run failed")
+                wait = self.next_cron - self.clock.now()
+                if wait > 0:
+                    await self.clock.sleep(wait)
+                elif not self.cron_fires(self.clock.now()):  # starved: wait for a request
+                    self._traffic.clear()
+                    if self.last_traffic < self.next_cron:
+                        await self._traffic.wait()
+        finally:
+            sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sampler
