@@ -16,26 +16,20 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+
+from peakbench.adapters import oauth1
+from peakbench.adapters.request import Request
+
+__all__ = ["Request"]  # re-exported: the Locust user builds and sends these
 
 ORDERS_PATH = "/wp-json/wc/v3/orders"
-TRACKINGS_PATH = "/wp-json/wc-shipment-tracking/v3/orders/{order_id}/shipment-trackings"
+TRACKINGS_NAMESPACE = "/wp-json/wc-shipment-tracking/v3"
+TRACKINGS_PATH = TRACKINGS_NAMESPACE + "/orders/{order_id}/shipment-trackings"
+ORDER_PATH = ORDERS_PATH + "/{order_id}"
 PAGE_PATH = "/order-tracking/{order_id}"
 REF_META_KEY = "_peakbench_ref"
 """Order meta key carrying the schedule's reference, so a store's orders map back to the run."""
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    """An HTTP request to the store, relative to its base URL."""
-
-    method: str
-    path: str
-    params: Mapping[str, str] = field(default_factory=dict)
-    """Query parameters."""
-    json: Mapping[str, Any] | None = None
-    """JSON body, or ``None`` for no body."""
-    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +84,40 @@ def auth_header(key: str, secret: str) -> dict[str, str]:
     """HTTP Basic ``Authorization`` header for the REST API (``consumer_key:consumer_secret``)."""
     token = base64.b64encode(f"{key}:{secret}".encode()).decode("ascii")
     return {"Authorization": f"Basic {token}"}
+
+
+AuthMode = Literal["auto", "basic", "query", "oauth1"]
+
+
+def resolve_auth(mode: AuthMode, base_url: str) -> Literal["basic", "query", "oauth1"]:
+    """``auto`` picks what the official client does: Basic over HTTPS, OAuth 1.0a over HTTP."""
+    if mode != "auto":
+        return mode
+    return "basic" if base_url.lower().startswith("https://") else "oauth1"
+
+
+def authorize(
+    request: Request,
+    base_url: str,
+    credentials: Credentials,
+    mode: AuthMode = "auto",
+    *,
+    timestamp: str | None = None,
+    nonce: str | None = None,
+) -> Request:
+    """Add the REST API credentials to ``request`` the way ``mode`` says.
+
+    ``basic``: an ``Authorization`` header; ``query``: ``consumer_key``/``consumer_secret``
+    query parameters (for servers that strip the header); ``oauth1``: a signed query (see
+    :mod:`peakbench.adapters.oauth1`; ``timestamp``/``nonce`` for repeatable tests).
+    """
+    key, secret = credentials.consumer_key, credentials.consumer_secret
+    chosen = resolve_auth(mode, base_url)
+    if chosen == "basic":
+        return request.with_headers(auth_header(key, secret))
+    if chosen == "query":
+        return request.with_params({"consumer_key": key, "consumer_secret": secret})
+    return oauth1.sign(request, base_url, key, secret, timestamp=timestamp, nonce=nonce)
 
 
 # -- orders ---------------------------------------------------------------------------------------
@@ -154,9 +182,14 @@ def parse_order(body: Mapping[str, Any]) -> OrderHandle:
 
 
 def ship(
-    order_id: int, carrier: str, tracking_number: str, date_shipped: str | None = None
+    order_id: int,
+    carrier: str,
+    tracking_number: str,
+    date_shipped: str | None = None,
+    namespace: str = TRACKINGS_NAMESPACE,
 ) -> Request:
-    """POST a shipment-tracking item (Advanced Shipment Tracking's route).
+    """POST a shipment-tracking item (the official Shipment Tracking plugin's route; AST
+    serves it too, and under ``/wp-json/wc-ast/v3`` as ``namespace``).
 
     ``date_shipped`` is a store-calendar date (``YYYY-MM-DD``) or ``None`` to let the store
     stamp it.
@@ -164,7 +197,50 @@ def ship(
     body: dict[str, str] = {"tracking_provider": carrier, "tracking_number": tracking_number}
     if date_shipped is not None:
         body["date_shipped"] = date_shipped
-    return Request("POST", TRACKINGS_PATH.format(order_id=order_id), json=body)
+    path = namespace.rstrip("/") + f"/orders/{order_id}/shipment-trackings"
+    return Request("POST", path, json=body)
+
+
+def ship_with_meta(
+    order_id: int, meta_key: str, carrier: str, tracking_number: str, date_shipped: str | None
+) -> Request:
+    """PUT the order to ``completed`` with the tracking in order meta ``meta_key`` (for
+    plugins that read a meta key instead of shipment-tracking items)."""
+    value = {"tracking_provider": carrier, "tracking_number": tracking_number}
+    if date_shipped is not None:
+        value["date_shipped"] = date_shipped
+    body = {"status": "completed", "meta_data": [{"key": meta_key, "value": value}]}
+    return Request("PUT", ORDER_PATH.format(order_id=order_id), json=body)
+
+
+def parse_tracking_item(body: Any) -> str:
+    """The ``tracking_id`` of a created shipment-tracking item; ValueError when absent."""
+    item = body[0] if isinstance(body, list) and body else body
+    tracking_id = item.get("tracking_id") if isinstance(item, Mapping) else None
+    if not isinstance(tracking_id, str | int) or tracking_id == "":
+        raise ValueError("shipment-tracking response without a 'tracking_id'")
+    return str(tracking_id)
+
+
+def get_order(order_id: int) -> Request:
+    """GET one order (the order JSON, meta_data included)."""
+    return Request("GET", ORDER_PATH.format(order_id=order_id))
+
+
+def list_orders(per_page: int = 1) -> Request:
+    """GET the newest orders: the cheapest request that needs valid read credentials."""
+    return Request("GET", ORDERS_PATH, params={"per_page": str(per_page)})
+
+
+def delete_order(order_id: int) -> Request:
+    """DELETE an order for good (``force=true`` skips the trash)."""
+    return Request("DELETE", ORDER_PATH.format(order_id=order_id), params={"force": "true"})
+
+
+def error_code(body: Any) -> str | None:
+    """WooCommerce names its errors: ``{"code": "woocommerce_rest_…", "message": …}``."""
+    code = body.get("code") if isinstance(body, Mapping) else None
+    return code if isinstance(code, str) else None
 
 
 def tracking_page(order_id: int, order_key: str) -> Request:

@@ -1,0 +1,476 @@
+"""The Shopify store adapter: Admin GraphQL operations, their parsers, and the cost bucket.
+
+Speaks a pinned Admin API version (``/admin/api/<version>/graphql.json``, header
+``X-Shopify-Access-Token``): ``orderCreate`` on a development store, ``fulfillmentCreate`` with
+``trackingInfo``, ``fulfillmentEventCreate`` for carrier scans, and a read of the order's
+fulfilments (``displayStatus``, ``deliveredAt``, tracking, events) as the observation.
+
+Shopify limits by calculated query cost (shopify.dev/docs/apps/build/apis/graphql-admin/
+rate-limits): every response carries ``extensions.cost`` (``requestedQueryCost``,
+``actualQueryCost``, ``throttleStatus{maximumAvailable, currentlyAvailable, restoreRate}``);
+a request whose cost exceeds what is available fails with an error whose
+``extensions.code`` is ``THROTTLED``. :class:`CostBucket` mirrors the server's leaky bucket so
+a client waits *before* it would be throttled; :class:`ShopifyClient` drives a transport the
+caller supplies (httpx, Locust) with an injectable clock and sleep. Operations and parsers are
+pure.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from peakbench.adapters.request import Request
+from peakbench.adapters.woocommerce import Observation
+
+DEFAULT_VERSION = "2025-07"
+GRAPHQL_PATH = "/admin/api/{version}/graphql.json"
+DEFAULT_COST = 10.0
+"""Points assumed for an operation never sent before (a mutation costs 10)."""
+
+EVENT_STATUS = {
+    # neutral status (peakbench.timeline.STATUSES) -> FulfillmentEventStatus
+    "info_received": "CONFIRMED",
+    "in_transit": "IN_TRANSIT",
+    "out_for_delivery": "OUT_FOR_DELIVERY",
+    "failed_attempt": "ATTEMPTED_DELIVERY",
+    "delivered": "DELIVERED",
+    "exception": "FAILURE",
+}
+
+
+class ShopifyError(Exception):
+    """An operation failed: HTTP error, GraphQL error or ``userErrors`` (one line)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One GraphQL document with its variables; ``name`` keys the cost estimate."""
+
+    name: str
+    query: str
+    variables: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """``extensions.cost`` of a response (points; ``restore_rate`` in points per second)."""
+
+    requested: float
+    actual: float | None
+    maximum: float
+    available: float
+    restore_rate: float
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """A parsed GraphQL response."""
+
+    data: Mapping[str, Any] | None
+    errors: tuple[str, ...]
+    cost: Cost | None
+    throttled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ShopifyOrder:
+    id: str
+    """``gid://shopify/Order/…``"""
+    name: str
+    fulfillment_order_ids: tuple[str, ...]
+
+
+# -- requests -------------------------------------------------------------------------------------
+
+
+def endpoint(shop: str, version: str = DEFAULT_VERSION) -> str:
+    """Base URL of the shop (``https://<shop>.myshopify.com``)."""
+    return f"https://{shop}"
+
+
+def request(op: Operation, token: str, version: str = DEFAULT_VERSION) -> Request:
+    """The POST carrying ``op``, relative to :func:`endpoint`."""
+    return Request(
+        "POST",
+        GRAPHQL_PATH.format(version=version),
+        json={"query": op.query, "variables": dict(op.variables)},
+        headers={"X-Shopify-Access-Token": token},
+    )
+
+
+SHOP_QUERY = "query peakbenchShop { shop { name myshopifyDomain plan { partnerDevelopment } } }"
+
+
+def shop_info() -> Operation:
+    """Who the token belongs to, and whether the shop is a development store."""
+    return Operation("shop", SHOP_QUERY)
+
+
+ORDER_CREATE = """mutation peakbenchOrderCreate($order: OrderCreateOrderInput!,
+  $options: OrderCreateOptionsInput) {
+  orderCreate(order: $order, options: $options) {
+    order { id name fulfillmentOrders(first: 5) { nodes { id status } } }
+    userErrors { field message code }
+  }
+}"""
+
+_CITIES = (
+    ("Austin", "TX", "78701"),
+    ("Columbus", "OH", "43004"),
+    ("Seattle", "WA", "98101"),
+    ("Denver", "CO", "80202"),
+)
+
+
+def create_order(ref: int, seed: int = 0, currency: str = "USD") -> Operation:
+    """A paid test order with one custom line item (no product needed), tagged ``peakbench``
+    and carrying the schedule reference as ``_peakbench_ref``; no emails are sent."""
+    rng = random.Random(f"{seed}:shopify-order:{ref}")
+    city, province, zip_code = rng.choice(_CITIES)
+    amount = f"{rng.randint(10, 80)}.00"
+    order = {
+        "email": f"customer{ref}@example.com",
+        "financialStatus": "PAID",
+        "test": True,
+        "tags": ["peakbench"],
+        "customAttributes": [{"key": "_peakbench_ref", "value": str(ref)}],
+        "lineItems": [
+            {
+                "title": "peakbench parcel",
+                "quantity": 1,
+                "requiresShipping": True,
+                "priceSet": {"shopMoney": {"amount": amount, "currencyCode": currency}},
+            }
+        ],
+        "shippingAddress": {
+            "firstName": "Peak",
+            "lastName": f"Customer {ref}",
+            "address1": f"{rng.randint(1, 9999)} Market Street",
+            "city": city,
+            "provinceCode": province,
+            "zip": zip_code,
+            "countryCode": "US",
+        },
+    }
+    options = {"sendReceipt": False, "sendFulfillmentReceipt": False}
+    return Operation("orderCreate", ORDER_CREATE, {"order": order, "options": options})
+
+
+FULFILLMENT_CREATE = """mutation peakbenchFulfil($fulfillment: FulfillmentInput!) {
+  fulfillmentCreate(fulfillment: $fulfillment) {
+    fulfillment { id status displayStatus trackingInfo { number company url } }
+    userErrors { field message }
+  }
+}"""
+
+
+def fulfil(
+    fulfillment_order_ids: tuple[str, ...], number: str, company: str, url: str | None = None
+) -> Operation:
+    """Fulfil every line of the given fulfilment orders with one tracking number."""
+    tracking: dict[str, str] = {"number": number, "company": company}
+    if url:
+        tracking["url"] = url
+    fulfillment = {
+        "lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": i} for i in fulfillment_order_ids],
+        "trackingInfo": tracking,
+        "notifyCustomer": False,
+    }
+    return Operation("fulfillmentCreate", FULFILLMENT_CREATE, {"fulfillment": fulfillment})
+
+
+EVENT_CREATE = """mutation peakbenchEvent($fulfillmentEvent: FulfillmentEventInput!) {
+  fulfillmentEventCreate(fulfillmentEvent: $fulfillmentEvent) {
+    fulfillmentEvent { id status happenedAt }
+    userErrors { field message }
+  }
+}"""
+
+
+def create_event(
+    fulfillment_id: str, status: str, happened_at: str, message: str | None = None
+) -> Operation:
+    """Record a carrier scan on a fulfilment; ``status`` is neutral (``in_transit``) or
+    already a FulfillmentEventStatus (``IN_TRANSIT``); ``happened_at`` ISO-8601."""
+    event = {
+        "fulfillmentId": fulfillment_id,
+        "status": EVENT_STATUS.get(status, status.upper()),
+        "happenedAt": happened_at,
+    }
+    if message:
+        event["message"] = message
+    return Operation("fulfillmentEventCreate", EVENT_CREATE, {"fulfillmentEvent": event})
+
+
+READ_ORDER = """query peakbenchTracking($id: ID!, $events: Int!) {
+  order(id: $id) {
+    id name displayFulfillmentStatus
+    fulfillments(first: 5) {
+      id displayStatus deliveredAt
+      trackingInfo(first: 5) { number company }
+      events(first: $events, sortKey: HAPPENED_AT) { nodes { status happenedAt } }
+    }
+  }
+}"""
+
+
+def read_order(order_id: str, events_first: int = 50) -> Operation:
+    """What the customer's order status page shows: fulfilments, tracking and events."""
+    return Operation("order", READ_ORDER, {"id": order_id, "events": events_first})
+
+
+ORDER_DELETE = """mutation peakbenchOrderDelete($orderId: ID!) {
+  orderDelete(orderId: $orderId) { deletedId userErrors { field message code } }
+}"""
+
+
+def delete_order(order_id: str) -> Operation:
+    return Operation("orderDelete", ORDER_DELETE, {"orderId": order_id})
+
+
+# -- responses ------------------------------------------------------------------------------------
+
+
+def _float(value: Any, default: float = 0.0) -> float:
+    return (
+        float(value)
+        if isinstance(value, int | float) and not isinstance(value, bool)
+        else (default)
+    )
+
+
+def parse_cost(body: Any) -> Cost | None:
+    """``extensions.cost`` of a response body, or ``None`` when it has none."""
+    cost = body.get("extensions", {}).get("cost") if isinstance(body, Mapping) else None
+    if not isinstance(cost, Mapping):
+        return None
+    status = cost.get("throttleStatus") or {}
+    actual = cost.get("actualQueryCost")
+    return Cost(
+        requested=_float(cost.get("requestedQueryCost")),
+        actual=None if actual is None else _float(actual),
+        maximum=_float(status.get("maximumAvailable")),
+        available=_float(status.get("currentlyAvailable")),
+        restore_rate=_float(status.get("restoreRate")),
+    )
+
+
+def parse_response(body: Any) -> Result:
+    """Split a GraphQL response into data, error messages, cost and the THROTTLED flag."""
+    if not isinstance(body, Mapping):
+        raise ShopifyError("GraphQL response is not a JSON object")
+    raw = body.get("errors")
+    errors: list[str] = []
+    throttled = False
+    if isinstance(raw, str):  # 401/403/404 bodies: {"errors": "[API] Invalid API key …"}
+        errors.append(raw)
+    elif isinstance(raw, list):
+        for err in raw:
+            if not isinstance(err, Mapping):
+                continue
+            code = (err.get("extensions") or {}).get("code")
+            throttled = throttled or code == "THROTTLED"
+            errors.append(str(err.get("message", code or "error")))
+    data = body.get("data")
+    return Result(
+        data if isinstance(data, Mapping) else None, tuple(errors), parse_cost(body), throttled
+    )
+
+
+def throttle_wait(cost: Cost) -> float:
+    """Seconds until the bucket holds the requested cost again, from a THROTTLED response."""
+    if cost.restore_rate <= 0:
+        return 1.0
+    return max(0.0, (cost.requested - cost.available) / cost.restore_rate)
+
+
+def _payload(data: Mapping[str, Any] | None, field_name: str) -> Mapping[str, Any]:
+    payload = (data or {}).get(field_name)
+    if not isinstance(payload, Mapping):
+        raise ShopifyError(f"{field_name}: no payload in the response")
+    problems = payload.get("userErrors") or []
+    if problems:
+        text = "; ".join(
+            f"{'.'.join(p.get('field') or []) or field_name}: {p.get('message')}"
+            for p in problems
+            if isinstance(p, Mapping)
+        )
+        raise ShopifyError(f"{field_name} refused: {text}")
+    return payload
+
+
+def parse_created_order(data: Mapping[str, Any] | None) -> ShopifyOrder:
+    order = _payload(data, "orderCreate").get("order")
+    if not isinstance(order, Mapping) or not isinstance(order.get("id"), str):
+        raise ShopifyError("orderCreate: response without an order id")
+    nodes = ((order.get("fulfillmentOrders") or {}).get("nodes")) or []
+    ids = tuple(n["id"] for n in nodes if isinstance(n, Mapping) and isinstance(n.get("id"), str))
+    return ShopifyOrder(order["id"], str(order.get("name", "")), ids)
+
+
+def parse_fulfillment(data: Mapping[str, Any] | None) -> str:
+    """The created fulfilment's id."""
+    fulfillment = _payload(data, "fulfillmentCreate").get("fulfillment")
+    if not isinstance(fulfillment, Mapping) or not isinstance(fulfillment.get("id"), str):
+        raise ShopifyError("fulfillmentCreate: response without a fulfillment id")
+    return str(fulfillment["id"])
+
+
+def parse_event(data: Mapping[str, Any] | None) -> str:
+    """The created event's status."""
+    event = _payload(data, "fulfillmentEventCreate").get("fulfillmentEvent")
+    if not isinstance(event, Mapping):
+        raise ShopifyError("fulfillmentEventCreate: response without an event")
+    return str(event.get("status"))
+
+
+def parse_deleted(data: Mapping[str, Any] | None) -> str:
+    return str(_payload(data, "orderDelete").get("deletedId"))
+
+
+@dataclass(frozen=True, slots=True)
+class Tracking:
+    """What the order shows: the :class:`Observation` plus Shopify's own fields."""
+
+    observation: Observation
+    display_status: str | None
+    delivered_at: str | None
+    numbers: tuple[str, ...]
+
+
+def _instant(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def parse_tracking(data: Mapping[str, Any] | None) -> Tracking:
+    """Read the newest fulfilment of an ``order`` query: its events (shown), newest
+    ``happenedAt``, ``displayStatus`` (the status), delivery time and tracking numbers."""
+    order = (data or {}).get("order")
+    if not isinstance(order, Mapping):
+        raise ShopifyError("order not found")
+    fulfillments = [f for f in order.get("fulfillments") or [] if isinstance(f, Mapping)]
+    if not fulfillments:
+        return Tracking(Observation(0, None, None), None, None, ())
+    latest = fulfillments[-1]
+    nodes = [n for n in (latest.get("events") or {}).get("nodes") or [] if isinstance(n, Mapping)]
+    times = [str(n["happenedAt"]) for n in nodes if n.get("happenedAt")]
+    newest = max(times, key=_instant) if times else None
+    numbers = tuple(
+        str(t["number"]) for t in latest.get("trackingInfo") or [] if isinstance(t, Mapping)
+    )
+    status = latest.get("displayStatus")
+    return Tracking(
+        Observation(len(nodes), newest, str(status) if status else None),
+        str(status) if status else None,
+        latest.get("deliveredAt"),
+        numbers,
+    )
+
+
+# -- the cost bucket and the client ---------------------------------------------------------------
+
+
+class CostBucket:
+    """The client's mirror of Shopify's leaky bucket (points, points per second).
+
+    It restores at ``restore_rate`` up to ``maximum``, is charged the requested cost when a
+    request leaves, and is re-synchronised from each response's ``throttleStatus`` (the server
+    is the truth; it refunds requested − actual).
+    """
+
+    def __init__(self, maximum: float, restore_rate: float, now: float) -> None:
+        self.maximum = maximum
+        self.restore_rate = restore_rate
+        self.available = maximum
+        self._at = now
+
+    def _restore(self, now: float) -> None:
+        elapsed = max(0.0, now - self._at)
+        self.available = min(self.maximum, self.available + elapsed * self.restore_rate)
+        self._at = now
+
+    def delay(self, cost: float, now: float) -> float:
+        """Seconds to wait before a request of ``cost`` points fits (0 when it fits now)."""
+        self._restore(now)
+        need = min(cost, self.maximum) - self.available
+        return 0.0 if need <= 0 else need / self.restore_rate
+
+    def spend(self, cost: float, now: float) -> None:
+        self._restore(now)
+        self.available -= cost
+
+    def observe(self, cost: Cost, now: float) -> None:
+        if cost.maximum > 0 and cost.restore_rate > 0:
+            self.maximum, self.restore_rate = cost.maximum, cost.restore_rate
+            self.available, self._at = cost.available, now
+
+
+Send = Callable[[Request], tuple[int, Any]]
+"""Sends a request, returns (HTTP status, parsed JSON body or None)."""
+
+
+class ShopifyClient:
+    """Executes operations through ``send``, waiting on the cost bucket before each request
+    and, on THROTTLED, for the time the restore rate implies; ``sleep``/``now`` are injectable
+    (wall seconds)."""
+
+    def __init__(
+        self,
+        send: Send,
+        token: str,
+        *,
+        version: str = DEFAULT_VERSION,
+        bucket: CostBucket,
+        now: Callable[[], float],
+        sleep: Callable[[float], None],
+        max_retries: int = 5,
+    ) -> None:
+        self.send = send
+        self._token = token
+        self.version = version
+        self.bucket = bucket
+        self.now = now
+        self.sleep = sleep
+        self.max_retries = max_retries
+        self.estimates: dict[str, float] = {}
+        """Last ``requestedQueryCost`` per operation name."""
+        self.waited = 0.0
+        """Total seconds slept for the bucket or a throttle."""
+
+    def _wait(self, seconds: float) -> None:
+        if seconds > 0:
+            self.waited += seconds
+            self.sleep(seconds)
+
+    def execute(self, op: Operation) -> Result:
+        """Send ``op`` and return its result; ShopifyError on HTTP/GraphQL errors or after
+        ``max_retries`` throttled attempts."""
+        for _ in range(self.max_retries + 1):
+            cost = self.estimates.get(op.name, DEFAULT_COST)
+            self._wait(self.bucket.delay(cost, self.now()))
+            self.bucket.spend(cost, self.now())
+            status, body = self.send(request(op, self._token, self.version))
+            result = parse_response(body) if isinstance(body, Mapping) else None
+            if result is not None and result.cost is not None:
+                self.bucket.observe(result.cost, self.now())
+                if result.cost.requested > 0:
+                    self.estimates[op.name] = result.cost.requested
+            if result is not None and result.throttled:
+                wait = throttle_wait(result.cost) if result.cost else 1.0
+                self._wait(math.ceil(wait * 1000) / 1000)
+                continue
+            if status == 429:  # throttled without a GraphQL body: wait a second's restore
+                self._wait(1.0)
+                continue
+            if not 200 <= status < 300 or result is None:
+                detail = "; ".join(result.errors) if result and result.errors else "no JSON"
+                raise ShopifyError(f"HTTP {status}: {detail}")
+            if result.errors and result.data is None:
+                raise ShopifyError("; ".join(result.errors))
+            return result
+        raise ShopifyError(f"{op.name}: still throttled after {self.max_retries} retries")
