@@ -36,6 +36,8 @@ class JournalLine(TypedDict):
     """Views only: ``occurred_at`` of the newest event shown."""
     page_status: NotRequired[str | None]
     """Views only: the status the page headlined."""
+    dropped: NotRequired[bool]
+    """Present (true) when the item was not sent: it could not start within ``drop_after``."""
 
 
 class Journal:

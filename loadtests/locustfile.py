@@ -2,11 +2,16 @@
 
     python -m locust -f loadtests/locustfile.py --headless --users U --spawn-rate U \\
         --host STORE_URL --csv RUN/locust --only-summary --loglevel WARNING \\
-        --peakbench-replay RUN/replay.json
+        --peakbench-replay RUN/replay.json [--processes N | --master --expect-workers N]
 
-with ``PEAKBENCH_STORE_CREDENTIALS`` in the environment. The process ends by itself once every
-scheduled item was executed (the final ``progress.json`` says ``finished: true``), on SIGTERM or
-Ctrl-C (journal flushed, ``finished: false``), or within a second of its parent dying.
+    python -m locust -f loadtests/locustfile.py --worker --master-host HOST   # other hosts
+
+with ``PEAKBENCH_STORE_CREDENTIALS`` in the environment (a worker without it uses the master's).
+One process replays the whole schedule and journals to ``journals/replay.jsonl``; a master deals
+the schedule out to its workers and writes ``journals/replay-<index>.jsonl`` per worker
+(:mod:`loadtests.cluster`). The process ends by itself once every scheduled item was executed (the
+final ``progress.json`` says ``finished: true``), on SIGTERM or Ctrl-C (journal flushed,
+``finished: false``), or within a second of its parent dying.
 Exit codes: Locust's (0, or 1 when a request failed); 2 when the replay cannot start.
 """
 
@@ -21,8 +26,10 @@ from typing import Any, NoReturn
 import gevent
 from locust import events
 from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
 from locust.stats import CSV_STATS_INTERVAL_SEC
 
+from loadtests import cluster
 from loadtests.orders import OrderBook
 from loadtests.replay import Replay, load_config
 from loadtests.users import ReplayUser
@@ -56,29 +63,41 @@ def _fail(message: str) -> NoReturn:
 def _quit(environment: Environment) -> None:
     if environment.runner is not None:
         environment.runner.quit()
+    if environment.web_ui is not None:  # --ui: the web server keeps the process alive otherwise
+        environment.web_ui.stop()
 
 
-def _tick(environment: Environment, replay: Replay, parent: int) -> None:
-    while not replay.finished:
-        gevent.sleep(TICK_S)
-        replay.journal.flush()
-        replay.publish()
-        if os.getppid() != parent:
-            logger.warning("peakbench replay: parent process died, stopping")
-            _quit(environment)
-            return
+def _parent_died(environment: Environment, parent: int) -> bool:
+    if os.getppid() == parent:
+        return False
+    logger.warning("peakbench replay: parent process died, stopping")
+    _quit(environment)
+    return True
 
 
-def _finish(environment: Environment, replay: Replay) -> None:
-    replay.close()
+def _finish(environment: Environment, close: Any) -> None:
+    close()
     # Locust rewrites its CSVs once a second and only closes them at shutdown, so quitting right
     # away would leave the last second of requests out of RUN/locust_stats.csv.
     gevent.sleep(CSV_STATS_INTERVAL_SEC + 0.25)
     _quit(environment)
 
 
+def _arm(replay: Replay, credentials: str) -> None:
+    """Hand the replay to the users and let them start."""
+    creds = credentials_from_json(credentials)
+    ReplayUser.replay = replay
+    ReplayUser.orders = OrderBook()
+    ReplayUser.api_headers = auth_header(creds.consumer_key, creds.consumer_secret)
+    ReplayUser.ready.set()
+
+
 @events.init.add_listener
 def _on_init(environment: Environment, **_kw: Any) -> None:
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        _init_worker(environment, runner)
+        return
     options = environment.parsed_options
     path = getattr(options, "peakbench_replay", "") if options is not None else ""
     if not path:
@@ -88,27 +107,131 @@ def _on_init(environment: Environment, **_kw: Any) -> None:
         _fail(f"{CREDENTIALS_ENV} is not set")
     try:
         config = load_config(Path(path))
-        credentials = credentials_from_json(raw_credentials or "")
-        # The finish callback runs in a user greenlet that runner.quit() would kill: spawn it.
-        replay = Replay.open(config, lambda: gevent.spawn(_finish, environment, replay))
+        credentials_from_json(raw_credentials or "")
     except (OSError, ValueError) as exc:
         _fail(str(exc))
+    if isinstance(runner, MasterRunner):
+        workers = int(getattr(options, "expect_workers", 1) or 1)
+        _init_master(environment, runner, config, workers, raw_credentials or "")
+        return
     if options is not None and getattr(options, "num_users", None) not in (None, config.users):
         logger.warning(
             "peakbench replay: --users %s but replay.json says %s", options.num_users, config.users
         )
-    ReplayUser.replay = replay
-    ReplayUser.orders = OrderBook()
-    ReplayUser.api_headers = auth_header(credentials.consumer_key, credentials.consumer_secret)
+    try:
+        # The finish callback runs in a user greenlet that runner.quit() would kill: spawn it.
+        replay = Replay.open(config, lambda: gevent.spawn(_finish, environment, replay.close))
+        _arm(replay, raw_credentials or "")
+    except (OSError, ValueError) as exc:
+        _fail(str(exc))
     replay.publish()
-    gevent.spawn(_tick, environment, replay, os.getppid())
+    gevent.spawn(_tick_local, environment, replay, os.getppid())
 
     def _flush(**_kw: Any) -> None:
         replay.journal.flush()
         replay.publish()
 
-    def _close(**_kw: Any) -> None:
-        replay.close()
-
     environment.events.test_stop.add_listener(_flush)
-    environment.events.quitting.add_listener(_close)
+    environment.events.quitting.add_listener(lambda **_kw: replay.close())
+
+
+def _tick_local(environment: Environment, replay: Replay, parent: int) -> None:
+    while not replay.finished:
+        gevent.sleep(TICK_S)
+        replay.journal.flush()
+        replay.publish()
+        if _parent_died(environment, parent):
+            return
+
+
+def _init_master(
+    environment: Environment, runner: MasterRunner, config: Any, workers: int, credentials: str
+) -> None:
+    try:
+        master = cluster.MasterReplay(config, workers, credentials)
+    except (OSError, ValueError) as exc:
+        _fail(str(exc))
+    closed = [False]
+
+    def _close() -> None:
+        if not closed[0]:
+            closed[0] = True
+            master.close()
+
+    def _on_hello(msg: Any, **_kw: Any) -> None:
+        runner.send_message(cluster.SHARE, master.share_for(msg.node_id), client_id=msg.node_id)
+
+    def _on_journal(msg: Any, **_kw: Any) -> None:
+        master.journal(msg.data)
+
+    def _on_done(msg: Any, **_kw: Any) -> None:
+        master.done(msg.data)
+        if master.finished:
+            master.publish()
+            gevent.spawn(_finish, environment, _close)
+
+    def _on_report(client_id: str, data: dict[str, Any], **_kw: Any) -> None:
+        if isinstance(data.get("peakbench"), dict):
+            master.report(data["peakbench"])
+
+    runner.register_message(cluster.HELLO, _on_hello)
+    runner.register_message(cluster.JOURNAL, _on_journal)
+    runner.register_message(cluster.DONE, _on_done)
+    environment.events.worker_report.add_listener(_on_report)
+    environment.events.quitting.add_listener(lambda **_kw: _close())
+    master.publish()
+    gevent.spawn(_tick_master, environment, master, os.getppid())
+
+
+def _tick_master(environment: Environment, master: cluster.MasterReplay, parent: int) -> None:
+    while not master.finished:
+        gevent.sleep(TICK_S)
+        master.publish()
+        if _parent_died(environment, parent):
+            return
+
+
+def _init_worker(environment: Environment, runner: WorkerRunner) -> None:
+    state: dict[str, Any] = {}
+
+    def send(kind: str, data: dict[str, Any]) -> None:
+        runner.send_message(kind, data)
+
+    def _on_share(msg: Any, **_kw: Any) -> None:
+        if "replay" in state:
+            return
+        share = msg.data
+        index = int(share["index"])
+        state["index"] = index
+
+        def _done() -> None:
+            replay, forwarder = state["replay"], state["forwarder"]
+            send(cluster.DONE, {**cluster.worker_report(replay, index), "lines": forwarder.take()})
+
+        replay, forwarder = cluster.worker_replay(share, send, lambda: gevent.spawn(_done))
+        state["replay"], state["forwarder"] = replay, forwarder
+        # a worker on another host may have no credentials of its own: it uses the master's
+        _arm(replay, os.environ.get(CREDENTIALS_ENV) or str(share["credentials"]))
+        if not share["rows"]:
+            replay.take()  # nothing to do: report done at once
+
+    def _on_report(client_id: str, data: dict[str, Any], **_kw: Any) -> None:
+        if "replay" in state:
+            data["peakbench"] = cluster.worker_report(state["replay"], state["index"])
+
+    def _tick() -> None:
+        parent = os.getppid()
+        while True:
+            if "replay" not in state:
+                send(cluster.HELLO, {})
+            else:
+                state["forwarder"].flush()
+            gevent.sleep(TICK_S)
+            if os.getppid() != parent:
+                logger.warning("peakbench replay: parent process died, stopping")
+                runner.quit()
+                return
+
+    runner.register_message(cluster.SHARE, _on_share)
+    environment.events.report_to_master.add_listener(_on_report)
+    gevent.spawn(_tick)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
 
+from loadtests.lateness import Lateness, LatenessDoc
+
 KINDS = ("order", "ship", "view")
 
 
@@ -26,10 +28,14 @@ class ProgressDoc(TypedDict):
     late: dict[str, int]
     """Items started more than ``late_after`` after their due time (done or failed)."""
     failed: dict[str, int]
+    dropped: dict[str, int]
+    """Items not executed because they could not start within ``drop_after`` (also failed)."""
     max_lag: float
     """The worst start − due seen so far."""
     finished: bool
     """Every scheduled item was executed and the replay ended by itself."""
+    lateness_s: LatenessDoc
+    """start − due of every executed or dropped item (HDR percentiles, store seconds)."""
 
 
 def _zero() -> dict[str, int]:
@@ -52,16 +58,21 @@ class Progress:
     done: dict[str, int] = field(default_factory=_zero)
     late: dict[str, int] = field(default_factory=_zero)
     failed: dict[str, int] = field(default_factory=_zero)
+    dropped: dict[str, int] = field(default_factory=_zero)
     max_lag: float = 0.0
     finished: bool = False
+    lateness: Lateness = field(default_factory=Lateness)
 
-    def record(self, kind: str, ok: bool, lag: float, late: bool) -> None:
-        """Count one executed item; ``lag`` = start − due in store seconds."""
+    def record(self, kind: str, ok: bool, lag: float, late: bool, dropped: bool = False) -> None:
+        """Count one executed (or dropped) item; ``lag`` = start − due in store seconds."""
         tally = self.done if ok else self.failed
         tally[kind] = tally.get(kind, 0) + 1
         if late:
             self.late[kind] = self.late.get(kind, 0) + 1
+        if dropped:
+            self.dropped[kind] = self.dropped.get(kind, 0) + 1
         self.max_lag = max(self.max_lag, lag)
+        self.lateness.record(lag)
 
     @property
     def executed(self) -> int:
@@ -74,9 +85,37 @@ class Progress:
             "done": dict(self.done),
             "late": dict(self.late),
             "failed": dict(self.failed),
+            "dropped": dict(self.dropped),
             "max_lag": round(self.max_lag, 3),
             "finished": self.finished,
+            "lateness_s": self.lateness.summary(),
         }
+
+
+def merge_snapshots(
+    t: float,
+    scheduled: dict[str, int],
+    parts: Iterable[ProgressDoc],
+    lateness: Lateness,
+    finished: bool,
+) -> ProgressDoc:
+    """One process's view of a distributed replay: the partitions' tallies added up.
+
+    ``lateness`` is the partitions' histograms already merged (exact, see :mod:`lateness`).
+    """
+    out = Progress(dict(scheduled), finished=finished, lateness=lateness)
+    for part in parts:
+        for name, tally in (
+            ("done", out.done),
+            ("late", out.late),
+            ("failed", out.failed),
+            ("dropped", out.dropped),
+        ):
+            counts: dict[str, int] = part.get(name) or {}  # type: ignore[assignment]
+            for kind, n in counts.items():
+                tally[kind] = tally.get(kind, 0) + int(n)
+        out.max_lag = max(out.max_lag, float(part["max_lag"]))
+    return out.snapshot(t)
 
 
 def write_atomic(path: Path, doc: ProgressDoc) -> None:

@@ -3,17 +3,19 @@
 Locust is a closed-model tool: each user loops as fast as its tasks allow. peakbench turns it into
 an open model by handing every user the *same* iterator over the schedule: a user takes the next
 item, waits for its due time, executes it, records it and takes the next. Users are a pool of
-executors; when the pool is too small, items start late and are counted, never dropped or
-reordered. gevent is cooperative and ``next()`` on the schedule never yields, so taking an item
-is atomic without a lock.
+executors; when the pool is too small, items start late and are counted, never reordered. With
+``drop_after`` set, an item that cannot start within that bound is dropped (journaled and counted,
+not sent), like k6's dropped iterations. gevent is cooperative and ``next()`` on the schedule never
+yields, so taking an item is atomic without a lock.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from loadtests.journal import Journal, JournalLine
 from loadtests.progress import KINDS, Progress, count_kinds, write_atomic
@@ -29,13 +31,35 @@ class ReplayConfig:
     clock: ClockSpec
     schedule: Path
     journal: Path
-    progress: Path
+    progress: Path | None
+    """Where :meth:`Replay.publish` writes tallies (``None``: a worker reports to its master)."""
     late_after: float
     """Store seconds: an item that starts later than this after its due time is late."""
     users: int
     """Users the orchestrator starts (informational; Locust's ``--users`` decides)."""
     seed: int = 0
     """Seed of the generated order bodies."""
+    drop_after: float | None = None
+    """Store seconds: an item that would start later than this after its due time is dropped."""
+
+
+def partition(items: Iterable[Item], index: int, count: int) -> Iterator[Item]:
+    """The share of worker ``index`` of ``count``: every item of the orders with ``ref % count ==
+    index``, so an order's shipment and views run in the process that created it (its order book
+    is per process). Deterministic: the same schedule always splits the same way."""
+    return (item for item in items if item.ref % count == index)
+
+
+class JournalSink(Protocol):
+    """Where executed items go: a :class:`Journal` file, or a worker's link to its master."""
+
+    lines: int
+
+    def write(self, line: JournalLine) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def load_config(path: Path) -> ReplayConfig:
@@ -68,13 +92,22 @@ def load_config(path: Path) -> ReplayConfig:
         users = int(data[field])
         field = "seed"
         seed = int(data.get(field, 0))
+        field = "drop_after"
+        drop_after = None if data.get(field) is None else float(data[field])
     except KeyError as exc:
         missing = field if exc.args[0] == field else f"{field}.{exc.args[0]}"
         raise ValueError(f"{path}: missing field '{missing}'") from None
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path}: {field}: {exc}") from None
     return ReplayConfig(
-        clock, paths["schedule"], paths["journal"], paths["progress"], late_after, users, seed
+        clock,
+        paths["schedule"],
+        paths["journal"],
+        paths["progress"],
+        late_after,
+        users,
+        seed,
+        drop_after,
     )
 
 
@@ -98,7 +131,7 @@ class Replay:
         config: ReplayConfig,
         items: Iterator[Item],
         scheduled: dict[str, int],
-        journal: Journal,
+        journal: JournalSink,
         on_finished: Callable[[], None],
     ) -> None:
         self.config = config
@@ -118,7 +151,8 @@ class Replay:
         if unknown:
             raise ValueError(f"{config.schedule}: unknown item kinds {sorted(unknown)}")
         journal = Journal(config.journal)
-        config.progress.parent.mkdir(parents=True, exist_ok=True)
+        if config.progress is not None:
+            config.progress.parent.mkdir(parents=True, exist_ok=True)
         return cls(config, read_schedule(config.schedule), scheduled, journal, on_finished)
 
     @property
@@ -149,7 +183,19 @@ class Replay:
             self.progress.finished = True
             self._on_finished()
 
-    def record(self, item: Item, start: float, end: float, outcome: Outcome) -> None:
+    def should_drop(self, item: Item, start: float) -> bool:
+        """The item would start more than ``drop_after`` late: drop it instead of sending it."""
+        bound = self.config.drop_after
+        return bound is not None and start - item.t > bound
+
+    def drop(self, item: Item, start: float) -> None:
+        """Journal and count a dropped item (failed, status 0, ``dropped: true``)."""
+        lag = start - item.t
+        self.record(item, start, start, Outcome(False, 0, f"dropped: {lag:.3f}s late"), True)
+
+    def record(
+        self, item: Item, start: float, end: float, outcome: Outcome, dropped: bool = False
+    ) -> None:
         """Journal and count one executed item; ``start``/``end`` are run seconds."""
         lag = start - item.t
         late = lag > self.config.late_after
@@ -170,12 +216,15 @@ class Replay:
             line["shown"] = seen.shown if seen else None
             line["newest"] = seen.newest_occurred if seen else None
             line["page_status"] = seen.status if seen else None
+        if dropped:
+            line["dropped"] = True
         self.journal.write(line)
-        self.progress.record(item.kind, outcome.ok, lag, late)
+        self.progress.record(item.kind, outcome.ok, lag, late, dropped)
 
     def publish(self) -> None:
         """Replace the progress file with the current tallies."""
-        write_atomic(self.config.progress, self.progress.snapshot(self.clock.now()))
+        if self.config.progress is not None:
+            write_atomic(self.config.progress, self.progress.snapshot(self.clock.now()))
 
     def close(self) -> None:
         """Flush the journal and publish the final progress."""

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import gevent
+from gevent.event import Event
 from locust import constant, task
 from locust.contrib.fasthttp import FastHttpUser
 from locust.exception import StopUser
@@ -35,27 +36,39 @@ class ReplayUser(FastHttpUser):
     concurrency = 1  # one request at a time per user: a bigger pool would only hold sockets
 
     replay: ClassVar[Replay]
+    ready: ClassVar[Event] = Event()
+    """Set once :attr:`replay` exists (a worker waits for its share from the master)."""
+    ready_timeout_s: ClassVar[float] = 120.0
     orders: ClassVar[OrderBook]
     api_headers: ClassVar[dict[str, str]] = {}
     """``Authorization`` for the REST API; tracking pages are sent without it."""
 
     @task
-    def execute_next(self) -> None:
-        item = self.replay.take()
-        if item is None:
+    def execute_all(self) -> None:
+        """Execute items until the schedule is exhausted. One task call for all of them: Locust's
+        per-task scheduling would otherwise cost more CPU per item than the request itself."""
+        if not self.ready.wait(self.ready_timeout_s):
             raise StopUser()
-        try:
-            delay = self.replay.clock.wall_at(item.t) - time.time()
-            if delay > 0:
-                gevent.sleep(delay)
-            start = self.replay.clock.now()
+        while (item := self.replay.take()) is not None:
             try:
-                outcome = self._execute(item)
-            except Exception as exc:  # a bug here must cost one item, not the whole replay
-                outcome = Outcome(False, 0, f"replay error: {exc!r}")
-            self.replay.record(item, start, self.replay.clock.now(), outcome)
-        finally:
-            self.replay.release()
+                self._run(item)
+            finally:
+                self.replay.release()
+        raise StopUser()
+
+    def _run(self, item: Item) -> None:
+        delay = self.replay.clock.wall_at(item.t) - time.time()
+        if delay > 0:
+            gevent.sleep(delay)
+        start = self.replay.clock.now()
+        if self.replay.should_drop(item, start):
+            self.replay.drop(item, start)
+            return
+        try:
+            outcome = self._execute(item)
+        except Exception as exc:  # a bug here must cost one item, not the whole replay
+            outcome = Outcome(False, 0, f"replay error: {exc!r}")
+        self.replay.record(item, start, self.replay.clock.now(), outcome)
 
     def _execute(self, item: Item) -> Outcome:
         if item.kind == "order":

@@ -56,15 +56,20 @@ def test_progress_counts_done_failed_late_and_worst_lag(tmp_path: Path) -> None:
     progress.record("order", ok=False, lag=90.0, late=True)
     progress.record("view", ok=True, lag=-0.001, late=False)
     doc = progress.snapshot(12.34567)
+    lateness = doc.pop("lateness_s")  # type: ignore[misc]
+    assert lateness["count"] == 3 and lateness["p50"] == pytest.approx(2.0, rel=1e-3)
+    assert lateness["p99"] == lateness["max"] == pytest.approx(90.0, rel=1e-3)  # HDR: 3 digits
     assert doc == {
         "t": 12.346,
         "scheduled": {"order": 2, "ship": 1, "view": 1},
         "done": {"order": 1, "ship": 0, "view": 1},
         "late": {"order": 1, "ship": 0, "view": 0},
         "failed": {"order": 1, "ship": 0, "view": 0},
+        "dropped": {"order": 0, "ship": 0, "view": 0},
         "max_lag": 90.0,
         "finished": False,
     }
+    doc["lateness_s"] = lateness
     write_atomic(tmp_path / "progress.json", doc)
     assert json.loads((tmp_path / "progress.json").read_text()) == doc
     assert not (tmp_path / "progress.json.tmp").exists()

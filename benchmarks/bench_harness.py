@@ -1,0 +1,307 @@
+"""How fast the replay harness itself goes, and what it costs per request beside bare Locust.
+
+Against a trivial target (a raw ASGI app on uvicorn answering the store's routes with canned
+bodies), two measurements, in one run:
+
+1. **Sustained rate**: the replay (``loadtests/locustfile.py``, ``--processes 2`` by default)
+   executes open-model schedules of rising rate (orders + ships + views, 1 order : 1 ship : 3
+   views) at clock scale 1; the highest rate whose arrival lateness p99 (from the merged
+   ``progress.json``) stays under ``--bound-ms`` is what the harness sustains.
+2. **CPU per request**: at one fixed rate, one Locust process each, the replay and a bare
+   FastHttpUser (``benchmarks/bare_locustfile.py``, the same requests) are measured over the
+   same steady window: process CPU time (psutil, user + system) over requests the target
+   counted. Several repetitions, alternating; medians.
+
+    .venv/bin/python benchmarks/bench_harness.py [--rates 500,1000,...] [--cpu-rate 400] \\
+        [--reps 3] [--processes 2] [--out benchmarks/out/harness.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from peakbench.clock import ClockSpec  # noqa: E402
+from peakbench.schedule import Item, write_schedule  # noqa: E402
+
+CREDENTIALS = {"consumer_key": "ck_bench", "consumer_secret": "cs_bench"}
+VIEWS_PER_ORDER = 3
+REQUESTS_PER_ORDER = 2 + VIEWS_PER_ORDER
+PAGE = (
+    b"<!doctype html><html><body><h1>Order tracking</h1>"
+    b'<p class="tracking-status" data-status="in_transit">In transit</p><ul>'
+    b'<li class="tracking-event" data-status="in_transit" '
+    b'data-occurred="2026-11-27T10:15:00-05:00">Departed</li>'
+    b'<li class="tracking-event" data-status="info_received" '
+    b'data-occurred="2026-11-27T08:00:00-05:00">Label</li></ul></body></html>'
+)
+ORDER = json.dumps(
+    {"id": 101, "order_key": "wc_order_bench", "status": "processing", "number": "101"}
+).encode()
+SHIPPED = b'{"tracking_id":"t1","tracking_provider":"generic","tracking_number":"x"}'
+
+
+# -- the trivial target ---------------------------------------------------------------------------
+
+
+def serve_target(ready: Path) -> None:
+    """Raw ASGI app: canned answers to the store routes; GET /__count = requests served."""
+    import asyncio
+
+    import uvicorn
+
+    served = [0]
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        path: str = scope["path"]
+        more = True
+        while more:  # drain the body
+            more = (await receive()).get("more_body", False)
+        if path == "/__count":
+            status, body, ctype = 200, str(served[0]).encode(), b"text/plain"
+        else:
+            served[0] += 1
+            if path.startswith("/order-tracking/"):
+                status, body, ctype = 200, PAGE, b"text/html; charset=utf-8"
+            elif path.endswith("/shipment-trackings"):
+                status, body, ctype = 201, SHIPPED, b"application/json"
+            else:
+                status, body, ctype = 201, ORDER, b"application/json"
+        headers = [(b"content-type", ctype), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        app, loop="uvloop", http="httptools", lifespan="on", log_level="warning", access_log=False
+    )
+    server = uvicorn.Server(config)
+
+    async def main() -> None:
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started:
+            await asyncio.sleep(0.01)
+        tmp = ready.with_name(ready.name + ".tmp")
+        tmp.write_text(json.dumps({"url": f"http://127.0.0.1:{sock.getsockname()[1]}"}))
+        os.replace(tmp, ready)
+        await task
+
+    asyncio.run(main())
+
+
+def _count(url: str) -> int:
+    import urllib.request
+
+    with urllib.request.urlopen(url + "/__count", timeout=5) as resp:
+        return int(resp.read())
+
+
+# -- runs -----------------------------------------------------------------------------------------
+
+
+def _schedule(rate: float, seconds: float) -> list[Item]:
+    """``rate`` requests/s for ``seconds``: orders evenly spaced, ship +1 s, views +2/+3/+4 s."""
+    orders = int(rate * seconds / REQUESTS_PER_ORDER)
+    items: list[Item] = []
+    for ref in range(orders):
+        t = ref * REQUESTS_PER_ORDER / rate
+        number = f"PBD{ref:013d}"
+        items.append(Item(t, "order", ref))
+        items.append(Item(t + 1.0, "ship", ref, "generic", number))
+        items += [Item(t + 1.0 + v, "view", ref, "generic", number) for v in (1, 2, 3)]
+    return sorted(items, key=lambda i: i.t)
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PEAKBENCH_STORE_CREDENTIALS": json.dumps(CREDENTIALS)}
+
+
+def _replay_cmd(
+    run: Path, url: str, rate: float, seconds: float, processes: int, warmup: float
+) -> list[str]:
+    run.mkdir(parents=True)
+    write_schedule(run / "schedule.csv", _schedule(rate, seconds))
+    spec = ClockSpec(1_795_755_600.0, 1.0, time.time() + warmup)
+    users = max(20, int(rate / 25)) * max(1, processes)
+    config = {
+        "clock": spec.to_json(),
+        "schedule": "schedule.csv",
+        "journal": "journals/replay.jsonl",
+        "progress": "progress.json",
+        "late_after": 0.05,
+        "users": users,
+    }
+    (run / "replay.json").write_text(json.dumps(config))
+    cmd = [
+        sys.executable, "-m", "locust", "-f", str(ROOT / "loadtests" / "locustfile.py"),
+        "--headless", "--users", str(users), "--spawn-rate", str(users), "--host", url,
+        "--csv", str(run / "locust"), "--only-summary", "--loglevel", "WARNING",
+        "--exit-code-on-error", "0", "--peakbench-replay", str(run / "replay.json"),
+    ]  # fmt: skip
+    if processes > 1:
+        cmd += ["--processes", str(processes)]
+    return cmd
+
+
+def sustained(url: str, rate: float, seconds: float, processes: int, tmp: Path) -> dict[str, Any]:
+    run = tmp / f"rate-{int(rate)}-{time.monotonic_ns()}"
+    cmd = _replay_cmd(run, url, rate, seconds, processes, warmup=3.0 + processes)
+    subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, timeout=seconds + 60)
+    progress = json.loads((run / "progress.json").read_text())
+    executed = sum(progress["done"].values()) + sum(progress["failed"].values())
+    return {
+        "rate": rate,
+        "scheduled": sum(progress["scheduled"].values()),
+        "executed": executed,
+        "failed": sum(progress["failed"].values()),
+        "finished": progress["finished"],
+        "lateness_ms": {
+            k: None if v is None else round(v * 1000, 1)
+            for k, v in progress["lateness_s"].items()
+            if k != "count"
+        },
+    }
+
+
+def _cpu_window(
+    cmd: list[str], env: dict[str, str], url: str, start_in: float, window: float
+) -> tuple[float, int]:
+    """(CPU seconds of the process tree, requests the target served) over the steady window."""
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        ps = psutil.Process(proc.pid)
+        time.sleep(start_in)
+
+        def cpu() -> float:
+            total = 0.0
+            for p in [ps, *ps.children(recursive=True)]:
+                try:
+                    t = p.cpu_times()
+                    total += t.user + t.system
+                except psutil.NoSuchProcess:
+                    pass
+            return total
+
+        c0, n0 = cpu(), _count(url)
+        time.sleep(window)
+        c1, n1 = cpu(), _count(url)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return c1 - c0, n1 - n0
+
+
+def cpu_per_request(url: str, rate: float, reps: int, tmp: Path) -> dict[str, Any]:
+    warm, window = 4.0, 8.0
+    seconds = warm + window + 6.0
+    harness: list[float] = []
+    bare: list[float] = []
+    users = max(20, int(rate / 25))
+    for rep in range(reps):
+        run = tmp / f"cpu-{rep}"
+        cmd = _replay_cmd(run, url, rate, seconds, 1, warmup=1.0)
+        cpu_s, n = _cpu_window(cmd, _env(), url, warm, window)
+        harness.append(cpu_s / max(1, n) * 1e6)
+        env = {**_env(), "BARE_ITERATIONS_PER_S_PER_USER": str(rate / REQUESTS_PER_ORDER / users)}
+        bare_cmd = [
+            sys.executable, "-m", "locust", "-f", str(ROOT / "benchmarks" / "bare_locustfile.py"),
+            "--headless", "--users", str(users), "--spawn-rate", str(users), "--host", url,
+            "--only-summary", "--loglevel", "WARNING", "--run-time", f"{int(seconds)}s",
+        ]  # fmt: skip
+        cpu_s, n = _cpu_window(bare_cmd, env, url, warm, window)
+        bare.append(cpu_s / max(1, n) * 1e6)
+    h, b = statistics.median(harness), statistics.median(bare)
+    return {
+        "rate": rate,
+        "reps": reps,
+        "harness_us_per_request": [round(x, 1) for x in harness],
+        "bare_us_per_request": [round(x, 1) for x in bare],
+        "harness_median_us": round(h, 1),
+        "bare_median_us": round(b, 1),
+        "overhead": round(h / b - 1, 3),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rates", default="500,1000,1500,2000,2500,3000")
+    parser.add_argument("--seconds", type=float, default=10.0, help="schedule length per rate")
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--bound-ms", type=float, default=100.0, help="lateness p99 bound")
+    parser.add_argument("--cpu-rate", type=float, default=400.0)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "harness.json"))
+    parser.add_argument("--target", metavar="READY_FILE", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.target:
+        serve_target(Path(args.target))
+        return 0
+    with tempfile.TemporaryDirectory(prefix="bench-harness-") as name:
+        tmp = Path(name)
+        ready = tmp / "target.ready"
+        target = subprocess.Popen([sys.executable, __file__, "--target", str(ready)])
+        try:
+            deadline = time.monotonic() + 15
+            while not ready.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            url = json.loads(ready.read_text())["url"]
+            steps = []
+            best = 0.0
+            for rate in [float(r) for r in args.rates.split(",")]:
+                step = sustained(url, rate, args.seconds, args.processes, tmp)
+                steps.append(step)
+                print(json.dumps(step), flush=True)
+                p99 = step["lateness_ms"]["p99"]
+                ok = step["finished"] and not step["failed"] and p99 is not None
+                if not (ok and p99 < args.bound_ms):
+                    break
+                best = rate
+            cpu = cpu_per_request(url, args.cpu_rate, args.reps, tmp)
+            print(json.dumps(cpu), flush=True)
+        finally:
+            target.terminate()
+            target.wait(timeout=10)
+    result = {
+        "machine": {"cpus": os.cpu_count(), "processes": args.processes},
+        "bound_ms": args.bound_ms,
+        "sustained_requests_per_s": best,
+        "steps": steps,
+        "cpu": cpu,
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({k: result[k] for k in ("sustained_requests_per_s", "bound_ms")}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
