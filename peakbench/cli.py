@@ -59,13 +59,68 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    from peakbench.loadgen import Scale
     from peakbench.orchestrator import Run
 
+    if args.worker:
+        return _run_worker(args, console)
+    try:
+        scale = Scale(
+            processes=args.processes,
+            master=args.master,
+            expect_workers=args.expect_workers,
+            master_bind=args.master_bind,
+            master_port=args.master_port,
+            ui=args.ui,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     path = Path(args.profile) if args.profile else _default_profile()
     profile = load_profile(path, _overrides(args.set))
     baseline = _baseline(args.baseline, profile.slo)
-    run = Run(profile, str(path), Path(args.results), console, sys.argv[1:], baseline=baseline)
+    if profile.candidates:  # one run per candidate plugin, then a comparison
+        from peakbench.candidates import run_candidates
+
+        try:
+            return run_candidates(
+                profile, str(path), Path(args.results), console, sys.argv[1:],
+                baseline=baseline, scale=scale,
+            )  # fmt: skip
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    run = Run(
+        profile,
+        str(path),
+        Path(args.results),
+        console,
+        sys.argv[1:],
+        baseline=baseline,
+        scale=scale,
+    )
     return run.execute().exit_code
+
+
+def _run_worker(args: argparse.Namespace, console: Console) -> int:
+    """``run --worker``: a Locust worker executing its share of a master's run, until it ends."""
+    import subprocess
+
+    from peakbench.loadgen import worker_argv
+    from peakbench.orchestrator import _locustfile
+
+    if not args.master_host:
+        raise UsageError("--worker needs --master-host HOST (the machine running --master)")
+    if args.profile or args.processes != 1 or args.master or args.ui:
+        raise UsageError(
+            "--worker takes only --master-host and --master-port: the master has the run"
+        )
+    argv = worker_argv(sys.executable, _locustfile(), args.master_host, args.master_port)
+    console.print(
+        f"peakbench worker: joining {args.master_host}:{args.master_port}", highlight=False
+    )
+    try:
+        return subprocess.call(argv)
+    except KeyboardInterrupt:
+        return 130
 
 
 def _baseline(arg: str | None, slo: SloSpec) -> Path | None:
@@ -189,6 +244,17 @@ def cmd_store_serve(args: argparse.Namespace, console: Console) -> int:
     return int(store_main(["serve", *args.rest]) or 0)
 
 
+def cmd_target_check(args: argparse.Namespace, console: Console) -> int:
+    """Prove the profile's target works: reachable, authenticated, one order created, shipped,
+    read back and deleted (exit 0), refused (2) or failed (3)."""
+    import os
+
+    from peakbench.target import run_check
+
+    profile = load_profile(Path(args.profile), _overrides(args.set))
+    return run_check(profile, os.environ, console, allow_production=args.allow_production)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="peakbench",
@@ -208,6 +274,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a profile field, e.g. --set target.plugin.interval=10m",
     )
     run.add_argument("--baseline", metavar="RUN", help="baseline run for relative SLOs (+10%%)")
+    scale = run.add_argument_group("scale (docs/scale.md)")
+    scale.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="replay with N Locust worker processes on this machine (schedule split by order)",
+    )
+    scale.add_argument(
+        "--master", action="store_true", help="wait for workers on other hosts (run --worker)"
+    )
+    scale.add_argument("--expect-workers", type=int, default=1, metavar="N", help="with --master")
+    scale.add_argument(
+        "--master-bind", default="*", metavar="HOST", help="interface the master listens on"
+    )
+    scale.add_argument("--master-port", type=int, default=5557, metavar="PORT")
+    scale.add_argument(
+        "--worker", action="store_true", help="be a worker of --master-host's run (no profile)"
+    )
+    scale.add_argument("--master-host", metavar="HOST", help="with --worker: the master's host")
+    scale.add_argument(
+        "--ui", action="store_true", help="keep Locust's web UI on 127.0.0.1 (URL printed)"
+    )
     run.set_defaults(func=cmd_run)
 
     val = sub.add_parser("validate", help="check a profile without running anything")
@@ -270,6 +359,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sserve.add_argument("rest", nargs=argparse.REMAINDER)
     sserve.set_defaults(func=cmd_store_serve)
+
+    target = sub.add_parser("target", help="the target store")
+    tsub = target.add_subparsers(dest="target_command", required=True)
+    tcheck = tsub.add_parser(
+        "check", help="prove a target works: one order created, shipped, read back, deleted"
+    )
+    tcheck.add_argument("profile")
+    tcheck.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    tcheck.add_argument(
+        "--allow-production",
+        action="store_true",
+        help="check a store that is not marked or does not look like staging",
+    )
+    tcheck.set_defaults(func=cmd_target_check)
     return parser
 
 

@@ -32,6 +32,8 @@ class ReplayRecord:
     error: str | None
     tracking_number: str = ""
     shown: int | None = None
+    dropped: bool = False
+    """Not sent: the item could not start within the replay's ``drop_after`` (also not ok)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +79,22 @@ def read_jsonl(path: Path, skipped: SkipCounter | None = None) -> Iterator[dict[
                 yield row
 
 
+def replay_journals(path: Path) -> list[Path]:
+    """The replay journal files of a run: ``path`` (``journals/replay.jsonl``, one process) and
+    its per-worker siblings ``replay-<index>.jsonl`` (a distributed run), index order."""
+    siblings = path.parent.glob(f"{path.stem}-*{path.suffix}")
+    numbered = [p for p in siblings if p.stem.rpartition("-")[2].isdigit()]
+    return [path, *sorted(numbered, key=lambda p: int(p.stem.rpartition("-")[2]))]
+
+
 def replay_records(path: Path, skipped: SkipCounter | None = None) -> Iterator[ReplayRecord]:
+    """Every executed item of a run, from ``path`` and its per-worker siblings (see
+    :func:`replay_journals`), so one reader serves single-process and distributed runs."""
+    for journal in replay_journals(path):
+        yield from _replay_file(journal, skipped)
+
+
+def _replay_file(path: Path, skipped: SkipCounter | None) -> Iterator[ReplayRecord]:
     for row in read_jsonl(path, skipped):
         yield ReplayRecord(
             kind=str(row["kind"]),
@@ -91,6 +108,7 @@ def replay_records(path: Path, skipped: SkipCounter | None = None) -> Iterator[R
             error=row.get("error"),
             tracking_number=str(row.get("tracking_number") or ""),
             shown=None if row.get("shown") is None else int(row["shown"]),
+            dropped=bool(row.get("dropped")),
         )
 
 

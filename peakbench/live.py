@@ -10,6 +10,7 @@ from typing import Any
 
 from peakbench.config.profile import Profile
 from peakbench.freshness import assess_view
+from peakbench.journals import replay_journals
 from peakbench.schedule import read_schedule
 from peakbench.timeline import journey
 
@@ -75,14 +76,21 @@ class LiveFigures:
             self.snapshot.scheduled[item.kind] += 1
             if item.kind == "ship":
                 self._ships[item.tracking_number] = (item.carrier, item.t)
-        self._replay = JsonlTail(root / "journals" / "replay.jsonl")
+        self._replays: dict[str, JsonlTail] = {}
         self._carriers: dict[str, JsonlTail] = {}
         self._recent: deque[tuple[float, float]] = deque()
+
+    def _replay_rows(self) -> list[dict[str, Any]]:
+        """New lines of ``replay.jsonl`` or, in a distributed run, of every ``replay-<i>.jsonl``."""
+        rows: list[dict[str, Any]] = []
+        for path in replay_journals(self._root / "journals" / "replay.jsonl"):
+            rows += self._replays.setdefault(path.name, JsonlTail(path)).read()
+        return rows
 
     def poll(self, t: float) -> Snapshot:
         snap = self.snapshot
         snap.t = t
-        for row in self._replay.read():
+        for row in self._replay_rows():
             kind = str(row.get("kind"))
             snap.late[kind] += bool(row.get("late"))
             if not row.get("ok"):

@@ -28,6 +28,7 @@ from peakbench.children import Child, ChildError
 from peakbench.clock import ClockSpec, WallClock
 from peakbench.config.profile import Profile
 from peakbench.live import LiveFigures
+from peakbench.loadgen import Scale, free_port, locust_argv
 from peakbench.planner import build_plan
 from peakbench.report.console import progress_line, progress_table, render_summary
 from peakbench.results import new_run_dir, redact, run_record, write_json
@@ -92,8 +93,11 @@ class Run:
         console: Console,
         argv: list[str] | None = None,
         baseline: Path | None = None,
+        scale: Scale | None = None,
     ) -> None:
         self.profile = profile
+        self.scale = scale or Scale()
+        """How many Locust processes replay the schedule, and where (``--processes``, ...)."""
         self.baseline = baseline
         """A baseline run folder for relative SLOs (checked by the caller before the run)."""
         self.source = source
@@ -203,15 +207,19 @@ class Run:
                 str(root / "journals"),
                 "--ready-file",
                 str(root / "mocks.ready.json"),
+                # pushing carriers (push:) learn the store's URL once it listens
+                "--store-ready-file",
+                str(root / "store.ready.json"),
             ],
             env,
             "mocks.ready.json",
         )
         fleet = mocks.wait_ready(20.0, stop)
+        personalities = {c.name: c.personality for c in self.profile.carriers}
         store_cfg = {
             "plugin": self.profile.target.plugin.model_dump(mode="json"),
             "carriers": {
-                name: {"base_url": c["base_url"], "personality": "generic"}
+                name: {"base_url": c["base_url"], "personality": personalities.get(name)}
                 for name, c in fleet["carriers"].items()
             },
         }
@@ -243,39 +251,31 @@ class Run:
             "journal": str(root / "journals" / "replay.jsonl"),
             "progress": str(root / "progress.json"),
             "late_after": self.profile.replay.late_after,
+            "drop_after": self.profile.replay.drop_after,
             "users": self.profile.replay.users,
+            "workers": self.scale.workers,
         }
         write_json(root / "replay.json", replay)
-        users = str(self.profile.replay.users)
-        self._child(
-            root,
-            "locust",
-            [
-                py,
-                "-m",
-                "locust",
-                "-f",
-                str(_locustfile()),
-                "--headless",
-                "--users",
-                users,
-                "--spawn-rate",
-                users,
-                "--host",
-                str(ready["base_url"]),
-                "--csv",
-                str(root / "locust"),
-                "--only-summary",
-                "--loglevel",
-                "WARNING",
-                "--exit-code-on-error",
-                "0",
-                "--peakbench-replay",
-                str(root / "replay.json"),
-            ],
-            env,
-            None,
+        web_port = free_port() if self.scale.ui else None
+        argv = locust_argv(
+            py,
+            _locustfile(),
+            root / "replay.json",
+            str(ready["base_url"]),
+            root / "locust",
+            self.profile.replay.users,
+            self.scale,
+            web_port,
         )
+        self._child(root, "locust", argv, env, None)
+        if web_port is not None:
+            self.console.print(f"  Locust web UI: http://127.0.0.1:{web_port}", highlight=False)
+        if self.scale.master:
+            self.console.print(
+                f"  Locust master: waiting for {self.scale.expect_workers} worker(s) on port "
+                f"{self.scale.master_port} (peakbench run --worker --master-host THIS_HOST)",
+                highlight=False,
+            )
 
     def _watch(self, root: Path, wall: WallClock, stop: _Stop) -> float:
         """Follow the run until the schedule is done and store time reaches the end."""

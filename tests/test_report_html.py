@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 import sys
@@ -118,9 +119,14 @@ def test_staleness_cdf_is_the_summary_distribution(run: Any) -> None:
     assert len(series.staleness) == st["count"] > 100
     xs, ys = cdf(series.staleness)
     assert ys[-1] == pytest.approx(1.0) and list(ys) == sorted(ys)
-    # the CDF crosses 95% at the summary's p95 (HDR: 3 significant digits)
+    # the CDF crosses 95% at the summary's p95, up to HDR's 3 significant digits and which of
+    # the two samples around rank 0.95·n each definition picks (HDR rounds, the CDF does not)
     p95 = next(x for x, y in zip(xs, ys, strict=True) if y >= 0.95)
-    assert p95 == pytest.approx(st["p95"], rel=2e-3, abs=2e-3)
+    ranked = sorted(series.staleness)
+    k = 0.95 * len(ranked)
+    lo, hi = ranked[max(0, math.floor(k) - 1)], ranked[min(len(ranked) - 1, math.ceil(k))]
+    assert lo <= p95 <= hi
+    assert lo * (1 - 2e-3) - 2e-3 <= st["p95"] <= hi * (1 + 2e-3) + 2e-3
     assert max(series.staleness) == pytest.approx(st["max"], abs=1e-3)
     fig = staleness_figure(series, 3600.0, 3600.0)
     assert fig.data[0].y[-1] == pytest.approx(1.0)

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from peakbench.config import base, fleet, profile, store
+from peakbench.config import base, behaviours, fleet, profile, push, store, targets
 from peakbench.config.profile import Profile
 
 M = TypeVar("M", bound=BaseModel)
@@ -42,7 +42,7 @@ class ProfileError(Exception):
 
 def _vocabulary() -> set[str]:
     names: set[str] = set()
-    for module in (base, fleet, profile, store):
+    for module in (base, behaviours, fleet, profile, push, store, targets):
         for obj in vars(module).values():
             if isinstance(obj, type) and issubclass(obj, BaseModel):
                 names.update(obj.model_fields)

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from peakbench.config.base import Duration, Probability, Spec
 from peakbench.config.fleet import CarrierSpec, FleetSpec, TruthSpec
-from peakbench.config.store import SandboxTarget
+from peakbench.config.store import Candidates, SandboxTarget
+from peakbench.config.targets import Target
 from peakbench.slo import check_relative, split_relative
 
 
@@ -23,28 +32,152 @@ class ClockConfig(Spec):
     """How much store time the run covers, the post-peak tracking phase included."""
 
 
-class PeakSpec(Spec):
-    """Order arrivals: a named day curve (reference/peaks.md) scaled to the store's peak hour."""
+CurveName = Literal[
+    "black-friday",
+    "cyber-monday",
+    "thanksgiving",
+    "cyber-week",
+    "singles-day",
+    "prime-day",
+    "flash-sale",
+    "ordinary-day",
+    "flat",
+]
+"""The named curves of peakbench/curves.py (docs/curves.md)."""
 
-    curve: Literal["black-friday", "cyber-monday", "flat"] = "black-friday"
+
+def _check_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {value!r}; use an IANA name like 'America/New_York'"
+        ) from None
+    return value
+
+
+class SpikeSpec(Spec):
+    """A spike added on top of a curve: a campaign email, a midnight launch (docs/curves.md).
+
+    At its top the rate is ``factor`` times the base curve's rate at ``at`` (peaks.md: a single
+    store spikes 10–20× its baseline for 5–15 minutes [G])."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    curve: CurveName = "flash-sale"
+    """``flash-sale`` is a rectangle; another name adds that curve's shape (max 1), cut at
+    ``for``."""
+    at: str
+    """When it starts: ``'18:00'`` (local time on the curve's first day), ``'2026-11-27T18:00'``
+    (local wall clock in ``peak.timezone``; with an offset: that instant) or ``'+42h'`` (from
+    local midnight of the curve's first day)."""
+    factor: float = Field(default=15.0, ge=1.0)
+    duration: Duration = Field(default=600.0, gt=0, alias="for")
+    """How long it lasts (``for: 10m``)."""
+
+    @field_validator("at")
+    @classmethod
+    def _valid_at(cls, value: str) -> str:
+        from peakbench.curves import parse_at
+
+        parse_at(value)
+        return value
+
+
+class CurveSpec(Spec):
+    """A curve with parameters, a custom CSV curve, or a composition (docs/curves.md)."""
+
+    base: CurveName = "black-friday"
+    csv: str | None = None
+    """A custom curve file (profiles/curves/NAME.csv or a path); replaces ``base``."""
+    points: tuple[tuple[float, float], ...] = ()
+    """Filled from ``csv`` when the profile is loaded, so a run folder needs no CSV file."""
+    day: date | None = None
+    """Local date the curve starts on; default: the run's first day (a ``timestamp`` CSV: its
+    first date)."""
+    hours: tuple[float, ...] | None = None
+    """24 hour multipliers replacing the named curve's hour shape [G in peaks.md]."""
+    day_shares: tuple[float, ...] | None = None
+    """Share of orders per day of a multi-day curve (cyber-week: 5, prime-day: 2)."""
+    flash: SpikeSpec | None = None
+    """The ``flash-sale`` curve's spike (default: 15× for 10 minutes at 20:00)."""
+    add: tuple[SpikeSpec, ...] = ()
+    """Spikes on top of the base curve."""
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        if value is not None and (len(value) != 24 or min(value) < 0 or max(value) <= 0):
+            raise ValueError("hours takes 24 non-negative multipliers, not all 0")
+        return value
+
+    @field_validator("day_shares")
+    @classmethod
+    def _shares(cls, value: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        if value is not None and (min(value, default=0) <= 0):
+            raise ValueError("day shares must be positive")
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _load_csv(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("csv") and not data.get("points"):
+            from peakbench import curvefile
+
+            loaded = curvefile.load(str(data["csv"]))
+            data = {**data, "points": loaded.points}
+            if loaded.day is not None and data.get("day") is None:
+                data["day"] = loaded.day
+        return data
+
+    @model_validator(mode="after")
+    def _fits(self) -> CurveSpec:
+        from peakbench.curves import named
+
+        if self.csv is None:
+            named(self.base, self.hours, self.day_shares)  # raises on a wrong day_shares length
+        return self
+
+
+class PeakSpec(Spec):
+    """Order arrivals: a curve in the customers' local time, scaled to the store's peak hour."""
+
+    curve: Annotated[
+        Annotated[CurveName, Tag("name")] | Annotated[CurveSpec, Tag("spec")],
+        Discriminator(lambda v: "name" if isinstance(v, str) else "spec"),
+    ] = "black-friday"
+    """A named curve, or ``{base: NAME, add: [...]}``, ``{csv: FILE}`` (docs/curves.md)."""
     timezone: str = "America/New_York"
-    """The customers' time zone: a curve's hours are local hours."""
+    """The store's time zone: a curve's hours are local hours, and spike times are read here."""
+    customer_zones: dict[str, Probability] = Field(default_factory=dict)
+    """Customers spread over several zones, ``{America/New_York: 0.5, America/Chicago: 0.3,
+    America/Los_Angeles: 0.2}``: each share follows the curve in its own local time. Empty: all
+    customers in ``timezone``."""
     peak_orders_per_hour: float = Field(default=300.0, gt=0)
-    """Orders per hour at the busiest hour of the curve."""
+    """Orders in the busiest hour (any 60 minutes) of the curve."""
     order_window: Duration | None = Field(default=24 * 3600.0, gt=0)
-    """Orders arrive during the first part of the run only; the rest replays the tracking wave.
-    ``null`` keeps orders coming for the whole run."""
+    """Orders arrive during the first part of the run only; the rest replays the tracking wave
+    (the post-peak phase). ``null`` keeps orders coming for the whole run."""
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r}; use an IANA name like 'America/New_York'"
-            ) from None
+        return _check_zone(value)
+
+    @field_validator("customer_zones")
+    @classmethod
+    def _zones(cls, value: dict[str, float]) -> dict[str, float]:
+        for zone in value:
+            _check_zone(zone)
+        total = sum(value.values())
+        if value and not 0.999 <= total <= 1.001:
+            raise ValueError(f"shares must add up to 1, they add up to {total:.3f}")
         return value
+
+    @property
+    def curve_spec(self) -> CurveSpec:
+        """The curve as a :class:`CurveSpec` (a bare name becomes ``{base: name}``)."""
+        return self.curve if isinstance(self.curve, CurveSpec) else CurveSpec(base=self.curve)
 
 
 class FulfilmentSpec(Spec):
@@ -59,16 +192,50 @@ class ViewsSpec(Spec):
 
     ``per_order`` maps a range of views to the share of customers (survey figures in
     reference/peaks.md: 30% check once or twice, 21% 3–5 times, 30% 6+). Views cluster after the
-    shipping email and after carrier status changes; the rest spread until delivery.
+    shipping email, after carrier status changes and on the expected delivery day; the rest
+    spread until delivery; a page that looks stuck draws repeat refreshes (peakbench/views.py).
+    Every default below but ``per_order`` is [G], an assumption.
     """
 
     per_order: dict[str, Probability] = Field(
         default_factory=lambda: {"0": 0.19, "1-2": 0.30, "3-5": 0.21, "6-10": 0.30}
     )
+    cross_border_factor: float = Field(default=2.0, ge=0)
+    """Cross-border customers look this many times as often (peaks.md [G]: 3–5 views per
+    domestic order, 6–10 cross-border; applied to the survey draw, rounded at random)."""
     first_view_median: Duration = 2 * 3600.0
     """Median delay from shipment to the first view (the shipping confirmation email)."""
     after_event_share: Probability = 0.5
     """Share of later views that follow a carrier status change."""
+    after_event_median: Duration = 3600.0
+    """Median delay from a status change becoming visible to the view it prompts."""
+    expected_day_share: Probability = 0.2
+    """Share of later views on the expected delivery day (08:00–22:00 local)."""
+    promised_transit: dict[str, Duration] = Field(
+        default_factory=lambda: {"domestic": 3 * 86400.0, "cross-border": 10 * 86400.0}
+    )
+    """Transit the store promises per lane: the expected delivery day is the shipping day plus
+    this (peaks.md medians: US ground 3 d, China→US postal 9–11 d)."""
+    stuck_after: Duration = 24 * 3600.0
+    """A view whose page shows no movement for longer than this looks stuck ..."""
+    stuck_refreshes: float = Field(default=1.5, ge=0)
+    """... and draws this many repeat refreshes on average (geometric) ..."""
+    refresh_gap_median: Duration = 600.0
+    """... each this long (median) after the previous one."""
+
+    @field_validator("promised_transit")
+    @classmethod
+    def _lanes(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - {"domestic", "cross-border"})
+        if unknown:
+            raise ValueError(f"lanes are 'domestic' and 'cross-border', got {', '.join(unknown)}")
+        return value
+
+    @model_validator(mode="after")
+    def _shares_fit(self) -> ViewsSpec:
+        if self.after_event_share + self.expected_day_share > 1.0001:
+            raise ValueError("after_event_share + expected_day_share must be at most 1")
+        return self
 
     @field_validator("per_order")
     @classmethod
@@ -134,6 +301,9 @@ class ReplaySpec(Spec):
     """An arrival is late when it starts more than this (store time) after its due time."""
     max_late_share: Probability = 0.05
     """Above this share of late arrivals the run is invalid (exit 3)."""
+    drop_after: Duration | None = None
+    """Drop (do not send, count as ``dropped``) an arrival that cannot start within this (store
+    time) after its due time, like k6's dropped iterations; ``None`` never drops."""
     warmup_wall_s: float = Field(default=6.0, ge=1.0, le=120.0)
     """Wall seconds between launching the children and run second 0."""
 
@@ -143,7 +313,9 @@ class Profile(Spec):
     description: str = ""
     seed: int = 20261127
     clock: ClockConfig = ClockConfig()
-    target: SandboxTarget = SandboxTarget()
+    target: Target = SandboxTarget()
+    candidates: Candidates = Field(default_factory=dict)
+    """Sandbox plugin presets to compare on this peak: one run each, then a comparison."""
     peak: PeakSpec = PeakSpec()
     fulfilment: FulfilmentSpec = FulfilmentSpec()
     views: ViewsSpec = ViewsSpec()
