@@ -56,13 +56,19 @@ class RunFiles:
 
 
 def _counts(
-    scheduled: Counter[str], done: Counter[str], late: Counter[str], failed: Counter[str], kind: str
+    scheduled: Counter[str],
+    done: Counter[str],
+    late: Counter[str],
+    failed: Counter[str],
+    dropped: Counter[str],
+    kind: str,
 ) -> dict[str, int]:
     return {
         "scheduled": scheduled[kind],
         "done": done[kind],
         "late": late[kind],
         "failed": failed[kind],
+        "dropped": dropped[kind],
     }
 
 
@@ -89,11 +95,17 @@ def analyse(
     done: Counter[str] = Counter()
     late: Counter[str] = Counter()
     failed: Counter[str] = Counter()
+    dropped: Counter[str] = Counter()
+    """Items the replay could not start within ``replay.drop_after`` (k6's dropped iterations):
+    never sent, so neither done nor failed."""
     unreachable = 0
     view_round_trips = Distribution()
     views: list[tuple[str, ViewFreshness]] = []
     for rec in replay_records(files.replay, skipped):
         late[rec.kind] += rec.late
+        if rec.dropped:
+            dropped[rec.kind] += 1
+            continue
         if not rec.ok:
             failed[rec.kind] += 1
             unreachable += rec.status == 0
@@ -182,9 +194,9 @@ def analyse(
             "start_iso": iso(start_epoch),
             "end_iso": iso(start_epoch + end),
         },
-        "orders": _counts(scheduled, done, late, failed, "order"),
-        "ships": _counts(scheduled, done, late, failed, "ship"),
-        "views": _counts(scheduled, done, late, failed, "view"),
+        "orders": _counts(scheduled, done, late, failed, dropped, "order"),
+        "ships": _counts(scheduled, done, late, failed, dropped, "ship"),
+        "views": _counts(scheduled, done, late, failed, dropped, "view"),
         "refresh_latency_s": {**refresh.summary(), "censored": censored},
         "staleness_s": dict(staleness.summary()),
         "apparent_stall_s": dict(apparent.summary()),
@@ -246,8 +258,13 @@ def _invalid_reasons(
             f"than {profile.replay.late_after:g}s (store) late, limit "
             f"{profile.replay.max_late_share:.0%}"
         )
-    if not partial and executed < scheduled:
-        reasons.append(f"{scheduled - executed} scheduled arrivals never ran")
+    dropped = sum(s[k].get("dropped", 0) for k in ("orders", "ships", "views"))
+    if dropped:
+        reasons.append(
+            f"the harness dropped {dropped} arrivals it could not start within replay.drop_after"
+        )
+    if not partial and executed + dropped < scheduled:
+        reasons.append(f"{scheduled - executed - dropped} scheduled arrivals never ran")
     if executed and unreachable / executed > 0.05:
         reasons.append(f"the target was unreachable for {unreachable} of {executed} requests")
     return reasons
