@@ -27,7 +27,7 @@ from typing import IO, Any
 from loadtests.journal import JournalLine
 from loadtests.lateness import Lateness
 from loadtests.progress import ProgressDoc, count_kinds, merge_snapshots, write_atomic
-from loadtests.replay import Replay, ReplayConfig, partition
+from loadtests.replay import Replay, ReplayConfig, parse_target, partition
 from peakbench.clock import ClockSpec, WallClock
 from peakbench.schedule import Item, read_schedule
 
@@ -96,6 +96,7 @@ class MasterReplay:
             "users": c.users,
             "rows": self._shares[index] if index >= 0 else [],
             "credentials": self._credentials,
+            "target": c.target.model_dump(mode="json") if c.target is not None else None,
         }
 
     def journal(self, data: dict[str, Any]) -> None:
@@ -180,6 +181,7 @@ def worker_replay(
         users=int(share["users"]),
         seed=int(share["seed"]),
         drop_after=None if drop_after is None else float(drop_after),
+        target=parse_target(share.get("target")),
     )
     items = [
         Item(float(t), kind, int(ref), carrier, number)

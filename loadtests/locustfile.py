@@ -6,7 +6,8 @@
 
     python -m locust -f loadtests/locustfile.py --worker --master-host HOST   # other hosts
 
-with ``PEAKBENCH_STORE_CREDENTIALS`` in the environment (a worker without it uses the master's).
+with ``PEAKBENCH_STORE_CREDENTIALS`` in the environment (a worker without it uses the master's):
+the sandbox's keys, or a real store's when ``replay.json`` has a ``target`` (never in a file).
 One process replays the whole schedule and journals to ``journals/replay.jsonl``; a master deals
 the schedule out to its workers and writes ``journals/replay-<index>.jsonl`` per worker
 (:mod:`loadtests.cluster`). The process ends by itself once every scheduled item was executed (the
@@ -32,8 +33,9 @@ from locust.stats import CSV_STATS_INTERVAL_SEC
 from loadtests import cluster
 from loadtests.orders import OrderBook
 from loadtests.replay import Replay, load_config
+from loadtests.storefront import Storefront
 from loadtests.users import ReplayUser
-from peakbench.adapters.woocommerce import auth_header, credentials_from_json
+from peakbench.adapters.woocommerce import credentials_from_json
 
 __all__ = ["ReplayUser"]  # Locust runs the User classes it finds in this module
 
@@ -88,7 +90,7 @@ def _arm(replay: Replay, credentials: str) -> None:
     creds = credentials_from_json(credentials)
     ReplayUser.replay = replay
     ReplayUser.orders = OrderBook()
-    ReplayUser.api_headers = auth_header(creds.consumer_key, creds.consumer_secret)
+    ReplayUser.store = Storefront(creds, replay.config.target)
     ReplayUser.ready.set()
 
 

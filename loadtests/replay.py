@@ -17,10 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from pydantic import ValidationError
+
 from loadtests.journal import Journal, JournalLine
 from loadtests.progress import KINDS, Progress, count_kinds, write_atomic
 from peakbench.adapters.woocommerce import Observation
 from peakbench.clock import ClockSpec, WallClock
+from peakbench.config.targets import WooCommerceTarget
 from peakbench.schedule import Item, read_schedule
 
 
@@ -41,6 +44,8 @@ class ReplayConfig:
     """Seed of the generated order bodies."""
     drop_after: float | None = None
     """Store seconds: an item that would start later than this after its due time is dropped."""
+    target: WooCommerceTarget | None = None
+    """A real WooCommerce store (its profile's ``target``, no secrets), or ``None``: the sandbox."""
 
 
 def partition(items: Iterable[Item], index: int, count: int) -> Iterator[Item]:
@@ -94,6 +99,8 @@ def load_config(path: Path) -> ReplayConfig:
         seed = int(data.get(field, 0))
         field = "drop_after"
         drop_after = None if data.get(field) is None else float(data[field])
+        field = "target"
+        target = parse_target(data.get(field))
     except KeyError as exc:
         missing = field if exc.args[0] == field else f"{field}.{exc.args[0]}"
         raise ValueError(f"{path}: missing field '{missing}'") from None
@@ -108,7 +115,20 @@ def load_config(path: Path) -> ReplayConfig:
         users,
         seed,
         drop_after,
+        target,
     )
+
+
+def parse_target(data: object) -> WooCommerceTarget | None:
+    """``replay.json``'s ``target`` (``None``: the sandbox); ValueError with the first problem."""
+    if data is None:
+        return None
+    try:
+        return WooCommerceTarget.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ValueError(f"{where}: {first['msg']}" if where else first["msg"]) from None
 
 
 @dataclass(frozen=True, slots=True)

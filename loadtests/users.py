@@ -20,6 +20,7 @@ from locust.exception import StopUser
 
 from loadtests.orders import OrderBook
 from loadtests.replay import Outcome, Replay
+from loadtests.storefront import Storefront
 from peakbench.adapters import woocommerce as wc
 from peakbench.clock import epoch_of, iso
 from peakbench.schedule import Item
@@ -40,8 +41,8 @@ class ReplayUser(FastHttpUser):
     """Set once :attr:`replay` exists (a worker waits for its share from the master)."""
     ready_timeout_s: ClassVar[float] = 120.0
     orders: ClassVar[OrderBook]
-    api_headers: ClassVar[dict[str, str]] = {}
-    """``Authorization`` for the REST API; tracking pages are sent without it."""
+    store: ClassVar[Storefront]
+    """Builds the requests and reads the views of the target store (sandbox or real)."""
 
     @task
     def execute_all(self) -> None:
@@ -81,8 +82,8 @@ class ReplayUser(FastHttpUser):
         self.orders.begin(item.ref)
         handle: wc.OrderHandle | None = None
         try:
-            request = wc.create_order(item.ref, self.replay.config.seed)
-            outcome, body = self._send(request, NAMES["order"], self.api_headers, as_json=True)
+            request = self.store.create(item.ref, self.replay.config.seed)
+            outcome, body = self._send(request, NAMES["order"], as_json=True)
             if outcome.ok:
                 try:
                     handle = wc.parse_order(body)
@@ -114,21 +115,21 @@ class ReplayUser(FastHttpUser):
         if handle is None:
             return Outcome(False, 0, f"order ref {item.ref} was not created")
         shipped_on = iso(epoch_of(self.replay.clock.spec, item.t))[:10]
-        request = wc.ship(handle.id, item.carrier, item.tracking_number, shipped_on)
-        outcome, _ = self._send(request, NAMES["ship"], self.api_headers, as_json=False)
+        request = self.store.ship(handle, item.carrier, item.tracking_number, shipped_on)
+        outcome, _ = self._send(request, NAMES["ship"], as_json=False)
         return outcome
 
     def _view(self, item: Item) -> Outcome:
         handle = self._handle(item)
         if handle is None:
             return Outcome(False, 0, f"order ref {item.ref} was not created")
-        request = wc.tracking_page(handle.id, handle.order_key)
-        with self._request(request, NAMES["view"], {}) as response:
+        request = self.store.view(handle)
+        with self._request(request, NAMES["view"]) as response:
             status = int(response.status_code or 0)
-            error = _http_error(status, response)
+            error = self._error(status, response)
             if error is None:
                 try:
-                    seen = wc.parse_tracking_page(response.text or "")
+                    seen = self.store.observe(response.text or "")
                 except ValueError as exc:
                     error = str(exc)
                 else:
@@ -137,7 +138,11 @@ class ReplayUser(FastHttpUser):
             response.failure(error)
             return Outcome(False, status, error)
 
-    def _request(self, request: wc.Request, name: str, headers: dict[str, str]) -> Any:
+    def _error(self, status: int, response: Any) -> str | None:
+        error = _http_error(status, response)
+        return None if error is None else self.store.scrub(error)
+
+    def _request(self, request: wc.Request, name: str) -> Any:
         url = request.path
         if request.params:
             url += "?" + urlencode(dict(request.params))
@@ -146,18 +151,18 @@ class ReplayUser(FastHttpUser):
             url,
             name=name,
             json=dict(request.json) if request.json is not None else None,
-            headers={**request.headers, **headers},
+            headers=dict(request.headers),
             catch_response=True,
         )
 
     def _send(
-        self, request: wc.Request, name: str, headers: dict[str, str], as_json: bool
+        self, request: wc.Request, name: str, as_json: bool
     ) -> tuple[Outcome, dict[str, Any]]:
         """Send an API request; ok is a 2xx whose body is JSON when ``as_json``."""
         body: dict[str, Any] = {}
-        with self._request(request, name, headers) as response:
+        with self._request(request, name) as response:
             status = int(response.status_code or 0)
-            error = _http_error(status, response)
+            error = self._error(status, response)
             if error is None and as_json:
                 try:
                     parsed = response.json()

@@ -13,7 +13,12 @@ from typing import Any
 
 from peakbench.clock import ClockSpec, iso
 from peakbench.config.profile import Profile
-from peakbench.freshness import ViewFreshness, assess_view, refresh_latencies
+from peakbench.freshness import (
+    ViewFreshness,
+    assess_view,
+    refresh_latencies,
+    sampled_refresh_latencies,
+)
 from peakbench.histogram import Distribution
 from peakbench.journals import (
     SkipCounter,
@@ -27,7 +32,7 @@ from peakbench.outages import Outage, find_outages, hit_by
 from peakbench.patience import complaint_probability
 from peakbench.schedule import read_schedule
 from peakbench.slo import evaluate
-from peakbench.timeline import journey
+from peakbench.timeline import TimelineModel, journey
 
 KINDS = ("order", "ship", "view")
 
@@ -101,6 +106,8 @@ def analyse(
     unreachable = 0
     view_round_trips = Distribution()
     views: list[tuple[str, ViewFreshness]] = []
+    observed: dict[str, list[tuple[float, int]]] = {}
+    """Per parcel, ``(t, shown)`` of each view: the samples of refresh latency on a real store."""
     for rec in replay_records(files.replay, skipped):
         late[rec.kind] += rec.late
         if rec.dropped:
@@ -113,6 +120,7 @@ def analyse(
         done[rec.kind] += 1
         if rec.kind == "view" and rec.shown is not None and rec.tracking_number in carrier_of:
             view_round_trips.record(rec.end - rec.start)
+            observed.setdefault(rec.tracking_number, []).append((rec.start, rec.shown))
             events = journey(models[carrier_of[rec.tracking_number]], rec.tracking_number)
             views.append(
                 (
@@ -128,20 +136,11 @@ def analyse(
                 )
             )
 
-    # refresh latency, exact from the store's change log
-    refresh = Distribution(resolution_s=0.001)
-    censored = 0
-    changes = store_changes(files.store_db)
-    for shipment in store_shipments(files.store_db):
-        model = models.get(shipment.carrier)
-        if model is None:
-            continue
-        events = journey(model, shipment.tracking_number)
-        for refreshed in refresh_latencies(
-            events, start_epoch, changes.get(shipment.tracking_number, []), end
-        ):
-            refresh.record(refreshed.latency)
-            censored += refreshed.censored
+    sandbox = profile.target.kind == "sandbox"  # a real store keeps no store.sqlite for us
+    if sandbox:
+        refresh, censored = _exact_refresh(files.store_db, models, start_epoch, end)
+    else:  # a real store keeps no change log for us: the views sample it
+        refresh, censored = _sampled_refresh(observed, models, carrier_of, ship_due, clock, end)
 
     resolution = view_round_trips.percentile(50) or 0.0
     staleness = Distribution(resolution_s=round(resolution, 3))
@@ -185,7 +184,7 @@ def analyse(
     summary: dict[str, Any] = {
         "profile": profile.name,
         "target": profile.target.kind,
-        "plugin": profile.target.plugin.model_dump(mode="json"),
+        "plugin": profile.target.plugin.model_dump(mode="json") if sandbox else None,
         "seed": profile.seed,
         "clock": {
             "scale": clock.scale,
@@ -197,7 +196,11 @@ def analyse(
         "orders": _counts(scheduled, done, late, failed, dropped, "order"),
         "ships": _counts(scheduled, done, late, failed, dropped, "ship"),
         "views": _counts(scheduled, done, late, failed, dropped, "view"),
-        "refresh_latency_s": {**refresh.summary(), "censored": censored},
+        "refresh_latency_s": {
+            **refresh.summary(),
+            "censored": censored,
+            "method": "exact" if sandbox else "sampled",
+        },
         "staleness_s": dict(staleness.summary()),
         "apparent_stall_s": dict(apparent.summary()),
         "stale_views_share": round(stale_views / len(views), 4) if views else 0.0,
@@ -209,7 +212,9 @@ def analyse(
             "samples": len(samples),
             "max_pending": max((s[1] for s in samples), default=0),
             "max_due": max((s[2] for s in samples), default=0),
-        },
+        }
+        if sandbox
+        else None,
         "distortion": {
             "view_round_trip_p50_s": round(resolution, 3),
             "note": "network round trips cannot scale with the clock",
@@ -222,6 +227,50 @@ def analyse(
     summary["invalid_reasons"] = reasons
     summary["slo"] = evaluate(profile.slo, summary)
     return summary
+
+
+def _exact_refresh(
+    db: Path, models: dict[str, TimelineModel], start_epoch: float, end: float
+) -> tuple[Distribution, int]:
+    """Refresh latency exact from the sandbox store's change log; and how many are censored."""
+    refresh = Distribution(resolution_s=0.001)
+    censored = 0
+    changes = store_changes(db)
+    for shipment in store_shipments(db):
+        model = models.get(shipment.carrier)
+        if model is None:
+            continue
+        events = journey(model, shipment.tracking_number)
+        for refreshed in refresh_latencies(
+            events, start_epoch, changes.get(shipment.tracking_number, []), end
+        ):
+            refresh.record(refreshed.latency)
+            censored += refreshed.censored
+    return refresh, censored
+
+
+def _sampled_refresh(
+    observed: dict[str, list[tuple[float, int]]],
+    models: dict[str, TimelineModel],
+    carrier_of: dict[str, str],
+    ship_due: dict[str, float],
+    clock: ClockSpec,
+    end: float,
+) -> tuple[Distribution, int]:
+    """Refresh latency as the views sampled it; its resolution is the median gap between a
+    parcel's views (an event may have appeared anywhere in the gap before the view showing it)."""
+    samples = []
+    for number, seen in observed.items():
+        events = journey(models[carrier_of[number]], number)
+        samples += sampled_refresh_latencies(
+            events, clock.start_epoch, sorted(seen), ship_due[number], end
+        )
+    gaps = sorted(s.gap for s in samples if s.gap is not None)
+    resolution = gaps[len(gaps) // 2] if gaps else 0.0
+    refresh = Distribution(resolution_s=round(resolution, 3))
+    for s in samples:
+        refresh.record(s.latency)
+    return refresh, sum(s.censored for s in samples)
 
 
 def _carrier_counts() -> dict[str, int]:

@@ -16,7 +16,8 @@ from rich.console import Console
 from peakbench.config.loader import ProfileError, load_profile
 
 if TYPE_CHECKING:
-    from peakbench.config.profile import SloSpec
+    from peakbench.adapters.woocommerce import Credentials
+    from peakbench.config.profile import Profile, SloSpec
 
 EXIT_USAGE = 2
 DEFAULT_PROFILE = "profiles/black-friday.yaml"
@@ -78,6 +79,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     path = Path(args.profile) if args.profile else _default_profile()
     profile = load_profile(path, _overrides(args.set))
     baseline = _baseline(args.baseline, profile.slo)
+    credentials = _preflight(profile, args.allow_production)
     if profile.candidates:  # one run per candidate plugin, then a comparison
         from peakbench.candidates import run_candidates
 
@@ -96,8 +98,36 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         sys.argv[1:],
         baseline=baseline,
         scale=scale,
+        credentials=credentials,
     )
     return run.execute().exit_code
+
+
+def _preflight(profile: Profile, allow_production: bool) -> Credentials | None:
+    """Before anything starts: refuse a real target that is not staging, or whose credentials
+    are not in the environment; a real WooCommerce store's credentials, ``None`` for the sandbox."""
+    import os
+
+    from peakbench.config.targets import ShopifyTarget, WooCommerceTarget
+    from peakbench.target import TargetRefused, refusal, woocommerce_credentials
+
+    target = profile.target
+    if isinstance(target, ShopifyTarget):
+        raise UsageError(
+            "peakbench run cannot drive a shopify target yet (no Shopify replay user); "
+            "use kind: woocommerce or sandbox, or `peakbench target check` for this store"
+        )
+    if not isinstance(target, WooCommerceTarget):
+        return None
+    reason = refusal(target, allow_production)
+    if reason:
+        raise UsageError(reason)
+    if profile.candidates:
+        raise UsageError("candidates compare sandbox plugins: a woocommerce target runs its own")
+    try:
+        return woocommerce_credentials(target, os.environ)
+    except TargetRefused as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _run_worker(args: argparse.Namespace, console: Console) -> int:
@@ -274,6 +304,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a profile field, e.g. --set target.plugin.interval=10m",
     )
     run.add_argument("--baseline", metavar="RUN", help="baseline run for relative SLOs (+10%%)")
+    run.add_argument(
+        "--allow-production",
+        action="store_true",
+        help="run against a woocommerce store that is not marked or does not look like staging",
+    )
     scale = run.add_argument_group("scale (docs/scale.md)")
     scale.add_argument(
         "--processes",

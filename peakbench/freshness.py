@@ -98,3 +98,48 @@ def refresh_latencies(
         else:
             out.append(Refresh(i, visible, max(0.0, end - visible), True))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class SampledRefresh:
+    index: int
+    visible: float
+    latency: float
+    censored: bool
+    """Not shown by the last view of the parcel: ``latency`` is a lower bound (last − visible)."""
+    gap: float | None
+    """Resolution of ``latency``: time since the previous view of the parcel (or since it
+    shipped), during which the event may have appeared unseen; ``None`` when censored."""
+
+
+def sampled_refresh_latencies(
+    events: Sequence[ScanEvent],
+    start_epoch: float,
+    views: Sequence[tuple[float, int]],
+    shipped_t: float,
+    end: float,
+) -> list[SampledRefresh]:
+    """Refresh latency of each event as the views sampled it, where no change log exists.
+
+    ``views`` are ``(t, shown)`` of the parcel in time order (run seconds). An event counts as
+    shown from the first view that shows it or a later event; only events visible before the
+    parcel's last view (and ``end``) are observed at all.
+    """
+    out: list[SampledRefresh] = []
+    if not views:
+        return out
+    last = views[-1][0]
+    j, previous = 0, shipped_t
+    for i, event in enumerate(events):
+        visible = event.visible_at - start_epoch
+        if visible > min(last, end):
+            break
+        while j < len(views) and views[j][1] <= i:
+            previous = views[j][0]
+            j += 1
+        if j < len(views):
+            t = views[j][0]
+            out.append(SampledRefresh(i, visible, max(0.0, t - visible), False, t - previous))
+        else:
+            out.append(SampledRefresh(i, visible, max(0.0, last - visible), True, None))
+    return out

@@ -2,7 +2,10 @@
 
 Steps (DESIGN.md "A run"): validate; plan the schedule; start the carrier fleet and the sandbox
 store as child processes sharing one clock; replay the schedule with Locust; drain; analyse the
-journals; write the results atomically; exit with the gate's code. Ctrl-C or SIGTERM at any step
+journals; write the results atomically; exit with the gate's code. Against a real WooCommerce
+staging store (``target.kind: woocommerce``, preflighted by the caller) no store is started: the
+store's own plugin reaches the fleet, and Locust drives the store at ``target.url`` with the
+credentials passed in its environment only. Ctrl-C or SIGTERM at any step
 ends every child and still writes the partial results, marked partial.
 """
 
@@ -23,10 +26,12 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 
+from peakbench.adapters.woocommerce import Credentials
 from peakbench.analysis import analyse
 from peakbench.children import Child, ChildError
 from peakbench.clock import ClockSpec, WallClock
 from peakbench.config.profile import Profile
+from peakbench.config.targets import WooCommerceTarget
 from peakbench.live import LiveFigures
 from peakbench.loadgen import Scale, free_port, locust_argv
 from peakbench.planner import build_plan
@@ -83,7 +88,8 @@ class _Stop:
 
 
 class Run:
-    """One run of a profile against the sandbox store."""
+    """One run of a profile against the sandbox store or a real WooCommerce staging store
+    (``credentials``: that store's, from the environment variables its profile names)."""
 
     def __init__(
         self,
@@ -94,8 +100,13 @@ class Run:
         argv: list[str] | None = None,
         baseline: Path | None = None,
         scale: Scale | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
         self.profile = profile
+        self.real = profile.target if isinstance(profile.target, WooCommerceTarget) else None
+        if self.real is not None and credentials is None:
+            raise ValueError("a woocommerce target needs its credentials")
+        self.credentials = credentials
         self.scale = scale or Scale()
         """How many Locust processes replay the schedule, and where (``--processes``, ...)."""
         self.baseline = baseline
@@ -134,15 +145,22 @@ class Run:
         write_json(root / "run.json", run_record(profile, clock, self.source, self.argv))
         write_json(root / "clock.json", clock.to_json())
         write_json(root / "fleet.json", profile.fleet.model_dump(mode="json"))
-        carrier_keys = {c.name: [f"pk_{secrets.token_hex(12)}"] for c in profile.carriers}
-        creds = {
-            "consumer_key": f"ck_{secrets.token_hex(20)}",
-            "consumer_secret": f"cs_{secrets.token_hex(20)}",
-        }
-        env = {
-            "PEAKBENCH_CARRIER_KEYS": json.dumps(carrier_keys),
-            "PEAKBENCH_STORE_CREDENTIALS": json.dumps(creds),
-        }
+        if self.credentials is not None:
+            # a real store's plugin brings its own carrier keys: the fleet accepts those the
+            # caller's PEAKBENCH_CARRIER_KEYS names, or any (docs/staging-wordpress.md)
+            c = self.credentials
+            creds = {"consumer_key": c.consumer_key, "consumer_secret": c.consumer_secret}
+            env = {"PEAKBENCH_STORE_CREDENTIALS": json.dumps(creds)}
+        else:
+            carrier_keys = {c.name: [f"pk_{secrets.token_hex(12)}"] for c in profile.carriers}
+            creds = {
+                "consumer_key": f"ck_{secrets.token_hex(20)}",
+                "consumer_secret": f"cs_{secrets.token_hex(20)}",
+            }
+            env = {
+                "PEAKBENCH_CARRIER_KEYS": json.dumps(carrier_keys),
+                "PEAKBENCH_STORE_CREDENTIALS": json.dumps(creds),
+            }
         wall = WallClock(clock)
         end = 0.0
         with _Stop() as stop:
@@ -208,13 +226,26 @@ class Run:
                 "--ready-file",
                 str(root / "mocks.ready.json"),
                 # pushing carriers (push:) learn the store's URL once it listens
-                "--store-ready-file",
-                str(root / "store.ready.json"),
+                *(
+                    ["--store-url", self.real.url]
+                    if self.real is not None
+                    else ["--store-ready-file", str(root / "store.ready.json")]
+                ),
             ],
             env,
             "mocks.ready.json",
         )
         fleet = mocks.wait_ready(20.0, stop)
+        base_url = (
+            self.real.url if self.real is not None else self._launch_store(root, env, fleet, stop)
+        )
+        self._start_locust(root, base_url, env)
+
+    def _launch_store(
+        self, root: Path, env: dict[str, str], fleet: dict[str, Any], stop: _Stop
+    ) -> str:
+        """Start the sandbox store, its plugin polling the fleet; its base URL."""
+        py = sys.executable
         personalities = {c.name: c.personality for c in self.profile.carriers}
         store_cfg = {
             "plugin": self.profile.target.plugin.model_dump(mode="json"),
@@ -244,8 +275,10 @@ class Run:
             env,
             "store.ready.json",
         )
-        ready = store.wait_ready(20.0, stop)
-        replay = {
+        return str(store.wait_ready(20.0, stop)["base_url"])
+
+    def _replay_json(self, root: Path) -> dict[str, Any]:
+        replay: dict[str, Any] = {
             "clock": json.loads((root / "clock.json").read_text()),
             "schedule": str(root / "schedule.csv"),
             "journal": str(root / "journals" / "replay.jsonl"),
@@ -255,13 +288,20 @@ class Run:
             "users": self.profile.replay.users,
             "workers": self.scale.workers,
         }
-        write_json(root / "replay.json", replay)
+        if self.real is not None:
+            # the store's settings, never its secrets (Locust gets those in its environment)
+            replay["target"] = self.real.model_dump(mode="json")
+        return replay
+
+    def _start_locust(self, root: Path, base_url: str, env: dict[str, str]) -> None:
+        py = sys.executable
+        write_json(root / "replay.json", self._replay_json(root))
         web_port = free_port() if self.scale.ui else None
         argv = locust_argv(
             py,
             _locustfile(),
             root / "replay.json",
-            str(ready["base_url"]),
+            base_url,
             root / "locust",
             self.profile.replay.users,
             self.scale,

@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from peakbench.config.base import Duration, Probability, Spec
-from peakbench.config.fleet import CarrierSpec, FleetSpec, TruthSpec
+from peakbench.config.fleet import CarrierSpec, FleetSpec, ListenSpec, TruthSpec
 from peakbench.config.store import Candidates, SandboxTarget
 from peakbench.config.targets import Target
 from peakbench.slo import check_relative, split_relative
@@ -321,6 +321,8 @@ class Profile(Spec):
     views: ViewsSpec = ViewsSpec()
     truth: TruthSpec = TruthSpec()
     carriers: tuple[CarrierSpec, ...] = Field(min_length=1)
+    listen: ListenSpec = ListenSpec()
+    """How the mock fleet listens (a fixed shared port for a real store's plugin to call)."""
     patience: PatienceSpec = PatienceSpec()
     slo: SloSpec = SloSpec()
     replay: ReplaySpec = ReplaySpec()
@@ -335,7 +337,9 @@ class Profile(Spec):
 
     @property
     def fleet(self) -> FleetSpec:
-        return FleetSpec(seed=self.seed, truth=self.truth, carriers=self.carriers)
+        return FleetSpec(
+            seed=self.seed, truth=self.truth, carriers=self.carriers, listen=self.listen
+        )
 
     @property
     def start_epoch(self) -> float:
