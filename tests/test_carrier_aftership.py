@@ -3,23 +3,18 @@ mock server on 127.0.0.1 (only the base URL and the key changed)."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import re
-import socket
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import tracking
-import uvicorn
+from _servers import serving
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tracking.exceptions import NotFoundError, TooManyRequestsError, UnauthorizedError
@@ -207,27 +202,6 @@ def test_hostile_requests_get_a_4xx_or_2xx_never_an_exception(
 
 
 # -- the official SDK against a real server --------------------------------------------------------
-
-
-@contextmanager
-def serving(app: CarrierApp) -> Iterator[str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert server.started, "the mock server did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(5)
-        sock.close()
 
 
 def make_app(tmp_path: Path, *behaviours: dict[str, Any], t: float = 0.0) -> CarrierApp:

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
+from _servers import serving
 
-from mocks._server import listen, server_config
-from mocks.app import CarrierApp, create_carrier_app
+from mocks.app import create_carrier_app
 from mocks.carriers import make_personality
 from mocks.carriers.dhl import DhlPersonality
 from mocks.journal import Journal
@@ -109,24 +105,6 @@ def test_daily_429_lasts_until_midnight_gmt_and_burst_says_the_wait() -> None:
     assert burst.headers == ((b"retry-after", b"1"),) and burst.cause == "quota:1s"
     assert p.blocked(ask, 403, 60).status == 403 and p.blocked(ask, 429, 60).headers
     assert json.loads(p.failed(ask, 503).body)["status"] == 503
-
-
-@contextmanager
-def serving(app: CarrierApp) -> Iterator[str]:
-    sock = listen("127.0.0.1")
-    server = uvicorn.Server(server_config(app, grace_s=0.5))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert server.started
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
-        sock.close()
 
 
 def test_api_key_tracking_and_daily_throttle_on_a_real_server(tmp_path: Path) -> None:

@@ -3,23 +3,17 @@ against a real mock server on 127.0.0.1 (only ``api_base`` and the key changed).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import re
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import easypost
 import pytest
-import uvicorn
+from _servers import serving
 from easypost.errors import NotFoundError, RateLimitError, UnauthorizedError
 from easypost.util import validate_webhook
 from hypothesis import HealthCheck, given, settings
@@ -190,27 +184,6 @@ def test_hostile_requests_get_a_4xx_or_2xx_never_an_exception(
 
 
 # -- the official client against a real server -----------------------------------------------------
-
-
-@contextmanager
-def serving(app: CarrierApp) -> Iterator[str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert server.started, "the mock server did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(5)
-        sock.close()
 
 
 def make_app(tmp_path: Path, *behaviours: dict[str, Any]) -> CarrierApp:

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+from _servers import serving
 
-from mocks._server import listen, server_config
-from mocks.app import CarrierApp, create_carrier_app
+from mocks.app import create_carrier_app
 from mocks.carriers import make_personality
 from mocks.carriers.fedex import (
     BATCH_LIMIT,
@@ -169,24 +165,6 @@ def test_burst_and_daily_throttles_are_worded_differently() -> None:
     )
     assert p.blocked(ask, 403, 600).status == 403
     assert json.loads(p.failed(ask, 503).body)["errors"][0]["code"] == "SERVICE.UNAVAILABLE.ERROR"
-
-
-@contextmanager
-def serving(app: CarrierApp) -> Iterator[str]:
-    sock = listen("127.0.0.1")
-    server = uvicorn.Server(server_config(app, grace_s=0.5))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert server.started
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
-        sock.close()
 
 
 def test_oauth_dance_then_batch_tracking_on_a_real_server(tmp_path: Path) -> None:

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+from _servers import serving
 
-from mocks._server import listen, server_config
-from mocks.app import CarrierApp, create_carrier_app
+from mocks.app import create_carrier_app
 from mocks.carriers import make_personality
 from mocks.carriers._oauth import EXPIRED, TokenDesk
 from mocks.carriers.ups import TOKEN_TTL_S, UpsPersonality
@@ -199,24 +195,6 @@ def test_throttle_has_no_headers_and_refusals_use_the_error_envelope() -> None:
 
 
 # -- on a real server ------------------------------------------------------------------------------
-
-
-@contextmanager
-def serving(app: CarrierApp) -> Iterator[str]:
-    sock = listen("127.0.0.1")
-    server = uvicorn.Server(server_config(app, grace_s=0.5))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert server.started
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
-        sock.close()
 
 
 def test_oauth_dance_then_tracking_on_a_real_server(tmp_path: Path) -> None:

@@ -26,6 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+from mocks.carriers.base import OTHER, TRACK, Ask
+
 TOKEN = "token"
 """Route name of token endpoints (journal ``route``, behaviour ``routes``): they get their own
 limits (FedEx IP thresholds on the token endpoint; UPS 'a new token per call makes it worse')."""
@@ -223,3 +225,43 @@ class TokenDesk:
             if len(grants) <= self.capacity and oldest.expires_at > epoch:
                 break
             grants.popitem(last=False)
+
+
+class TokenTrackRequests:
+    """The request side shared by APIs with a client-credentials token endpoint and one number per
+    ``GET <track_prefix><number>`` (UPS, USPS): routing, body reading, credentials and parsing.
+
+    Subclasses set ``token_path``, ``track_prefix`` and ``tokens`` (their :class:`TokenDesk`).
+    """
+
+    token_path: str
+    track_prefix: str
+    tokens: TokenDesk
+
+    def match(self, method: str, path: str) -> tuple[str, str]:
+        route, argument = OTHER, ""
+        if path == self.token_path and method == "POST":
+            route = TOKEN
+        elif path.startswith(self.track_prefix) and method == "GET":
+            number = path[len(self.track_prefix) :]
+            if number and "/" not in number:
+                route, argument = TRACK, number
+        return route, argument
+
+    def reads_body(self, route: str) -> bool:
+        return route == TOKEN
+
+    def credential(
+        self, headers: Iterable[tuple[bytes, bytes]], body: bytes, epoch: float
+    ) -> str | None:
+        return self.tokens.credential(headers, body, epoch)
+
+    def parse(self, route: str, argument: str, body: bytes) -> Ask:
+        needs_token = self.tokens.token_required(route)
+        if needs_token is not None:  # client credentials sent where a bearer token belongs
+            return Ask(route, (argument,) if argument else (), needs_token)
+        if route == TOKEN:
+            return Ask(TOKEN, (), grant_type_error(body))
+        if route == TRACK:
+            return Ask(TRACK, (argument,))
+        return Ask(route, ())

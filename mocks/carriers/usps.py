@@ -23,13 +23,18 @@ from __future__ import annotations
 
 import bisect
 import json
-from collections.abc import Iterable
 from functools import lru_cache
 from typing import NamedTuple
 
-from mocks.carriers._oauth import EXPIRED, NEEDS_TOKEN, TOKEN, TokenDesk, grant_type_error
+from mocks.carriers._oauth import (
+    EXPIRED,
+    NEEDS_TOKEN,
+    TOKEN,
+    TokenDesk,
+    TokenTrackRequests,
+)
 from mocks.carriers._times import local_date, local_iso
-from mocks.carriers.base import OTHER, TRACK, Ask, Reply
+from mocks.carriers.base import TRACK, Ask, Reply
 from peakbench.config.fleet import CarrierSpec
 from peakbench.timeline import ScanEvent, TimelineModel, journey
 
@@ -149,7 +154,7 @@ class Rendered(NamedTuple):
     summaries: tuple[str, ...]
 
 
-class UspsPersonality:
+class UspsPersonality(TokenTrackRequests):
     """USPS Tracking v3 over the journeys of ``model``.
 
     ``token_ttl_s``: store seconds a token lives; ``retry_after_header``: whether a 429 carries
@@ -157,6 +162,8 @@ class UspsPersonality:
     """
 
     content_type = b"application/json"
+    token_path = TOKEN_PATH
+    track_prefix = TRACK_PREFIX
 
     def __init__(
         self,
@@ -175,34 +182,6 @@ class UspsPersonality:
         self.rendered = lru_cache(maxsize=cache_size)(self._render)
 
     # -- requests ---------------------------------------------------------------------------------
-
-    def match(self, method: str, path: str) -> tuple[str, str]:
-        route, argument = OTHER, ""
-        if path == TOKEN_PATH and method == "POST":
-            route = TOKEN
-        elif path.startswith(TRACK_PREFIX) and method == "GET":
-            number = path[len(TRACK_PREFIX) :]
-            if number and "/" not in number:
-                route, argument = TRACK, number
-        return route, argument
-
-    def reads_body(self, route: str) -> bool:
-        return route == TOKEN
-
-    def credential(
-        self, headers: Iterable[tuple[bytes, bytes]], body: bytes, epoch: float
-    ) -> str | None:
-        return self.tokens.credential(headers, body, epoch)
-
-    def parse(self, route: str, argument: str, body: bytes) -> Ask:
-        needs_token = self.tokens.token_required(route)
-        if needs_token is not None:  # client credentials sent where a bearer token belongs
-            return Ask(route, (argument,) if argument else (), needs_token)
-        if route == TOKEN:
-            return Ask(TOKEN, (), grant_type_error(body))
-        if route == TRACK:
-            return Ask(TRACK, (argument,))
-        return Ask(route, ())
 
     # -- answers ----------------------------------------------------------------------------------
 
