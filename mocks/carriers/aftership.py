@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from mocks.carriers._refresh import Refresh, refresh_of
+from mocks.carriers._refresh import Registrations
 from mocks.carriers.base import BATCH, OTHER, TRACK, Ask, Reply
 from mocks.carriers.generic import local_iso
 from peakbench.config.fleet import CarrierSpec
@@ -158,7 +158,7 @@ def checkpoint(event: ScanEvent, slug: str, legacy: bool) -> dict[str, Any]:
     return doc
 
 
-class AfterShip:
+class AfterShip(Registrations):
     """AfterShip Tracking over the journeys of ``model``; ``slug`` is the carrier's name."""
 
     content_type = b"application/json"
@@ -166,24 +166,7 @@ class AfterShip:
     def __init__(self, carrier: str, model: TimelineModel, capacity: int = CAPACITY) -> None:
         self.slug = carrier
         self.model = model
-        self.capacity = capacity
-        self._registered: dict[str, None] = {}  # an insertion-ordered set
-        self.refresh: Refresh | None = None
-        """The aggregator's refresh cadence on pulls (None: answers are current)."""
-
-    # -- registration state ---------------------------------------------------------------------
-
-    def known(self, number: str, epoch: float) -> float:
-        """The time whose carrier state a pull of ``number`` at ``epoch`` shows."""
-        return epoch if self.refresh is None else self.refresh.known(number, epoch)
-
-    def registered(self) -> Iterable[str]:
-        """Numbers registered so far (a snapshot)."""
-        return tuple(self._registered)
-
-    def reset(self) -> None:
-        """Forget every tracking (admin reset)."""
-        self._registered.clear()
+        super().__init__(capacity)
 
     # -- requests -------------------------------------------------------------------------------
 
@@ -407,7 +390,5 @@ def _days(start: ScanEvent | None, end: ScanEvent | float) -> int | None:
 def make(carrier: CarrierSpec, model: TimelineModel) -> AfterShip:
     """The AfterShip personality of ``carrier`` (the factory :mod:`mocks.carriers` looks up)."""
     personality = AfterShip(carrier.name, model)
-    if carrier.refresh is not None:
-        cadence = (carrier.refresh.min, carrier.refresh.max)
-        personality.refresh = refresh_of(carrier.name, model.seed, cadence)
+    personality.follow(carrier, model.seed)
     return personality

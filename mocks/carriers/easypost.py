@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from mocks.carriers._refresh import Refresh, refresh_of
+from mocks.carriers._refresh import Registrations
 from mocks.carriers.base import BATCH, OTHER, TRACK, Ask, Reply
 from mocks.carriers.generic import utc_iso
 from peakbench.config.fleet import CarrierSpec
@@ -126,7 +126,7 @@ def _location(event: ScanEvent | None) -> dict[str, Any]:
     }
 
 
-class EasyPost:
+class EasyPost(Registrations):
     """EasyPost trackers over the journeys of ``model``; ``carrier`` names the carrier."""
 
     content_type = b"application/json"
@@ -134,24 +134,7 @@ class EasyPost:
     def __init__(self, carrier: str, model: TimelineModel, capacity: int = CAPACITY) -> None:
         self.carrier = carrier
         self.model = model
-        self.capacity = capacity
-        self._registered: dict[str, None] = {}  # an insertion-ordered set
-        self.refresh: Refresh | None = None
-        """The aggregator's refresh cadence on pulls (None: answers are current)."""
-
-    # -- registration state ---------------------------------------------------------------------
-
-    def known(self, number: str, epoch: float) -> float:
-        """The time whose carrier state a pull of ``number`` at ``epoch`` shows."""
-        return epoch if self.refresh is None else self.refresh.known(number, epoch)
-
-    def registered(self) -> Iterable[str]:
-        """Numbers registered so far (a snapshot)."""
-        return tuple(self._registered)
-
-    def reset(self) -> None:
-        """Forget every tracker (admin reset)."""
-        self._registered.clear()
+        super().__init__(capacity)
 
     # -- requests -------------------------------------------------------------------------------
 
@@ -359,7 +342,5 @@ def _tracking_code(body: bytes) -> str | None:
 def make(carrier: CarrierSpec, model: TimelineModel) -> EasyPost:
     """The EasyPost personality of ``carrier`` (the factory :mod:`mocks.carriers` looks up)."""
     personality = EasyPost(carrier.name, model)
-    if carrier.refresh is not None:
-        cadence = (carrier.refresh.min, carrier.refresh.max)
-        personality.refresh = refresh_of(carrier.name, model.seed, cadence)
+    personality.follow(carrier, model.seed)
     return personality

@@ -24,7 +24,7 @@ import zlib
 from collections.abc import Iterable
 from typing import Any
 
-from mocks.carriers._refresh import Refresh, refresh_of
+from mocks.carriers._refresh import Registrations
 from mocks.carriers.base import BATCH, OTHER, Ask, Reply
 from mocks.carriers.generic import local_iso, utc_iso
 from peakbench.config.fleet import CarrierSpec
@@ -166,7 +166,7 @@ def event_doc(event: ScanEvent) -> dict[str, Any]:
     }
 
 
-class SeventeenTrack:
+class SeventeenTrack(Registrations):
     """17TRACK v2.2 over the journeys of ``model`` for carrier ``carrier``.
 
     ``carrier_key`` is the numeric 17TRACK carrier code answered in ``carrier`` fields (derived
@@ -184,25 +184,8 @@ class SeventeenTrack:
     ) -> None:
         self.carrier = carrier
         self.model = model
-        self.capacity = capacity
+        super().__init__(capacity)
         self.carrier_key = carrier_key or 100_000 + zlib.crc32(carrier.encode()) % 90_000
-        self._registered: dict[str, None] = {}  # an insertion-ordered set
-        self.refresh: Refresh | None = None
-        """The aggregator's refresh cadence on pulls (None: answers are current)."""
-
-    # -- registration state ---------------------------------------------------------------------
-
-    def known(self, number: str, epoch: float) -> float:
-        """The time whose carrier state a pull of ``number`` at ``epoch`` shows."""
-        return epoch if self.refresh is None else self.refresh.known(number, epoch)
-
-    def registered(self) -> Iterable[str]:
-        """Numbers registered so far (a snapshot)."""
-        return tuple(self._registered)
-
-    def reset(self) -> None:
-        """Forget every registration (admin reset)."""
-        self._registered.clear()
 
     # -- requests -------------------------------------------------------------------------------
 
@@ -426,7 +409,5 @@ def _metrics(shown: tuple[ScanEvent, ...], epoch: float) -> dict[str, Any]:
 def make(carrier: CarrierSpec, model: TimelineModel) -> SeventeenTrack:
     """The 17TRACK personality of ``carrier`` (the factory :mod:`mocks.carriers` looks up)."""
     personality = SeventeenTrack(carrier.name, model)
-    if carrier.refresh is not None:
-        cadence = (carrier.refresh.min, carrier.refresh.max)
-        personality.refresh = refresh_of(carrier.name, model.seed, cadence)
+    personality.follow(carrier, model.seed)
     return personality
