@@ -14,32 +14,13 @@ from typing import Any
 
 import pytest
 import yaml
+from _profiles import small
 from rich.console import Console
 
 from peakbench.report.compare import SAME, WORSE, compare, comparison_html, render_comparison
 from peakbench.samples import OrderSample, RunSamples, load_samples
 
-SMALL: dict[str, Any] = {
-    "name": "small",
-    "seed": 11,
-    "clock": {"start": "2026-11-27T00:00:00Z", "scale": 2400, "duration": "12h"},
-    "target": {"plugin": {"interval": "1h", "batch_size": 35, "on_throttle": "ignore"}},
-    "peak": {"curve": "flat", "peak_orders_per_hour": 60, "order_window": "8h"},
-    "fulfilment": {"median": "30m", "p90": "1h"},
-    "carriers": [
-        {
-            "name": "generic",
-            "ingestion_lag": {"median": "5m", "p90": "15m"},
-            "behaviours": [
-                {"type": "latency", "distribution": "fixed", "delay": "200ms"},
-                {"type": "quota", "limit": 300, "per": "1d"},
-                {"type": "block", "violations": 30, "within": "10m", "ban": "1h"},
-            ],
-        }
-    ],
-    "slo": {"staleness_p95": "1h", "longest_outage": "30m"},
-    "replay": {"users": 24, "warmup_wall_s": 4},
-}
+SMALL: dict[str, Any] = small()
 # the same seed and plan, but a carrier that allows 60 requests a day and bans for 3 hours
 THROTTLED = [
     {"type": "latency", "distribution": "fixed", "delay": "200ms"},

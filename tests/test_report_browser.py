@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from _profiles import small
 from websockets.sync.client import ClientConnection, connect
 
 from peakbench.report.html import write_report
@@ -29,27 +30,7 @@ INSTALL = (
     "with `sudo apt-get update && sudo apt-get install -y chromium` (Debian/Ubuntu), or point "
     "PEAKBENCH_CHROMIUM at a Chrome/Chromium binary"
 )
-PROFILE: dict[str, Any] = {
-    "name": "browser",
-    "seed": 11,
-    "clock": {"start": "2026-11-27T00:00:00Z", "scale": 2400, "duration": "12h"},
-    "target": {"plugin": {"interval": "10m", "batch_size": 35, "on_throttle": "ignore"}},
-    "peak": {"curve": "flat", "peak_orders_per_hour": 60, "order_window": "8h"},
-    "fulfilment": {"median": "30m", "p90": "1h"},
-    "carriers": [
-        {
-            "name": "generic",
-            "ingestion_lag": {"median": "5m", "p90": "15m"},
-            "behaviours": [
-                {"type": "latency", "distribution": "fixed", "delay": "200ms"},
-                {"type": "quota", "limit": 300, "per": "1d"},
-                {"type": "block", "violations": 30, "within": "10m", "ban": "1h"},
-            ],
-        }
-    ],
-    "slo": {"staleness_p95": "1h", "longest_outage": "30m"},
-    "replay": {"users": 24, "warmup_wall_s": 4},
-}
+PROFILE: dict[str, Any] = small("browser", interval="10m")
 
 
 def _chromium() -> str:

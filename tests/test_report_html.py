@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+from _profiles import small
 
 from peakbench.report.figures import (
     carriers_figure,
@@ -22,28 +23,8 @@ from peakbench.report.figures import (
 from peakbench.report.html import render_html, write_report
 from peakbench.report.series import cdf, read_series
 
-PROFILE: dict[str, Any] = {
-    "name": "report",
-    "seed": 11,
-    "clock": {"start": "2026-11-27T00:00:00Z", "scale": 2400, "duration": "12h"},
-    # polling every 10 minutes exhausts the 300/day quota: throttles and an outage to draw
-    "target": {"plugin": {"interval": "10m", "batch_size": 35, "on_throttle": "ignore"}},
-    "peak": {"curve": "flat", "peak_orders_per_hour": 60, "order_window": "8h"},
-    "fulfilment": {"median": "30m", "p90": "1h"},
-    "carriers": [
-        {
-            "name": "generic",
-            "ingestion_lag": {"median": "5m", "p90": "15m"},
-            "behaviours": [
-                {"type": "latency", "distribution": "fixed", "delay": "200ms"},
-                {"type": "quota", "limit": 300, "per": "1d"},
-                {"type": "block", "violations": 30, "within": "10m", "ban": "1h"},
-            ],
-        }
-    ],
-    "slo": {"staleness_p95": "1h", "longest_outage": "30m"},
-    "replay": {"users": 24, "warmup_wall_s": 4},
-}
+# polling every 10 minutes exhausts the 300/day quota: throttles and an outage to draw
+PROFILE: dict[str, Any] = small("report", interval="10m")
 
 
 @pytest.fixture(scope="module")

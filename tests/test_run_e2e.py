@@ -17,33 +17,14 @@ from typing import Any
 
 import pytest
 import yaml
+from _profiles import small
 
 from peakbench.config.profile import Profile
 from peakbench.results import load_run
 from peakbench.timeline import journey
 
 SECRET = re.compile(r"\b(ck|cs)_[0-9a-f]{40}\b|\bpk_[0-9a-f]{24}\b")
-SMALL: dict[str, Any] = {
-    "name": "small",
-    "seed": 11,
-    "clock": {"start": "2026-11-27T00:00:00Z", "scale": 2400, "duration": "12h"},
-    "target": {"plugin": {"interval": "1h", "batch_size": 35, "on_throttle": "ignore"}},
-    "peak": {"curve": "flat", "peak_orders_per_hour": 60, "order_window": "8h"},
-    "fulfilment": {"median": "30m", "p90": "1h"},
-    "carriers": [
-        {
-            "name": "generic",
-            "ingestion_lag": {"median": "5m", "p90": "15m"},
-            "behaviours": [
-                {"type": "latency", "distribution": "fixed", "delay": "200ms"},
-                {"type": "quota", "limit": 300, "per": "1d"},
-                {"type": "block", "violations": 30, "within": "10m", "ban": "1h"},
-            ],
-        }
-    ],
-    "slo": {"staleness_p95": "1h", "longest_outage": "30m"},
-    "replay": {"users": 24, "warmup_wall_s": 4},
-}
+SMALL: dict[str, Any] = small()
 
 
 def _run(tmp_path: Path, name: str, interval: str) -> tuple[int, dict[str, Any], Path]:

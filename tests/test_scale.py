@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from _profiles import QUOTA_AND_BAN, small
 
 from loadtests.cluster import MasterReplay, worker_replay, worker_report
 from loadtests.lateness import Lateness
@@ -25,23 +26,7 @@ from peakbench.journals import replay_records
 from peakbench.loadgen import Scale, locust_argv
 from peakbench.schedule import Item, write_schedule
 
-SMALL: dict[str, Any] = {
-    "name": "small",
-    "seed": 11,
-    "clock": {"start": "2026-11-27T00:00:00Z", "scale": 2400, "duration": "12h"},
-    "target": {"plugin": {"interval": "1h", "batch_size": 35, "on_throttle": "ignore"}},
-    "peak": {"curve": "flat", "peak_orders_per_hour": 60, "order_window": "8h"},
-    "fulfilment": {"median": "30m", "p90": "1h"},
-    "carriers": [
-        {
-            "name": "generic",
-            "ingestion_lag": {"median": "5m", "p90": "15m"},
-            "behaviours": [{"type": "latency", "distribution": "fixed", "delay": "200ms"}],
-        }
-    ],
-    "slo": {"staleness_p95": "1h", "longest_outage": "30m"},
-    "replay": {"users": 24, "warmup_wall_s": 5},
-}
+SMALL: dict[str, Any] = small(behaviours=[QUOTA_AND_BAN[0]], warmup_wall_s=5)
 
 
 def _items(orders: int) -> list[Item]:

@@ -1,0 +1,48 @@
+"""The small profile the end-to-end tests run: 12 h of store time at ×2400 (about 20 s of wall
+time), a flat 60 orders per hour, one generic carrier with a 300/day quota and a ban."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+QUOTA_AND_BAN: list[dict[str, Any]] = [
+    {"type": "latency", "distribution": "fixed", "delay": "200ms"},
+    {"type": "quota", "limit": 300, "per": "1d"},
+    {"type": "block", "violations": 30, "within": "10m", "ban": "1h"},
+]
+
+_SMALL: dict[str, Any] = {
+    "name": "small",
+    "seed": 11,
+    "clock": {"start": "2026-11-27T00:00:00Z", "scale": 2400, "duration": "12h"},
+    "target": {"plugin": {"interval": "1h", "batch_size": 35, "on_throttle": "ignore"}},
+    "peak": {"curve": "flat", "peak_orders_per_hour": 60, "order_window": "8h"},
+    "fulfilment": {"median": "30m", "p90": "1h"},
+    "carriers": [
+        {
+            "name": "generic",
+            "ingestion_lag": {"median": "5m", "p90": "15m"},
+            "behaviours": QUOTA_AND_BAN,
+        }
+    ],
+    "slo": {"staleness_p95": "1h", "longest_outage": "30m"},
+    "replay": {"users": 24, "warmup_wall_s": 4},
+}
+
+
+def small(
+    name: str = "small",
+    interval: str = "1h",
+    behaviours: list[dict[str, Any]] | None = None,
+    warmup_wall_s: float = 4,
+) -> dict[str, Any]:
+    """A fresh copy of the small profile with the plugin's polling ``interval``, the carrier's
+    ``behaviours`` (default: :data:`QUOTA_AND_BAN`) and the replay's warm-up changed."""
+    data = copy.deepcopy(_SMALL)
+    data["name"] = name
+    data["target"]["plugin"]["interval"] = interval
+    if behaviours is not None:
+        data["carriers"][0]["behaviours"] = copy.deepcopy(behaviours)
+    data["replay"]["warmup_wall_s"] = warmup_wall_s
+    return data
