@@ -9,6 +9,8 @@ Line format (``RUN/journals/carrier-<name>.jsonl``), the input of outage analysi
 decimals); ``key`` is the index of the caller's API key (``k0``…) or ``anon``, never the key.
 Lines are buffered in memory and written when ``max_lines`` are pending, by :meth:`Journal.flush`
 (the server calls it every wall second) and on :meth:`Journal.close`: memory stays bounded.
+The file is a segmented journal (:mod:`peakbench.segments`): ``carrier-<name>.jsonl``, then
+``carrier-<name>.1.jsonl``… of at most ``segment_bytes`` each; a restarted server appends.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any
+
+from peakbench.segments import DEFAULT_SEGMENT_BYTES, Position, SegmentWriter, read_lines
 
 OK, THROTTLED, BLOCKED, ERROR = "ok", "throttled", "blocked", "error"
 """Journal outcomes: 2xx; a quota's 429; a ban's refusal; any other non-2xx."""
@@ -32,8 +36,11 @@ class Counters:
     throttled: int = 0
     blocked: int = 0
     errors: int = 0
+    recovery: str | None = None
+    """What the server did with the journal it found at start (one line, see
+    :mod:`mocks.recovery`); None when nobody asked."""
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -42,9 +49,17 @@ MAX_MIDDLES = 4096
 
 
 class Journal:
-    """Buffered JSONL journal of ``carrier`` at ``path`` (None: count only, write nothing)."""
+    """Buffered JSONL journal of ``carrier`` at ``path`` (None: count only, write nothing),
+    in segments of ``segment_bytes``, keeping the newest ``keep`` segments (None: all)."""
 
-    def __init__(self, carrier: str, path: Path | None, max_lines: int = 4096) -> None:
+    def __init__(
+        self,
+        carrier: str,
+        path: Path | None,
+        max_lines: int = 4096,
+        segment_bytes: int = DEFAULT_SEGMENT_BYTES,
+        keep: int | None = None,
+    ) -> None:
         self.carrier = carrier
         self.path = path
         self.max_lines = max_lines
@@ -56,10 +71,9 @@ class Journal:
         """Everything of a line between ``t`` and ``delay``, by its fields: requests repeat a
         handful of combinations, so a line costs two number formats and a join."""
         self._pending: list[str] = []
-        self._file: TextIO | None = None
+        self._file: SegmentWriter | None = None
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = path.open("a", encoding="utf-8")
+            self._file = SegmentWriter(path, segment_bytes, keep=keep)
 
     def record(
         self,
@@ -116,31 +130,31 @@ class Journal:
 
     def reset_counters(self) -> None:
         """Start the counters over (the admin API's reset); the journal file is kept whole."""
-        self.counters = Counters()
+        self.counters = Counters(recovery=self.counters.recovery)
+
+    def position(self) -> Position:
+        """Where the next written line goes (segment, byte offset), pending lines flushed."""
+        self.flush()
+        return self._file.position if self._file is not None else (0, 0)
 
     def export(self, since: float | None = None, chunk_bytes: int = 1 << 16) -> Iterator[bytes]:
         """The journal written so far (flushed first), as chunks of whole JSONL lines; only
         lines with ``t >= since`` (run seconds) when given. Memory stays near ``chunk_bytes``."""
         self.flush()
-        if self.path is None or not self.path.exists():
+        if self.path is None:
             return
-        with self.path.open("rb") as file:
-            if since is None:
-                while chunk := file.read(chunk_bytes):
-                    yield chunk
-                return
-            out: list[bytes] = []
-            size = 0
-            for line in file:
-                if _line_t(line) < since:
-                    continue
-                out.append(line)
-                size += len(line)
-                if size >= chunk_bytes:
-                    yield b"".join(out)
-                    out, size = [], 0
-            if out:
+        out: list[bytes] = []
+        size = 0
+        for line in read_lines(self.path):
+            if since is not None and line_t(line) < since:
+                continue
+            out.append(line)
+            size += len(line)
+            if size >= chunk_bytes:
                 yield b"".join(out)
+                out, size = [], 0
+        if out:
+            yield b"".join(out)
 
     def close(self) -> None:
         """Flush and close the file (idempotent)."""
@@ -150,7 +164,7 @@ class Journal:
             self._file = None
 
 
-def _line_t(line: bytes) -> float:
+def line_t(line: bytes) -> float:
     """``t`` of a journal line (every line starts ``{"t":<t>,``); -inf when unreadable."""
     try:
         return float(line[5 : line.index(b",")])

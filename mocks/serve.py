@@ -8,6 +8,10 @@ start the push loops of carriers with ``push:``; flush journals every wall secon
 on SIGTERM/SIGINT, or when the parent dies (``os.getppid()`` changes), stop within about a
 second, flushing journals, and exit 0.
 
+A restart on the same journal folder recovers each carrier's quota and ban state from its
+journal, or says in one line why it cannot (:mod:`mocks.recovery`); journals are written in
+size-bounded segments (:mod:`peakbench.segments`).
+
 ``python -m mocks serve`` (see :mod:`mocks.__main__`) and ``peakbench mocks serve`` both end in
 :func:`serve_fleet`; :func:`main` parses their arguments.
 """
@@ -36,8 +40,10 @@ from mocks._server import base_url, listen, server_config, watch_parent, write_r
 from mocks.app import CarrierApp, create_carrier_app
 from mocks.hosts import HostRouter
 from mocks.journal import Journal
+from mocks.recovery import StateManifest, resume
 from peakbench.clock import ClockSpec, WallClock
-from peakbench.config.fleet import FleetSpec
+from peakbench.config.fleet import CarrierSpec, FleetSpec
+from peakbench.segments import DEFAULT_SEGMENT_BYTES, SEGMENT_BYTES_ENV, parse_size
 
 FLUSH_EVERY_S = 1.0
 """Wall seconds between journal flushes."""
@@ -69,6 +75,10 @@ async def run_fleet(
     handle_signals: bool = True,
     on_ready: Callable[[dict[str, Any]], None] | None = None,
     push: PushWiring | None = None,
+    segment_bytes: int = DEFAULT_SEGMENT_BYTES,
+    keep: int | None = None,
+    fresh: bool = False,
+    log: Callable[[str], None] | None = None,
 ) -> None:
     """Serve every carrier of ``fleet`` until ``stop`` is set, a signal arrives or the parent dies.
 
@@ -79,6 +89,10 @@ async def run_fleet(
     to ``ready_file`` (atomically) and to ``on_ready``. ``handle_signals``: off when not on the
     main thread (tests). ``push``: what carriers with a ``push:`` section need to push to the
     store (their push loops start once the fleet listens; journals ``push-<name>.jsonl``).
+    ``segment_bytes``: journal segment size; ``keep``: segments kept per journal (None: all).
+    A journal already in ``journal_dir`` is recovered from (``fresh``: its state is ignored);
+    each carrier's outcome goes to ``log`` (default: stderr), one line, and to the ready
+    document's ``recovery``.
     """
     loop = asyncio.get_running_loop()
     stop = stop or asyncio.Event()
@@ -93,12 +107,18 @@ async def run_fleet(
     results: list[object] = []
     pushers: list[asyncio.Task[None]] = []
     try:
-        apps = []
-        for carrier in fleet.carriers:
-            journal = Journal(carrier.name, journal_dir / f"carrier-{carrier.name}.jsonl")
+
+        def build(carrier: CarrierSpec, journal: Journal) -> CarrierApp:
             journals.append(journal)
             accepted = list(keys.get(carrier.name, ()))
-            apps.append(create_carrier_app(carrier, fleet, clock, accepted, journal, remote_admin))
+            return create_carrier_app(carrier, fleet, clock, accepted, journal, remote_admin)
+
+        apps, recoveries, manifest = resume(
+            journal_dir, fleet, clock, keys, build,
+            segment_bytes=segment_bytes, keep=keep, fresh=fresh,
+        )  # fmt: skip
+        for recovery in recoveries:
+            (log or _log)(recovery.line())
         bound: list[tuple[Any, socket.socket]]
         if fleet.listen.mode == "shared":
             bound = [(HostRouter(apps, remote_admin), _bind(host, fleet.listen.port))]
@@ -117,15 +137,18 @@ async def run_fleet(
             await asyncio.sleep(0.01)
         else:
             ready = ready_document(fleet, host, ports, tls is not None)
+            ready["recovery"] = {r.carrier: r.as_json() for r in recoveries}
             if ready_file is not None:
                 write_ready_file(ready_file, ready)
             if on_ready is not None:
                 on_ready(ready)
         watchers = [
-            asyncio.create_task(_flush_journals(journals)),
+            asyncio.create_task(_flush_journals(journals, manifest, apps)),
             asyncio.create_task(watch_parent(stop.set)),
         ]
-        pushers = _start_pushes(apps, fleet, clock, journal_dir, push or PushWiring(), stop)
+        pushers = _start_pushes(
+            apps, fleet, clock, journal_dir, push or PushWiring(), stop, segment_bytes, keep
+        )
         ended = asyncio.create_task(stop.wait())
         await asyncio.wait([ended, *tasks], return_when=asyncio.FIRST_COMPLETED)
         ended.cancel()
@@ -166,6 +189,8 @@ def _start_pushes(
     journal_dir: Path,
     wiring: PushWiring,
     stop: asyncio.Event,
+    segment_bytes: int = DEFAULT_SEGMENT_BYTES,
+    keep: int | None = None,
 ) -> list[asyncio.Task[None]]:
     pushing = [app for app in apps if getattr(app.carrier, "push", None) is not None]
     if not pushing:
@@ -178,7 +203,7 @@ def _start_pushes(
         coro = run_push(
             app.carrier, app.personality, clock, journal_dir / f"push-{name}.jsonl",  # type: ignore[arg-type]
             wiring.secrets.get(name), wiring.store_credentials, stop,
-            seed=fleet.seed, base_url=wiring.store_url,
+            seed=fleet.seed, base_url=wiring.store_url, segment_bytes=segment_bytes, keep=keep,
         )  # fmt: skip
         tasks.append(asyncio.create_task(coro, name=f"push-{name}"))
     return tasks
@@ -260,11 +285,18 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def _flush_journals(journals: Sequence[Journal]) -> None:
+async def _flush_journals(
+    journals: Sequence[Journal], manifest: StateManifest, apps: Sequence[CarrierApp]
+) -> None:
     while True:
         await asyncio.sleep(FLUSH_EVERY_S)
         for journal in journals:
             journal.flush()
+        manifest.watch(apps)
+
+
+def _log(line: str) -> None:
+    print(f"mocks: {line}", file=sys.stderr, flush=True)
 
 
 def serve_fleet(
@@ -279,11 +311,15 @@ def serve_fleet(
     remote_admin: bool = False,
     on_ready: Callable[[dict[str, Any]], None] | None = None,
     push: PushWiring | None = None,
+    segment_bytes: int = DEFAULT_SEGMENT_BYTES,
+    keep: int | None = None,
+    fresh: bool = False,
 ) -> int:
     """Run the fleet's mock carriers on a uvloop loop until told to stop; returns the exit code."""
     fleet_run = run_fleet(
         fleet, clock_spec, journal_dir, ready_file, host, keys,
         tls=tls, remote_admin=remote_admin, on_ready=on_ready, push=push,
+        segment_bytes=segment_bytes, keep=keep, fresh=fresh,
     )  # fmt: skip
     # Everything built so far (configs, caches, the server stack) lives as long as the process:
     # keep it out of the collector's generations, and collect the young generation less often,
@@ -306,6 +342,9 @@ def serving(
     tls: tuple[Path, Path] | None = None,
     timeout_s: float = 15.0,
     push: PushWiring | None = None,
+    segment_bytes: int = DEFAULT_SEGMENT_BYTES,
+    keep: int | None = None,
+    fresh: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Serve ``fleet`` on a background thread (its own uvloop loop) while the ``with`` block
     runs; yields the ready document. For tests and benchmarks that embed the mocks."""
@@ -323,6 +362,7 @@ def serving(
         coro = run_fleet(
             fleet, clock_spec, journal_dir, None, keys=keys, stop=stop, tls=tls,
             handle_signals=False, on_ready=on_ready, push=push,
+            segment_bytes=segment_bytes, keep=keep, fresh=fresh,
         )  # fmt: skip
         try:
             loop.run_until_complete(coro)
@@ -390,16 +430,48 @@ def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
     serve.add_argument(
         "--store-ready-file", type=Path, help="RUN/store.ready.json: the store URL, once known"
     )
+    serve.add_argument(
+        "--journal-segment-bytes",
+        metavar="SIZE",
+        help=f"journal segment size, e.g. 16MiB (default: ${SEGMENT_BYTES_ENV} or 16MiB)",
+    )
+    serve.add_argument(
+        "--journal-keep",
+        type=int,
+        metavar="N",
+        help="standalone only: keep the newest N segments of each journal (default: all)",
+    )
+    serve.add_argument(
+        "--fresh",
+        action="store_true",
+        help="ignore the quota and ban state in an existing journal (default: recover it)",
+    )
     args = parser.parse_args(argv)
+    if args.journal_keep is not None and (args.fleet is None or args.journal_keep < 1):
+        parser.error("--journal-keep N goes with --fleet, N at least 1 (a run keeps its journals)")
+    size_text = args.journal_segment_bytes or environ.get(SEGMENT_BYTES_ENV)
+    try:
+        what = "--journal-segment-bytes" if args.journal_segment_bytes else SEGMENT_BYTES_ENV
+        segment_bytes = parse_size(size_text, what) if size_text else DEFAULT_SEGMENT_BYTES
+    except ValueError as exc:
+        print(f"mocks serve: {exc}", file=sys.stderr)
+        return 2
     if (args.tls_cert is None) != (args.tls_key is None):
         parser.error("--tls-cert and --tls-key go together")
     tls = (args.tls_cert, args.tls_key) if args.tls_cert is not None else None
+    from mocks.store.auth import is_loopback  # loud when told to leave loopback (issue 7)
+
+    exposed = [f"--host {args.host}: the carriers"] if not is_loopback(args.host) else []
+    exposed += ["--remote-admin: /__admin/"] if args.remote_admin else []
+    for what in exposed:
+        print(f"mocks: WARNING: {what} answer other machines too", file=sys.stderr)
     if args.fleet is not None:
         from mocks.standalone import serve_standalone
 
         return serve_standalone(
             args.fleet, environ, args.journal_dir, args.ready_file, args.host, tls,
-            args.remote_admin, store_url=args.store_url,
+            args.remote_admin, store_url=args.store_url, segment_bytes=segment_bytes,
+            keep=args.journal_keep, fresh=args.fresh,
         )  # fmt: skip
     missing = [
         f"--{name.replace('_', '-')}"
@@ -420,4 +492,5 @@ def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
     return serve_fleet(
         fleet, clock_spec, args.journal_dir, args.ready_file, args.host, keys,
         tls=tls, remote_admin=args.remote_admin, push=push,
+        segment_bytes=segment_bytes, fresh=args.fresh,
     )  # fmt: skip

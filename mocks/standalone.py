@@ -4,7 +4,8 @@ For pointing a real staging store at the mocks: FILE is a fleet YAML (a ``FleetS
 optional ``clock: {scale, start}``; see ``profiles/fleets/fleet-example.yaml``), validated with the
 profile loader's messages (``file:line field.path: problem``, did-you-mean, exit 2). Prints each
 carrier's base URL and admin URL, journals to ``--journal-dir`` (default: a new temp folder,
-printed), and runs until Ctrl-C.
+printed), and runs until Ctrl-C. Restarted on the same ``--journal-dir`` it goes on with the
+clock and the quota and ban state its journals were written with (:mod:`mocks.recovery`).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from mocks.recovery import resume_clock
 from peakbench.clock import ClockSpec
 from peakbench.config.fleet import StandaloneFleetSpec
-from peakbench.config.loader import ProfileError, ProfileIssue, parse_model
+from peakbench.config.loader import ProfileError, parse_model, read_text
+from peakbench.segments import DEFAULT_SEGMENT_BYTES
 
 EXIT_USAGE = 2
 
@@ -32,11 +35,7 @@ def parse_fleet_file(text: str, source: str = "<fleet>") -> StandaloneFleetSpec:
 
 def load_fleet_file(path: Path) -> StandaloneFleetSpec:
     """Read and validate a fleet file (see :func:`parse_fleet_file`)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ProfileError([ProfileIssue(str(path), None, "", exc.strerror or str(exc))]) from None
-    return parse_fleet_file(text, str(path))
+    return parse_fleet_file(read_text(path, "fleet file"), str(path))  # one-line refusals
 
 
 def clock_spec_of(spec: StandaloneFleetSpec, now: float) -> ClockSpec:
@@ -69,8 +68,14 @@ def serve_standalone(
     remote_admin: bool = False,
     console: Console | None = None,
     store_url: str | None = None,
+    segment_bytes: int = DEFAULT_SEGMENT_BYTES,
+    keep: int | None = None,
+    fresh: bool = False,
 ) -> int:
-    """Serve ``fleet_file`` until Ctrl-C / SIGTERM; returns the exit code (2: bad input)."""
+    """Serve ``fleet_file`` until Ctrl-C / SIGTERM; returns the exit code (2: bad input).
+
+    ``segment_bytes``, ``keep``: journal segment size and how many segments each journal keeps
+    (None: all); ``fresh``: ignore the state in existing journals (else it is recovered)."""
     from mocks.serve import parse_keys, push_wiring, serve_fleet
 
     console = console or Console()
@@ -93,6 +98,8 @@ def serve_standalone(
     if journal_dir is None:
         journal_dir = Path(tempfile.mkdtemp(prefix="peakbench-mocks-"))
     clock = clock_spec_of(spec, time.time())
+    if not fresh:  # a restart goes on with the clock its journals were written on
+        clock = resume_clock(journal_dir, clock, explicit_start=spec.clock.start is not None)
 
     def announce(ready: dict[str, Any]) -> None:
         if spec.listen.mode == "shared":
@@ -110,7 +117,8 @@ def serve_standalone(
         console.print(
             f"clock: ×{spec.clock.scale:g} store seconds per wall second", highlight=False
         )
-        console.print(f"journals: {journal_dir}", highlight=False, soft_wrap=True)
+        kept = f" (newest {keep} segments of each kept)" if keep else ""
+        console.print(f"journals: {journal_dir}{kept}", highlight=False, soft_wrap=True)
         console.print("Ctrl-C to stop.")
 
     fleet = spec.fleet()
@@ -121,6 +129,7 @@ def serve_standalone(
         return serve_fleet(
             fleet, clock, journal_dir, ready_file, host, keys,
             tls=tls, remote_admin=remote_admin, on_ready=announce, push=push,
+            segment_bytes=segment_bytes, keep=keep, fresh=fresh,
         )  # fmt: skip
     except KeyboardInterrupt:  # a second Ctrl-C while shutting down
         return 0

@@ -1,6 +1,8 @@
 """Readers for what a run leaves behind: the replay journal, carrier journals, the store's log.
 
 Readers are tolerant of a torn last line (a run interrupted mid-write) and count what they skip.
+Every journal may be written in segments (``carrier-ups.jsonl``, ``carrier-ups.1.jsonl``…, see
+:mod:`peakbench.segments`): the readers here read all of a journal's segments, in order.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from peakbench.segments import journals_in, segment_files
 
 
 @dataclass(slots=True)
@@ -64,38 +68,32 @@ class Shipment:
 
 
 def read_jsonl(path: Path, skipped: SkipCounter | None = None) -> Iterator[dict[str, Any]]:
-    if not path.exists():
-        return
-    with path.open() as fh:
-        for line in fh:
-            try:
-                row = json.loads(line)
-            except ValueError:
-                if skipped is not None:
-                    skipped.lines += 1
-                    skipped.files.append(path.name)
-                continue
-            if isinstance(row, dict):
-                yield row
+    """The JSON objects of journal ``path``, all its segments in order; unreadable lines are
+    skipped and counted in ``skipped``."""
+    for segment in segment_files(path):
+        yield from _read_file(segment, skipped)
 
 
 def replay_journals(path: Path) -> list[Path]:
-    """The replay journal files of a run: ``path`` (``journals/replay.jsonl``, one process) and
-    its per-worker siblings ``replay-<index>.jsonl`` (a distributed run), index order."""
-    siblings = path.parent.glob(f"{path.stem}-*{path.suffix}")
+    """The replay journal files of a run, every segment in order: ``path``'s
+    (``journals/replay.jsonl``, one process), then those of its per-worker siblings
+    ``replay-<index>.jsonl`` (a distributed run), index order."""
+    siblings = journals_in(path.parent, f"{path.stem}-*{path.suffix}")
     numbered = [p for p in siblings if p.stem.rpartition("-")[2].isdigit()]
-    return [path, *sorted(numbered, key=lambda p: int(p.stem.rpartition("-")[2]))]
+    journals = [path, *sorted(numbered, key=lambda p: int(p.stem.rpartition("-")[2]))]
+    files = [segment for journal in journals for segment in segment_files(journal)]
+    return files or [path]
 
 
 def replay_records(path: Path, skipped: SkipCounter | None = None) -> Iterator[ReplayRecord]:
     """Every executed item of a run, from ``path`` and its per-worker siblings (see
     :func:`replay_journals`), so one reader serves single-process and distributed runs."""
-    for journal in replay_journals(path):
-        yield from _replay_file(journal, skipped)
+    for segment in replay_journals(path):
+        yield from _replay_file(segment, skipped)
 
 
 def _replay_file(path: Path, skipped: SkipCounter | None) -> Iterator[ReplayRecord]:
-    for row in read_jsonl(path, skipped):
+    for row in _read_file(path, skipped):
         yield ReplayRecord(
             kind=str(row["kind"]),
             ref=int(row["ref"]),
@@ -115,7 +113,9 @@ def _replay_file(path: Path, skipped: SkipCounter | None) -> Iterator[ReplayReco
 def carrier_records(
     journal_dir: Path, skipped: SkipCounter | None = None
 ) -> Iterator[CarrierRecord]:
-    for path in sorted(journal_dir.glob("carrier-*.jsonl")):
+    """Every carrier request journaled in ``journal_dir``, carrier by carrier (name order),
+    each carrier's segments in order."""
+    for path in journals_in(journal_dir, "carrier-*.jsonl"):
         for row in read_jsonl(path, skipped):
             yield CarrierRecord(
                 t=float(row["t"]),
@@ -126,6 +126,23 @@ def carrier_records(
                 cause=row.get("cause"),
                 numbers=int(row.get("numbers") or 0),
             )
+
+
+def _read_file(path: Path, skipped: SkipCounter | None) -> Iterator[dict[str, Any]]:
+    """The JSON objects of one segment file (see :func:`read_jsonl` for a whole journal)."""
+    if not path.is_file():
+        return
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            try:
+                row = json.loads(line)
+            except ValueError:
+                if skipped is not None:
+                    skipped.lines += 1
+                    skipped.files.append(path.name)
+                continue
+            if isinstance(row, dict):
+                yield row
 
 
 def _connect(db: Path) -> sqlite3.Connection:

@@ -179,6 +179,48 @@ class Pipeline:
                 return m.behaviour.mangle
         return None
 
+    # -- restart recovery (mocks.recovery) -------------------------------------------------------
+
+    def recall(self, route: str, key: str, ip: str, t: float, epoch: float, outcome: str) -> None:
+        """Re-apply what a journaled request did to the quota and ban state, from its recorded
+        ``outcome``: an admitted one (``ok``, ``error``) charged the quotas that applied; a
+        throttled one counted as a violation for the blocks that applied (which may start a
+        ban, as it did then); a ban refusal changed nothing. Only for requests that reached
+        :meth:`admit` (a known key). Probability draws are not replayed: a behaviour with a
+        ``probability`` below 1 is recalled as if it applied."""
+        if outcome == "blocked":
+            return
+        if outcome == "throttled":
+            for x in self.blocks:
+                if x.matches(route, key, ip) and x.active_at(t, epoch):
+                    block = x.behaviour
+                    block.violation(key if block.scope == "key" else ip, t)
+            return
+        for q in self.quotas:
+            if q.matches(route, key, ip) and q.active_at(t, epoch):
+                quota = q.behaviour
+                quota.take(_caller(quota.scope, key, ip), t, epoch)
+
+    def memory(self) -> float:
+        """Store seconds of past requests the quota and ban state can depend on: the longest
+        quota window, and for a block its ``within`` + longest ban + ``cooldown`` (``inf`` with
+        permanent bans); 0.0 when the carrier keeps no such state."""
+        longest = max((x.behaviour.per for x in self.quotas), default=0.0)
+        for x in self.blocks:
+            block = x.behaviour
+            ban = math.inf if block.permanent else max(block.lengths)
+            longest = max(longest, block.within + ban + block.cooldown)
+        return longest
+
+    def banned(self, t: float) -> int:
+        """Callers banned at run second ``t``, over all blocks."""
+        return sum(
+            1
+            for x in self.blocks
+            for entry in x.behaviour.state.callers.entries.values()
+            if entry.banned_until > t
+        )
+
     def describe(self) -> list[dict[str, Any]]:
         """The behaviour specs as JSON, in profile syntax (for the admin API)."""
         return dump_behaviours(self.specs)

@@ -13,7 +13,8 @@ store seconds the attempt took; ``next_t``: run second of the retry, null when t
 A line with an ``error`` and a null ``next_t`` is a push given up.
 
 Buffered like the request journal: bounded memory, flushed by the runner every wall second and
-on close.
+on close; written in segments (``push-<carrier>.jsonl``, ``push-<carrier>.1.jsonl``…, see
+:mod:`peakbench.segments`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TextIO
+
+from peakbench.segments import DEFAULT_SEGMENT_BYTES, SegmentWriter
 
 
 @dataclass(slots=True)
@@ -41,19 +43,26 @@ class PushCounters:
 
 
 class PushJournal:
-    """Buffered JSONL journal of the pushes of ``carrier`` at ``path`` (None: count only)."""
+    """Buffered JSONL journal of the pushes of ``carrier`` at ``path`` (None: count only), in
+    segments of ``segment_bytes``, keeping the newest ``keep`` (None: all)."""
 
-    def __init__(self, carrier: str, path: Path | None, max_lines: int = 4096) -> None:
+    def __init__(
+        self,
+        carrier: str,
+        path: Path | None,
+        max_lines: int = 4096,
+        segment_bytes: int = DEFAULT_SEGMENT_BYTES,
+        keep: int | None = None,
+    ) -> None:
         self.carrier = carrier
         self.max_lines = max_lines
         self.counters = PushCounters()
         self.dropped = 0
         """Lines lost because the file could not be written."""
         self._pending: list[str] = []
-        self._file: TextIO | None = None
+        self._file: SegmentWriter | None = None
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = path.open("a", encoding="utf-8")
+            self._file = SegmentWriter(path, segment_bytes, keep=keep)
 
     def record(
         self,

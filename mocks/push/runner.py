@@ -26,6 +26,7 @@ from mocks.push.schedule import PollSchedule
 from peakbench.clock import Clock
 from peakbench.config.fleet import CarrierSpec
 from peakbench.config.push import PushSpec
+from peakbench.segments import DEFAULT_SEGMENT_BYTES
 from peakbench.timeline import TimelineModel
 
 log = logging.getLogger("mocks.push")
@@ -221,6 +222,8 @@ async def run_push(
     model: TimelineModel | None = None,
     seed: int | str = 0,
     base_url: str | Callable[[], str | None] | None = None,
+    segment_bytes: int = DEFAULT_SEGMENT_BYTES,
+    keep: int | None = None,
 ) -> None:
     """Push ``carrier``'s tracking updates to the store until ``stop`` is set.
 
@@ -230,7 +233,7 @@ async def run_push(
     ``PEAKBENCH_STORE_CREDENTIALS`` for WooCommerce REST auth; ``model``: the carrier's truth
     model (default: ``personality.model``); ``seed``: the fleet seed (fixes the poll jitter);
     ``base_url``: the store's base URL, or a resolver returning it once known, for a relative
-    ``push.url``.
+    ``push.url``; ``segment_bytes`` / ``keep``: the journal's segment size and retention.
     """
     spec = carrier.push
     if spec is None:
@@ -238,7 +241,7 @@ async def run_push(
     model = model or getattr(personality, "model", None)
     if not isinstance(model, TimelineModel):
         raise ValueError(f"carrier {carrier.name!r}: run_push needs the carrier's TimelineModel")
-    journal = PushJournal(carrier.name, journal_path)
+    journal = PushJournal(carrier.name, journal_path, segment_bytes=segment_bytes, keep=keep)
     limits = httpx.Limits(
         max_connections=spec.concurrency, max_keepalive_connections=spec.concurrency
     )
