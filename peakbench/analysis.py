@@ -13,6 +13,7 @@ from typing import Any
 
 from peakbench.clock import ClockSpec, iso
 from peakbench.config.profile import Profile
+from peakbench.faults import apply_faults, read_faults
 from peakbench.freshness import (
     ViewFreshness,
     assess_view,
@@ -30,6 +31,7 @@ from peakbench.journals import (
 )
 from peakbench.outages import Outage, find_outages, hit_by
 from peakbench.patience import complaint_probability
+from peakbench.resources import resources_summary
 from peakbench.schedule import read_schedule
 from peakbench.slo import evaluate
 from peakbench.timeline import TimelineModel, journey
@@ -220,13 +222,14 @@ def analyse(
             "note": "network round trips cannot scale with the clock",
         },
         "skipped_journal_lines": skipped.lines,
+        "resources": resources_summary(root, profile.resources),
         "partial": partial,
     }
     reasons = _invalid_reasons(profile, summary, unreachable, partial)
     summary["valid"] = not reasons
     summary["invalid_reasons"] = reasons
     summary["slo"] = evaluate(profile.slo, summary)
-    return summary
+    return apply_faults(summary, read_faults(root))  # docs/faults.md
 
 
 def _exact_refresh(

@@ -105,6 +105,9 @@ def run_candidates(
         outcome = Run(one, source, parent, console, argv, **run_options).execute()
         runs.append((name, outcome.root))
         codes.append(outcome.exit_code)
+        if outcome.interrupted:  # Ctrl-C ends the whole comparison, not one candidate
+            console.print(f"[yellow]interrupted: candidates after {name} not run[/]")
+            break
     if len(runs) >= 2:
         render_comparison(console, write_comparison(parent, runs, codes))
         console.print(f"comparison: {parent / 'comparison.html'}", highlight=False)

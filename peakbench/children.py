@@ -19,7 +19,15 @@ from typing import Any
 
 
 class ChildError(RuntimeError):
-    """A child process failed to start or died; the message is one line for the user."""
+    """A child process failed to start or died; the message is one line for the user.
+
+    ``child``: the child's name; ``kind``: the fault kind (see :mod:`peakbench.faults`), or
+    ``None`` when the run was interrupted (the signal is the fault, not the child)."""
+
+    def __init__(self, message: str, child: str | None = None, kind: str | None = None):
+        super().__init__(message)
+        self.child = child
+        self.kind = kind
 
 
 class Child:
@@ -80,23 +88,37 @@ class Child:
             if not self.alive:
                 raise ChildError(
                     f"{self.name} exited with code {self.returncode} while starting: "
-                    f"{self.log_tail() or 'no output'} (log: {self.log})"
+                    f"{self.log_tail() or 'no output'} (log: {self.log})",
+                    self.name,
+                    "child_died",
                 )
             time.sleep(0.05)
         if should_stop():
-            raise ChildError(f"interrupted while {self.name} was starting")
-        raise ChildError(f"{self.name} was not ready within {timeout:.0f}s (log: {self.log})")
+            raise ChildError(f"interrupted while {self.name} was starting", self.name)
+        raise ChildError(
+            f"{self.name} was not ready within {timeout:.0f}s (log: {self.log})", self.name, "hang"
+        )
 
-    def stop(self, grace: float = 8.0) -> int | None:
-        """SIGTERM, then SIGKILL after ``grace`` seconds; returns the exit code."""
+    def stop(self, grace: float = 8.0, hurry: Callable[[], bool] = lambda: False) -> int | None:
+        """SIGCONT and SIGTERM, then SIGKILL to the child's whole process group after ``grace``
+        seconds or as soon as ``hurry()`` (a second Ctrl-C); returns the exit code.
+
+        SIGCONT first: a stopped (SIGSTOPped, hung) child would never see the SIGTERM. The group
+        kill at the end also ends what the child forked (Locust's workers) if it left any."""
         if self.proc is None:
             return None
         if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGCONT)
                 self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+            deadline = time.monotonic() + grace
+            while self.proc.poll() is None and time.monotonic() < deadline and not hurry():
+                time.sleep(0.05)
+            if self.proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
+        # the leader is gone; anything left in its group (it ran in its own session) goes too
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
         return self.proc.returncode

@@ -7,18 +7,26 @@ staging store (``target.kind: woocommerce``, preflighted by the caller) no store
 store's own plugin reaches the fleet, and Locust drives the store at ``target.url`` with the
 credentials passed in its environment only. Ctrl-C or SIGTERM at any step
 ends every child and still writes the partial results, marked partial.
+
+Faults during a run (docs/faults.md): a child that dies, a child that stops answering its health
+probe, a lost Locust worker, a write failure or free space under the reserve, a signal: each is
+recorded as data (``RUN/faults.jsonl`` → ``summary.json`` ``faults``), the run stops, every
+process it started ends, what was measured is analysed, and the run exits 3 with the reason.
+``RUN/phase.json`` says which step the run is in.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import logging
+import os
 import secrets
 import signal
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -32,10 +40,31 @@ from peakbench.children import Child, ChildError
 from peakbench.clock import ClockSpec, WallClock
 from peakbench.config.profile import Profile
 from peakbench.config.targets import WooCommerceTarget
+from peakbench.faults import (
+    CHILD_DIED,
+    DISK_FULL,
+    FAULTS_FILE,
+    HANG,
+    MEASURING,
+    SIGNAL,
+    WORKER_LOST,
+    WRITE_FAILURE,
+    DiskGuard,
+    Fault,
+    FaultLog,
+    FaultPolicy,
+    LogWatch,
+    Probe,
+    WorkerWatch,
+    apply_faults,
+    dropped_lines,
+    sweep,
+)
 from peakbench.live import LiveFigures
 from peakbench.loadgen import Scale, free_port, locust_argv
 from peakbench.planner import build_plan
 from peakbench.report.console import progress_line, progress_table, render_summary
+from peakbench.resources import ResourceSampler
 from peakbench.results import new_run_dir, redact, run_record, write_json
 from peakbench.schedule import write_schedule
 from peakbench.slo import regate
@@ -50,6 +79,8 @@ class RunOutcome:
     root: Path
     summary: dict[str, Any]
     exit_code: int
+    interrupted: bool = False
+    """SIGINT/SIGTERM arrived: a caller running several (candidates) should stop too."""
 
 
 def exit_code_for(summary: dict[str, Any]) -> int:
@@ -65,10 +96,15 @@ def _locustfile() -> Path:
 
 
 class _Stop:
-    """Turns SIGINT/SIGTERM into a flag the run loop checks."""
+    """Turns SIGINT/SIGTERM into a flag the run loop checks; remembers each signal with the
+    run's phase at that moment. A second one means hurry: children are killed without grace."""
 
     def __init__(self) -> None:
         self.reason: str | None = None
+        self.phase = "planning"
+        self.count = 0
+        self.events: list[tuple[str, str, float, int]] = []
+        """(signal name, phase, time.time(), how many so far) not yet recorded as faults."""
         self._old: dict[int, Any] = {}
 
     def __enter__(self) -> _Stop:
@@ -78,6 +114,12 @@ class _Stop:
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.reason = signal.Signals(signum).name
+        self.count += 1
+        self.events.append((self.reason, self.phase, time.time(), self.count))
+
+    @property
+    def hurry(self) -> bool:
+        return self.count >= 2
 
     def __exit__(self, *exc: object) -> None:
         for sig, old in self._old.items():
@@ -101,6 +143,7 @@ class Run:
         baseline: Path | None = None,
         scale: Scale | None = None,
         credentials: Credentials | None = None,
+        policy: FaultPolicy | None = None,
     ) -> None:
         self.profile = profile
         self.real = profile.target if isinstance(profile.target, WooCommerceTarget) else None
@@ -117,6 +160,19 @@ class Run:
         self.argv = argv or []
         self.children: list[Child] = []
         self.problems: list[str] = []
+        self.policy = policy or FaultPolicy.from_env(os.environ)
+        """Health probes, hang timeout and disk reserve (``PEAKBENCH_DISK_RESERVE``, ...)."""
+        self.faults = FaultLog(Path(os.devnull))
+        self.phase = "planning"
+        self._root: Path | None = None
+        self._stop: _Stop | None = None
+        self._wall: WallClock | None = None
+        self._tree: dict[int, Any] = {}
+        """Every process seen below a child (psutil), ended at the end whatever happened."""
+        self._fleet: dict[str, Any] = {}
+        self._store_url: str | None = None
+        self._signals_measured = 0
+        """Signals received by the end of the measurement (later ones skip the reports)."""
 
     def _child(
         self, root: Path, name: str, argv: list[str], env: dict[str, str], ready: str | None
@@ -129,9 +185,17 @@ class Run:
         return child
 
     def execute(self) -> RunOutcome:
+        with _Stop() as stop:
+            self._stop = stop
+            return self._execute(stop)
+
+    def _execute(self, stop: _Stop) -> RunOutcome:
         profile = self.profile
         plan = build_plan(profile)
         root = new_run_dir(self.results, profile.name)
+        self._root = root
+        self.faults = FaultLog(root / FAULTS_FILE)
+        self._phase("planning")
         write_schedule(root / "schedule.csv", plan.items)
         self.console.print(
             f"[bold]peakbench[/] {profile.name}: {plan.orders:,} orders, {plan.shipments:,} "
@@ -162,33 +226,141 @@ class Run:
                 "PEAKBENCH_STORE_CREDENTIALS": json.dumps(creds),
             }
         wall = WallClock(clock)
+        self._wall = wall
         end = 0.0
-        with _Stop() as stop:
-            try:
+        self._check_disk(root)
+        try:
+            if not stop() and not self.faults.faults:
                 self._launch(root, env, stop)
                 end = self._watch(root, wall, stop)
-            except ChildError as exc:
-                self.problems.append(str(exc))
-                end = max(0.0, min(wall.now(), profile.clock.duration))
-            finally:
-                for child in reversed(self.children):
-                    code = child.stop()
-                    if code not in (0, None, -signal.SIGTERM) and not stop():
-                        self.console.print(f"[yellow]{child.name} exited with code {code}[/]")
-            partial = stop.reason is not None
-            summary = analyse(profile, clock, root, end, partial=partial)
+        except ChildError as exc:
+            if exc.kind is not None and not stop():
+                kind = exc.kind
+                if kind == CHILD_DIED and WRITE_FAILURE.search(str(exc)):
+                    kind = DISK_FULL  # it died because a write failed
+                self._fault(kind, exc.child, str(exc))
+            end = max(0.0, min(wall.now(), profile.clock.duration))
+        finally:
+            self._end_children(stop)
+        self._signals_measured = stop.count
+        self._note_signals()
+        self._phase("analysis")
+        # a signal during the analysis leaves the measurement whole: not partial, still invalid
+        partial = any(f.phase in MEASURING for f in self.faults.faults)
+        summary = analyse(profile, clock, root, end, partial=partial)
         if self.problems:
             summary["valid"] = False
             summary["invalid_reasons"] = [*self.problems, *summary["invalid_reasons"]]
         if self.baseline is not None:
             summary = regate(profile.slo, summary, self.baseline)
         summary = redact(summary)
-        write_json(root / "summary.json", summary)
-        code = exit_code_for(summary)
+        self._note_signals()
+        summary = apply_faults(summary, [asdict(f) for f in self.faults.faults])
+        self._write_summary(root, summary)
+        self._phase("reports")
         render_summary(self.console, summary)
         self._write_reports(root, summary)
+        if self._note_signals():  # a signal while the reports were written
+            summary = apply_faults(summary, [asdict(f) for f in self.faults.faults])
+            self._write_summary(root, summary)
+        self._phase("done")
+        code = exit_code_for(summary)
         self.console.print(f"results: {root}")
-        return RunOutcome(root, summary, code)
+        if code == EXIT_INVALID:
+            reasons = summary["invalid_reasons"]
+            more = f" (+{len(reasons) - 1} more in summary.json)" if len(reasons) > 1 else ""
+            sys.stderr.write(f"run invalid: {reasons[0] if reasons else 'unknown'}{more}\n")
+            sys.stderr.flush()
+        return RunOutcome(root, summary, code, stop.count > 0)
+
+    # -- faults ---------------------------------------------------------------------------
+
+    def _phase(self, name: str) -> None:
+        """Enter a step of the run; ``RUN/phase.json`` tells an observer (and the tests) which."""
+        self.phase = name
+        if self._stop is not None:
+            self._stop.phase = name
+        if self._root is not None:
+            # on a full disk the phase is a courtesy; the summary is what matters
+            with contextlib.suppress(OSError):
+                write_json(self._root / "phase.json", {"phase": name, "pid": os.getpid()})
+
+    def _run_t(self, at: float | None = None) -> float:
+        """Run seconds now, or at wall time ``at`` (``time.time()``)."""
+        if self._wall is None:
+            return 0.0
+        now = self._wall.now()
+        if at is not None:
+            now -= (time.time() - at) * self._wall.spec.scale
+        return round(now, 3)
+
+    def _fault(self, kind: str, child: str | None, detail: str, at: float | None = None) -> None:
+        fault = self.faults.record(Fault(self._run_t(at), kind, child, self.phase, detail))
+        self._announce(fault)
+
+    def _announce(self, fault: Fault) -> None:
+        self.console.print(
+            f"[red]fault[/] {fault.reason()} — stopping, keeping what was measured",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    def _note_signals(self) -> bool:
+        """Record the signals received since the last call as faults; whether there were any."""
+        stop = self._stop
+        if stop is None or not stop.events:
+            return False
+        events, stop.events = stop.events, []
+        for name, at_phase, at, nth_signal in events:
+            nth = " again: children killed without their grace period" if nth_signal > 1 else ""
+            fault = Fault(self._run_t(at), SIGNAL, None, at_phase, f"{name} received{nth}")
+            self._announce(self.faults.record(fault))
+        return True
+
+    def _check_disk(self, root: Path) -> bool:
+        detail = DiskGuard(root, self.policy.disk_reserve_bytes).check()
+        if detail is not None:
+            self._fault(DISK_FULL, None, detail)
+        return detail is not None
+
+    def _write_summary(self, root: Path, summary: dict[str, Any]) -> None:
+        try:
+            write_json(root / "summary.json", summary)
+        except OSError as exc:
+            self.console.print(f"[red]could not write summary.json: {exc}[/]")
+            (root / ".summary.json.tmp").unlink(missing_ok=True)
+
+    def _remember_tree(self) -> None:
+        """Note every process below each child (psutil), to end it at the end if it is left."""
+        import psutil
+
+        for child in self.children:
+            if child.proc is None or child.proc.pid in self._tree:
+                continue
+            try:
+                self._tree[child.proc.pid] = psutil.Process(child.proc.pid)
+            except psutil.Error:
+                continue
+        for proc in list(self._tree.values()):
+            try:
+                for sub in proc.children(recursive=True):
+                    self._tree.setdefault(sub.pid, sub)
+            except psutil.Error:
+                continue
+
+    def _end_children(self, stop: _Stop) -> None:
+        """End every child (in reverse start order), then anything they left behind."""
+        self._phase("stopping")
+        self._remember_tree()
+        hung = {f.child for f in self.faults.faults if f.kind == HANG}
+        for child in reversed(self.children):
+            grace = 2.0 if child.name in hung else 8.0
+            code = child.stop(grace, lambda: stop.hurry)
+            if code not in (0, None, -signal.SIGTERM) and not stop():
+                self.console.print(f"[yellow]{child.name} exited with code {code}[/]")
+        left = sweep(list(self._tree.values()))
+        if left:
+            log.warning("ended %d process(es) the children left behind: %s", len(left), left)
 
     def _write_reports(self, root: Path, summary: dict[str, Any]) -> None:
         """junit.xml, report.html and summary.md; a renderer's failure never changes the verdict."""
@@ -201,11 +373,17 @@ class Run:
             ("report.html", lambda: write_report(root)),
             ("summary.md", lambda: write_markdown(root)),
         ):
+            stop = self._stop
+            if stop is not None and (stop.hurry or stop.count > self._signals_measured):
+                # asked to stop after the measurement: summary.json is written, leave the rest
+                self.console.print(f"[yellow]interrupted: {name} not written[/]")
+                continue
             try:
                 write()
             except Exception as exc:  # the summary is written; say what is missing and go on
-                log.exception("could not write %s", name)
+                log.debug("could not write %s", name, exc_info=True)
                 self.console.print(f"[yellow]could not write {name}: {exc}[/]")
+                (root / f".{name}.tmp").unlink(missing_ok=True)  # a disk full leaves half of one
 
     def _launch(self, root: Path, env: dict[str, str], stop: _Stop) -> None:
         py = sys.executable
@@ -235,10 +413,15 @@ class Run:
             env,
             "mocks.ready.json",
         )
+        self._phase("mocks")
         fleet = mocks.wait_ready(20.0, stop)
+        self._fleet = fleet
+        if self.real is None:
+            self._phase("store")
         base_url = (
             self.real.url if self.real is not None else self._launch_store(root, env, fleet, stop)
         )
+        self._phase("locust")
         self._start_locust(root, base_url, env)
 
     def _launch_store(
@@ -275,7 +458,8 @@ class Run:
             env,
             "store.ready.json",
         )
-        return str(store.wait_ready(20.0, stop)["base_url"])
+        self._store_url = str(store.wait_ready(20.0, stop)["base_url"])
+        return self._store_url
 
     def _replay_json(self, root: Path) -> dict[str, Any]:
         replay: dict[str, Any] = {
@@ -286,6 +470,8 @@ class Run:
             "late_after": self.profile.replay.late_after,
             "drop_after": self.profile.replay.drop_after,
             "users": self.profile.replay.users,
+            # how the load shape sizes the pool (users: auto | N, min/max, headroom)
+            "sizing": self.profile.replay.model_dump(mode="json"),
             "workers": self.scale.workers,
         }
         if self.real is not None:
@@ -321,10 +507,13 @@ class Run:
         """Follow the run until the schedule is done and store time reaches the end."""
         duration = self.profile.clock.duration
         figures = LiveFigures(self.profile, root, wall.spec.start_epoch)
+        sampler = ResourceSampler(root, wall, self.profile.resources)
         locust = next(c for c in self.children if c.name == "locust")
         servers = [c for c in self.children if c.name != "locust"]
         tty = self.console.is_terminal
         last_line = 0.0
+        self._phase("replay")
+        watch = _Watch(self, root, locust)
         with Live(
             progress_table(figures.poll(wall.now()), wall.spec.scale),
             console=self.console,
@@ -335,29 +524,122 @@ class Run:
             while not stop():
                 t = wall.now()
                 snap = figures.poll(t)
+                sampler.poll(self.children)
                 if tty:
                     live.update(progress_table(snap, wall.spec.scale))
                 elif time.monotonic() - last_line >= 10:
                     self.console.print(progress_line(snap), highlight=False)
                     last_line = time.monotonic()
-                for server in servers:
-                    if not server.alive:
-                        raise ChildError(
-                            f"{server.name} exited unexpectedly with code "
-                            f"{server.returncode}: {server.log_tail()}"
-                        )
+                dead = next((s for s in servers if not s.alive), None)
+                if dead is not None:
+                    self._fault(
+                        DISK_FULL if WRITE_FAILURE.search(dead.log_tail(5)) else CHILD_DIED,
+                        dead.name,
+                        f"exited unexpectedly with {_exit_text(dead.returncode)} "
+                        f"(last log line: {dead.log_tail() or 'none'})",
+                    )
+                    break
                 if not locust.alive:
                     code = locust.returncode
                     if code not in (0, None):
-                        raise ChildError(
-                            f"the load generator exited with code {code}: {locust.log_tail()}"
+                        self._fault(
+                            CHILD_DIED,
+                            "locust",
+                            f"the load generator exited with {_exit_text(code)} "
+                            f"(last log line: {locust.log_tail() or 'none'})",
                         )
+                        break
                     if t >= duration:
                         break
                 elif t >= duration + self.profile.replay.late_after + 20.0 * wall.spec.scale:
                     # 20 s of wall time past the last arrival: Locust is stuck, not slow
-                    self.problems.append("the load generator did not finish the schedule in time")
+                    self._fault(HANG, "locust", "did not finish the schedule in time")
+                    break
+                if watch.poll():
                     break
                 time.sleep(0.25)
             figures.poll(wall.now())
+        watch.close()
         return max(0.0, min(wall.now(), duration))
+
+
+def _exit_text(code: int | None) -> str:
+    if code is not None and code < 0:
+        return f"signal {signal.Signals(-code).name}"
+    return f"code {code}"
+
+
+class _Watch:
+    """The run's fault detectors, polled once a wall second from the watch loop: health probes
+    of the store and the carriers (hang; journal lines a carrier could not write), the children's
+    logs (write failures), free space on the results volume, Locust's local workers."""
+
+    def __init__(self, run: Run, root: Path, locust: Child) -> None:
+        self.run = run
+        self.root = root
+        policy = run.policy
+        now = time.monotonic()
+        self.probes: list[tuple[str, Probe]] = []
+        if run._store_url is not None:
+            self.probes.append(("store", Probe(f"{run._store_url}/__admin/health", policy, now)))
+        urls = sorted({c["base_url"] for c in run._fleet.get("carriers", {}).values()})
+        for url in urls:
+            self.probes.append(("mocks", Probe(f"{url}/__admin/counters", policy, now)))
+        self.logs = [(c.name, LogWatch(c.log)) for c in run.children]
+        self.disk = DiskGuard(root, policy.disk_reserve_bytes)
+        processes = run.scale.processes
+        self.workers = (
+            WorkerWatch(locust.proc.pid, processes)
+            if processes > 1 and locust.proc is not None
+            else None
+        )
+        self.locust = locust
+        self._next = 0.0
+        self._lost: str | None = None
+
+    def poll(self) -> bool:
+        """Check every detector (at most once a wall second); whether a fault was recorded."""
+        now = time.monotonic()
+        if now < self._next:
+            return False
+        self._next = now + 1.0
+        run = self.run
+        run._remember_tree()
+        disk = self.disk.check()
+        if disk is not None:
+            run._fault(DISK_FULL, None, disk)
+            return True
+        for name, watch in self.logs:
+            failed = watch.check()
+            if failed is not None:
+                run._fault(DISK_FULL, name, failed)
+                return True
+        for name, probe in self.probes:
+            hung, answer = probe.check(time.monotonic())
+            if hung is not None:
+                run._fault(HANG, name, hung)
+                return True
+            dropped = dropped_lines(answer)
+            if dropped:
+                run._fault(DISK_FULL, name, f"{dropped} journal line(s) could not be written")
+                return True
+        if self.workers is not None and self.locust.alive and not self._replay_finished():
+            lost = self.workers.check()
+            # workers end by design once their share is done, and the master may write that
+            # a second later: a loss counts only if the replay is still unfinished a poll later
+            if lost is not None and self._lost is not None:
+                run._fault(WORKER_LOST, "locust", self._lost)
+                return True
+            self._lost = lost
+        return False
+
+    def _replay_finished(self) -> bool:
+        """Locust's master says the schedule is done (its workers then end by design)."""
+        try:
+            return bool(json.loads((self.root / "progress.json").read_text()).get("finished"))
+        except (OSError, ValueError, AttributeError):
+            return False
+
+    def close(self) -> None:
+        for _, probe in self.probes:
+            probe.close()

@@ -34,18 +34,32 @@ def new_run_dir(results: Path, profile_name: str, now: datetime | None = None) -
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically: a reader sees the old file or the new one, never half of one."""
+    """Write JSON atomically: a reader sees the old file or the new one, never half of one.
+
+    The data reach the disk before the rename (a crash right after keeps the new file); when the
+    write fails (a full disk) the half-written temporary file is removed and the error raised."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, path)
+    try:
+        with tmp.open("w", encoding="utf-8") as fh:
+            fh.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def redact(data: Any) -> Any:
-    """Replace the values of secret-looking keys anywhere in a JSON-like structure."""
+    """Replace the values of secret-looking keys anywhere in a JSON-like structure. ``*_env``
+    keys (``secret_env``, ``token_env``) name an environment variable, not a secret: kept, or
+    run.json would no longer load as a profile (issue 7)."""
     if isinstance(data, dict):
         return {
-            k: "***" if SECRET_KEYS.search(str(k)) and v else redact(v) for k, v in data.items()
-        }
+            k: "***" if SECRET_KEYS.search(str(k)) and v and not str(k).endswith("_env")
+            else redact(v)
+            for k, v in data.items()
+        }  # fmt: skip
     if isinstance(data, list):
         return [redact(v) for v in data]
     return data
