@@ -265,7 +265,9 @@ def validation_message(exc: ValidationError, data: Any, root: str) -> str:
         if err["type"] == "extra_forbidden":
             close = difflib.get_close_matches(str(err["loc"][-1]), _field_names(), n=1)
             message = "unknown field" + (f"; did you mean '{close[0]}'?" if close else "")
-        parts.append(f"{path}: {message}")
+        if len(message) > 160:  # the message may echo the input: keep the line a line
+            message = message[:150] + "…"
+        parts.append(f"{path[:120]}: {message}")
     more = len(exc.errors()) - len(parts)
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 

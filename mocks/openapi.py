@@ -77,7 +77,8 @@ def _carrier_paths() -> dict[str, dict[str, Any]]:
             "200": {
                 "description": "one JSON object per line",
                 "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
-            }
+            },
+            "4XX": {"description": "refused", "content": _json_content(_ERROR)},
         },
     }
     return {

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -17,6 +21,7 @@ from peakbench.config.loader import ProfileError, load_profile
 
 if TYPE_CHECKING:
     from peakbench.adapters.woocommerce import Credentials
+    from peakbench.clock import ClockSpec
     from peakbench.config.profile import Profile, SloSpec
 
 EXIT_USAGE = 2
@@ -59,12 +64,44 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _port(value: int, flag: str) -> int:
+    if not 1 <= value <= 65535:
+        raise UsageError(f"{flag} must be a TCP port between 1 and 65535, got {value}")
+    return value
+
+
+def _results_folder(arg: str) -> Path:
+    """``--results``, checked without creating anything: a folder, or one that can be made."""
+    path = Path(arg)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--results {arg}: exists and is not a folder")
+    parent = path
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"--results {arg}: cannot create run folders there ({parent} is not a "
+                         "writable folder)")  # fmt: skip
+    return path
+
+
+def _scale_flags(args: argparse.Namespace) -> None:
+    """Flags that only mean something together: refuse them apart rather than ignore them."""
+    _port(args.master_port, "--master-port")
+    if not args.master and (args.expect_workers != 1 or args.master_bind != "*"):
+        flag = "--expect-workers" if args.expect_workers != 1 else "--master-bind"
+        raise UsageError(f"{flag} goes with --master (waiting for workers on other hosts)")
+    if args.master_host and not args.worker:
+        raise UsageError("--master-host goes with --worker (joining a master's run)")
+
+
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from peakbench.loadgen import Scale
     from peakbench.orchestrator import Run
 
+    _scale_flags(args)
     if args.worker:
         return _run_worker(args, console)
+    results = _results_folder(args.results)
     try:
         scale = Scale(
             processes=args.processes,
@@ -76,6 +113,12 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    try:  # the run's fault settings come from the environment: refuse bad ones before starting
+        from peakbench.faults import FaultPolicy
+
+        FaultPolicy.from_env(os.environ)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     path = Path(args.profile) if args.profile else _default_profile()
     profile = load_profile(path, _overrides(args.set))
     baseline = _baseline(args.baseline, profile.slo)
@@ -85,7 +128,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
         try:
             return run_candidates(
-                profile, str(path), Path(args.results), console, sys.argv[1:],
+                profile, str(path), results, console, sys.argv[1:],
                 baseline=baseline, scale=scale,
             )  # fmt: skip
         except ValueError as exc:
@@ -93,7 +136,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     run = Run(
         profile,
         str(path),
-        Path(args.results),
+        results,
         console,
         sys.argv[1:],
         baseline=baseline,
@@ -106,8 +149,6 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 def _preflight(profile: Profile, allow_production: bool) -> Credentials | None:
     """Before anything starts: refuse a real target that is not staging, or whose credentials
     are not in the environment; a real WooCommerce store's credentials, ``None`` for the sandbox."""
-    import os
-
     from peakbench.config.targets import ShopifyTarget, WooCommerceTarget
     from peakbench.target import TargetRefused, refusal, woocommerce_credentials
 
@@ -181,23 +222,23 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
     from peakbench.report.html import write_report
     from peakbench.report.junit import write_junit
     from peakbench.report.markdown import write_markdown
-    from peakbench.results import load_run, write_json
+    from peakbench.results import write_json
     from peakbench.slo import regate
 
     root = Path(args.run)
     if not (root / "run.json").exists():
         raise UsageError(f"{root}: not a peakbench results folder (no run.json)")
+    old = _summary(root)
     if args.recompute:
-        profile, clock, _ = load_run(root)
-        old = json.loads((root / "summary.json").read_text())
+        profile, clock, _ = _loaded_run(root)
         summary = analyse(profile, clock, root, old["clock"]["end"], old.get("partial", False))
         summary["valid"] = summary["valid"] and old["valid"]
         summary["invalid_reasons"] = old["invalid_reasons"]
         write_json(root / "summary.json", summary)
     else:
-        summary = json.loads((root / "summary.json").read_text())
+        summary = old
     if args.baseline:
-        profile, _, _ = load_run(root)
+        profile, _, _ = _loaded_run(root)
         summary = regate(profile.slo, summary, _baseline(args.baseline, profile.slo))
         write_json(root / "summary.json", summary)
     write_junit(root, summary)
@@ -205,6 +246,33 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
     html_path, md_path = write_report(root), write_markdown(root)
     console.print(f"report: {html_path}\nsummary: {md_path}", highlight=False, soft_wrap=True)
     return exit_code_for(summary)
+
+
+def _summary(root: Path) -> dict[str, Any]:
+    """A run folder's summary.json, or a UsageError saying why there is none to use."""
+    path = root / "summary.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{root}: the run never finished (no summary.json)") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: unreadable ({' '.join(str(exc).split())})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("clock"), dict):
+        raise UsageError(f"{path}: not a peakbench summary")
+    return data
+
+
+def _loaded_run(root: Path) -> tuple[Profile, ClockSpec, dict[str, Any]]:
+    """:func:`peakbench.results.load_run`, with a damaged run.json as a UsageError."""
+    from pydantic import ValidationError
+
+    from peakbench.results import load_run
+
+    try:
+        return load_run(root)
+    except (OSError, ValueError, KeyError, TypeError, ValidationError) as exc:
+        detail = " ".join(str(exc).split())[:200]
+        raise UsageError(f"{root / 'run.json'}: not a usable run record ({detail})") from None
 
 
 def cmd_compare(args: argparse.Namespace, console: Console) -> int:
@@ -216,6 +284,8 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
         raise UsageError("compare needs at least two run folders: BASELINE CANDIDATE...")
     if not 0 < args.confidence < 1 or args.resamples < 100:
         raise UsageError("--confidence must be in (0, 1) and --resamples at least 100")
+    if args.html and not Path(args.html).resolve().parent.is_dir():
+        raise UsageError(f"--html {args.html}: no such folder {Path(args.html).parent}")
     try:
         result = compare(
             [Path(r) for r in args.runs],
@@ -245,8 +315,6 @@ def cmd_results_list(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_mocks_serve(args: argparse.Namespace, console: Console) -> int:
-    import os
-
     from mocks.serve import main as serve_main
 
     return int(serve_main(["serve", *args.rest], os.environ) or 0)
@@ -260,6 +328,8 @@ def cmd_mocks_ca(args: argparse.Namespace, console: Console) -> int:
         issued = issue(Path(args.dir), args.host or VENDOR_HOSTS)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"--dir {args.dir}: {exc.strerror or exc}") from None
     ca = "created" if issued.ca_created else "reused"
     cert = "issued" if issued.cert_created else "kept (already covers these names)"
     console.print(f"CA {issued.ca_cert}: {ca}; key {issued.ca_key} (0600)", highlight=False)
@@ -277,8 +347,6 @@ def cmd_store_serve(args: argparse.Namespace, console: Console) -> int:
 def cmd_target_check(args: argparse.Namespace, console: Console) -> int:
     """Prove the profile's target works: reachable, authenticated, one order created, shipped,
     read back and deleted (exit 0), refused (2) or failed (3)."""
-    import os
-
     from peakbench.target import run_check
 
     profile = load_profile(Path(args.profile), _overrides(args.set))
@@ -411,6 +479,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # the servers own their options: hand everything after "serve" over untouched
@@ -418,10 +490,17 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_mocks_serve(argparse.Namespace(rest=argv[2:]), Console())
     if argv[:2] == ["store", "serve"]:
         return cmd_store_serve(argparse.Namespace(rest=argv[2:]), Console())
+    # --debug anywhere (peakbench run X --debug), not only before the subcommand
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.debug = debug
     console = Console()
     err = Console(stderr=True)
+    # SIGTERM outside a run (a run installs its own handlers) ends as cleanly as Ctrl-C
+    main_thread = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
     try:
         return int(args.func(args, console))
     except ProfileError as exc:
@@ -431,6 +510,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # before a run started (loading, preflight): nothing to keep
+        err.print("run invalid: interrupted before anything started", highlight=False)
+        return 3
     except Exception as exc:
         if args.debug:
             raise
@@ -441,6 +523,9 @@ def main(argv: list[str] | None = None) -> int:
             soft_wrap=True,
         )
         return 3
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, old)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from mocks.store.auth import carrier_keys_from_env, credentials_from_env, is_loopback
 from mocks.store.config import Credentials, StoreConfig
 from mocks.store.serve import serve_store
 from peakbench.clock import ClockSpec
@@ -33,17 +34,20 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        where = f"--config {args.config}: "
         config = StoreConfig.load(args.config)
+        where = f"--clock {args.clock}: "
         clock = ClockSpec.from_json(json.loads(args.clock.read_text()))
-        credentials = Credentials.from_json(
-            json.loads(os.environ.get("PEAKBENCH_STORE_CREDENTIALS") or "null") or {}
-        )
-        keys = json.loads(os.environ.get("PEAKBENCH_CARRIER_KEYS") or "{}")
-        if not isinstance(keys, dict):
-            raise ValueError("PEAKBENCH_CARRIER_KEYS must be a JSON object")
+        where = ""
+        pair = credentials_from_env(os.environ.get("PEAKBENCH_STORE_CREDENTIALS"))
+        credentials = Credentials(pair.consumer_key, pair.consumer_secret)
+        keys = carrier_keys_from_env(os.environ.get("PEAKBENCH_CARRIER_KEYS"))
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        print(f"store: {exc}", file=sys.stderr)
+        print(f"store: {where}{' '.join(str(exc).split())}", file=sys.stderr)
         return 2
+    if not is_loopback(args.host):
+        warning = f"--host {args.host} makes the store reachable from other machines"
+        print(f"store: WARNING: {warning} (default 127.0.0.1)", file=sys.stderr)
     return serve_store(config, clock, args.db, args.ready_file, args.host, credentials, keys)
 
 

@@ -13,7 +13,8 @@ WooCommerce auth (:mod:`mocks.store.auth`):
   (``GET``, ``DELETE``), ``…/providers``.
 - ``POST wc/v1/tracking-webhook``: the TrackShip-style push (:mod:`mocks.store.webhooks`).
 - ``GET /order-tracking/{id}?key=…``: the customer's page (no API auth; the order key is it).
-- ``GET /__admin/health``, ``/__admin/stats``.
+- ``GET /__admin/health``, ``/__admin/stats``, ``/__admin/openapi.json``
+  (:mod:`mocks.store.openapi`).
 
 Errors are WooCommerce's ``{"code", "message", "data": {"status"}}``; bad input is a 400, never
 a 500. Every write is one SQLite transaction. Every request counts as site traffic for WP-Cron
@@ -41,6 +42,7 @@ from mocks.store.bodies import note_json, parse_batch, parse_note, parse_trackin
 from mocks.store.config import Credentials
 from mocks.store.db import ShipmentRow, StoreDB
 from mocks.store.listing import pagination_headers, parse_order_query
+from mocks.store.openapi import store_openapi_document
 from mocks.store.orders import (
     BadRequest,
     build_order,
@@ -181,7 +183,10 @@ class StoreRest:
         return order
 
     def update(self, oid: Any, body: Any) -> dict[str, Any]:
-        if isinstance(oid, bool) or not isinstance(oid, int | str) or not str(oid).isdigit():
+        text = str(oid)
+        if isinstance(oid, bool) or not isinstance(oid, int | str) or not text.isdigit():
+            raise _no_order(400)
+        if not text.isascii() or len(text) > 19:  # '²' is a digit to isdigit(), not to int()
             raise _no_order(400)
         with self.db.transaction():
             row = self.db.get_order(int(oid)) if 0 < int(oid) <= _MAX_ID else None
@@ -424,6 +429,9 @@ def create_store_app(
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True})
 
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(store_openapi_document())
+
     async def http_error(request: Request, exc: Exception) -> Response:
         # WordPress answers an unknown path and a known path with the wrong method alike
         return _error(
@@ -446,6 +454,7 @@ def create_store_app(
         Route("/order-tracking/{id:int}", rest.tracking_page, methods=["GET"]),
         Route("/__admin/health", health, methods=["GET"]),
         Route("/__admin/stats", rest.stats, methods=["GET"]),
+        Route("/__admin/openapi.json", openapi, methods=["GET"]),
     ]
     return Starlette(
         routes=routes,

@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -234,3 +235,61 @@ class Authenticator:
         if not self.nonces.use(key.consumer_key, timestamp, params["oauth_nonce"], now):
             return Denied(AUTH_ERROR, "Invalid nonce - nonce has already been used.")
         return key
+
+
+def credentials_from_env(text: str | None, name: str = "PEAKBENCH_STORE_CREDENTIALS") -> ApiKey:
+    """The store's read/write key pair from environment variable ``name`` (JSON
+    ``{"consumer_key": "ck_…", "consumer_secret": "cs_…"}``). ValueError with one line naming
+    the variable, never its value: unset, not JSON, not an object, or an empty/non-text field."""
+    if not text or not text.strip():
+        raise ValueError(f"{name} is not set: the store needs its REST consumer key and secret")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ValueError(f"{name} is not JSON; expected {_CREDENTIALS_SHAPE}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{name} must be a JSON object like {_CREDENTIALS_SHAPE}")
+    bad = [k for k in ("consumer_key", "consumer_secret") if not _text(data.get(k))]
+    if bad:
+        what = "a non-empty string" if len(bad) == 1 else "non-empty strings"
+        raise ValueError(f"{name}: {' and '.join(bad)} must be {what}")
+    return ApiKey(data["consumer_key"], data["consumer_secret"])
+
+
+def carrier_keys_from_env(
+    text: str | None, name: str = "PEAKBENCH_CARRIER_KEYS"
+) -> dict[str, list[str]]:
+    """API keys per carrier from ``name`` (JSON ``{"<carrier>": ["<key>", ...]}``; unset: none).
+    ValueError with one line naming the variable, never a key."""
+    if not text or not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ValueError(f'{name} is not JSON; expected {{"<carrier>": ["<key>", ...]}}') from None
+    if not isinstance(data, dict) or not all(
+        isinstance(v, list) and all(_text(k) for k in v) for v in data.values()
+    ):
+        raise ValueError(f'{name} must look like {{"<carrier>": ["<key>", ...]}} (non-empty keys)')
+    return data
+
+
+_CREDENTIALS_SHAPE = '{"consumer_key": "ck_…", "consumer_secret": "cs_…"}'
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` keeps a server on this machine (``127.x``, ``::1``,
+    ``localhost``); anything else (``0.0.0.0``, a LAN address) deserves a loud warning."""
+    import ipaddress
+
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False

@@ -113,7 +113,7 @@ def parse_order_query(pairs: Sequence[tuple[str, str]]) -> OrderQuery:
         "id" if orderby in ("id", "include") else "modified" if orderby == "modified" else "date"
     )
     return OrderQuery(
-        page=_int_param(last.get("page"), "page", 1, 1, None),
+        page=_int_param(last.get("page"), "page", 1, 1, 10**9),  # offset stays in SQLite range
         per_page=_int_param(last.get("per_page"), "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE),
         statuses=_statuses(status_values),
         after=_date_param(last.get("after"), "after"),

@@ -53,6 +53,7 @@ EVENT_STATUSES = (
 )
 """TrackShip's ``tracking_event_status`` vocabulary (carriers.md §5)."""
 
+_MAX_ID = 2**63 - 1
 _WP_TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 _TIMES = ("last_event_time", "first_event_time", "updated_at")
 _TEXTS = (
@@ -98,7 +99,8 @@ def validate_push(body: Any) -> dict[str, Any]:
         )
     order_id = body["order_id"]
     if isinstance(order_id, bool) or not (
-        isinstance(order_id, int) or (isinstance(order_id, str) and order_id.isdigit())
+        isinstance(order_id, int)
+        or (isinstance(order_id, str) and order_id.isascii() and order_id.isdigit())
     ):
         raise invalid("order_id", "order_id is not of type integer.")
     number = body["tracking_number"]
@@ -120,6 +122,9 @@ def validate_push(body: Any) -> dict[str, Any]:
     for name in _TEXTS:
         if not isinstance(body.get(name), str | None):
             raise invalid(name, f"{name} is not of type string.")
+    # beyond SQLite's INTEGER range no order can exist (and int() refuses 4,300+ digits)
+    if len(str(order_id)) > 19 or not 0 < int(order_id) <= _MAX_ID:
+        raise BadRequest("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", status=404)
     kept = {name: body.get(name) for name in _KEPT}
     kept.update(order_id=int(order_id), tracking_number=number.strip())
     return kept

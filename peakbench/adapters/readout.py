@@ -104,7 +104,7 @@ def _newest(times: list[str]) -> str | None:
         return None
     try:
         return max(times, key=lambda s: datetime.fromisoformat(s.replace(" ", "T")).timestamp())
-    except ValueError:
+    except (ValueError, OverflowError):  # unparsable or out-of-range times: keep the order
         return times[-1]
 
 

@@ -244,12 +244,22 @@ def _float(value: Any, default: float = 0.0) -> float:
     )
 
 
+def _map(value: Any) -> Mapping[str, Any]:
+    """``value`` if it is a JSON object, else an empty one: a response of the wrong shape
+    reads as "absent", and the caller's own check names what is missing."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def parse_cost(body: Any) -> Cost | None:
     """``extensions.cost`` of a response body, or ``None`` when it has none."""
-    cost = body.get("extensions", {}).get("cost") if isinstance(body, Mapping) else None
+    cost = _map(_map(body).get("extensions")).get("cost")
     if not isinstance(cost, Mapping):
         return None
-    status = cost.get("throttleStatus") or {}
+    status = _map(cost.get("throttleStatus"))
     actual = cost.get("actualQueryCost")
     return Cost(
         requested=_float(cost.get("requestedQueryCost")),
@@ -273,7 +283,7 @@ def parse_response(body: Any) -> Result:
         for err in raw:
             if not isinstance(err, Mapping):
                 continue
-            code = (err.get("extensions") or {}).get("code")
+            code = _map(err.get("extensions")).get("code")
             throttled = throttled or code == "THROTTLED"
             errors.append(str(err.get("message", code or "error")))
     data = body.get("data")
@@ -290,15 +300,14 @@ def throttle_wait(cost: Cost) -> float:
 
 
 def _payload(data: Mapping[str, Any] | None, field_name: str) -> Mapping[str, Any]:
-    payload = (data or {}).get(field_name)
+    payload = _map(data).get(field_name)
     if not isinstance(payload, Mapping):
         raise ShopifyError(f"{field_name}: no payload in the response")
-    problems = payload.get("userErrors") or []
+    problems = [p for p in _list(payload.get("userErrors")) if isinstance(p, Mapping)]
     if problems:
         text = "; ".join(
-            f"{'.'.join(p.get('field') or []) or field_name}: {p.get('message')}"
+            f"{'.'.join(str(f) for f in _list(p.get('field'))) or field_name}: {p.get('message')}"
             for p in problems
-            if isinstance(p, Mapping)
         )
         raise ShopifyError(f"{field_name} refused: {text}")
     return payload
@@ -308,7 +317,7 @@ def parse_created_order(data: Mapping[str, Any] | None) -> ShopifyOrder:
     order = _payload(data, "orderCreate").get("order")
     if not isinstance(order, Mapping) or not isinstance(order.get("id"), str):
         raise ShopifyError("orderCreate: response without an order id")
-    nodes = ((order.get("fulfillmentOrders") or {}).get("nodes")) or []
+    nodes = _list(_map(order.get("fulfillmentOrders")).get("nodes"))
     ids = tuple(n["id"] for n in nodes if isinstance(n, Mapping) and isinstance(n.get("id"), str))
     return ShopifyOrder(order["id"], str(order.get("name", "")), ids)
 
@@ -344,30 +353,36 @@ class Tracking:
 
 
 def _instant(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    """Seconds of an ISO-8601 time; -inf for one that does not parse (never the newest)."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except (ValueError, OverflowError):
+        return float("-inf")
 
 
 def parse_tracking(data: Mapping[str, Any] | None) -> Tracking:
     """Read the newest fulfilment of an ``order`` query: its events (shown), newest
     ``happenedAt``, ``displayStatus`` (the status), delivery time and tracking numbers."""
-    order = (data or {}).get("order")
+    order = _map(data).get("order")
     if not isinstance(order, Mapping):
         raise ShopifyError("order not found")
-    fulfillments = [f for f in order.get("fulfillments") or [] if isinstance(f, Mapping)]
+    fulfillments = [f for f in _list(order.get("fulfillments")) if isinstance(f, Mapping)]
     if not fulfillments:
         return Tracking(Observation(0, None, None), None, None, ())
     latest = fulfillments[-1]
-    nodes = [n for n in (latest.get("events") or {}).get("nodes") or [] if isinstance(n, Mapping)]
+    nodes = [n for n in _list(_map(latest.get("events")).get("nodes")) if isinstance(n, Mapping)]
     times = [str(n["happenedAt"]) for n in nodes if n.get("happenedAt")]
     newest = max(times, key=_instant) if times else None
     numbers = tuple(
-        str(t["number"]) for t in latest.get("trackingInfo") or [] if isinstance(t, Mapping)
+        str(t.get("number"))
+        for t in _list(latest.get("trackingInfo"))
+        if isinstance(t, Mapping) and t.get("number") is not None
     )
     status = latest.get("displayStatus")
     return Tracking(
         Observation(len(nodes), newest, str(status) if status else None),
         str(status) if status else None,
-        latest.get("deliveredAt"),
+        str(latest["deliveredAt"]) if latest.get("deliveredAt") else None,
         numbers,
     )
 

@@ -171,8 +171,11 @@ def create_order(ref: int, seed: int = 0) -> Request:
     return Request("POST", ORDERS_PATH, json=body)
 
 
-def parse_order(body: Mapping[str, Any]) -> OrderHandle:
-    """Read ``id`` and ``order_key`` from an order JSON; ValueError when they are missing."""
+def parse_order(body: Any) -> OrderHandle:
+    """Read ``id`` and ``order_key`` from an order JSON; ValueError when they are missing (or
+    the body is not an object: an error page, a list)."""
+    if not isinstance(body, Mapping):
+        raise ValueError(f"order response is not a JSON object (got {type(body).__name__})")
     order_id, key = body.get("id"), body.get("order_key")
     if isinstance(order_id, bool) or not isinstance(order_id, int) or order_id <= 0:
         raise ValueError(f"order response without a positive integer 'id' (got {order_id!r})")
@@ -270,7 +273,7 @@ def _newest(occurred: list[str]) -> str | None:
         return None
     try:
         return max(occurred, key=lambda s: datetime.fromisoformat(s).timestamp())
-    except ValueError:
+    except (ValueError, OverflowError):  # unparsable or out-of-range times: keep the order
         return occurred[0]
 
 

@@ -8,19 +8,32 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSeriali
 
 from peakbench.durations import parse_duration
 
+MAX_DURATION_S = 366 * 86400.0
+"""Longest duration a config accepts, in store seconds: a year and a day. Nothing about a peak
+lasts longer, and a bound keeps a typo (``99999999d``) from reaching timestamp arithmetic."""
+
 
 class Spec(BaseModel):
-    """Every config object: unknown keys are errors, and nothing changes after loading."""
+    """Every config object: unknown keys are errors, nothing changes after loading, and no
+    number is infinite or NaN (YAML's ``.inf`` / ``.nan`` are refused with the field's path)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def _duration(value: object) -> float:
+    seconds = parse_duration(value)
+    if seconds != seconds or seconds > MAX_DURATION_S:  # NaN or past the bound (inf included)
+        raise ValueError(f"expected a duration of at most 366d, got {value!r}")
+    return seconds
 
 
 Duration = Annotated[
     float,
-    BeforeValidator(parse_duration),
+    BeforeValidator(_duration),
     PlainSerializer(lambda v: v, return_type=float),
     Field(ge=0, json_schema_extra={"examples": ["250ms", "10s", "5m", "1h", "2d"]}),
 ]
-"""Seconds of store time, written in profiles as ``'250ms'``, ``'10s'``, ``'1h30m'``, ``'2d'``."""
+"""Seconds of store time, written in profiles as ``'250ms'``, ``'10s'``, ``'1h30m'``, ``'2d'``;
+at most :data:`MAX_DURATION_S`."""
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]

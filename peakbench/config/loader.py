@@ -6,6 +6,7 @@ bf.yaml:14 carriers[0].behaviours[1].per: expected a duration like '10s', got 'f
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,18 @@ from peakbench.config import base, behaviours, fleet, profile, push, store, targ
 from peakbench.config.profile import Profile
 
 M = TypeVar("M", bound=BaseModel)
+
+MAX_BYTES = 4 << 20
+"""Largest profile or fleet file read, in bytes (a profile is a few kilobytes)."""
+MAX_NODES = 200_000
+"""Most YAML nodes a document may expand to, aliases followed (a few hundred is usual): more is
+an alias bomb or a generated file gone wrong, refused before it costs minutes of validation."""
+MAX_DEPTH = 60
+"""Deepest nesting of mappings and lists (a profile nests about six levels)."""
+MAX_ORDERS = 5_000_000
+"""Most orders a profile may schedule, bounded by ``peak_orders_per_hour`` × the order window."""
+MAX_VIEWS_PER_ORDER = 1_000
+"""Largest bucket of ``views.per_order`` (customers look a few times, not millions)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +67,47 @@ def _line_map(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...],
     out.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode):
+                continue  # a complex key: the constructor refuses it (unhashable)
             out[(*path, key.value)] = key.start_mark.line + 1
             _line_map(value, (*path, key.value), out)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _line_map(item, (*path, i), out)
+
+
+def _shape_issue(root: yaml.Node) -> tuple[int, str] | None:
+    """The first structural problem of a composed document, as ``(line, message)``: a key
+    written twice in one mapping (YAML forbids it; PyYAML silently keeps the last), nesting
+    deeper than :data:`MAX_DEPTH`, or more than :data:`MAX_NODES` nodes with aliases followed
+    (an alias bomb, or an alias that contains itself)."""
+    count = 0
+    stack: list[tuple[yaml.Node, int, tuple[int, ...]]] = [(root, 0, ())]
+    while stack:
+        node, depth, ancestors = stack.pop()
+        count += 1
+        line = node.start_mark.line + 1
+        if count > MAX_NODES:
+            return line, f"the document expands to more than {MAX_NODES:,} values (alias bomb?)"
+        if depth > MAX_DEPTH:
+            return line, f"nested deeper than {MAX_DEPTH} levels"
+        if id(node) in ancestors:
+            return line, "an alias refers to a node that contains it (a cycle)"
+        inner = (*ancestors, id(node))
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    if key.value in seen:
+                        return key.start_mark.line + 1, (
+                            f"key {key.value!r} appears twice in one mapping (first at line "
+                            f"{seen[key.value]})"
+                        )
+                    seen[key.value] = key.start_mark.line + 1
+                stack.append((value, depth + 1, inner))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, depth + 1, inner) for item in node.value)
+    return None
 
 
 def _format_path(loc: tuple[Any, ...]) -> str:
@@ -125,6 +174,17 @@ def _apply_override(data: dict[str, Any], key: str, raw: str) -> str | None:
     return None
 
 
+def _override_problem(data: dict[str, Any], key: str, raw: str) -> str | None:
+    """:func:`_apply_override`, with a value that is not YAML reported instead of raised."""
+    try:
+        return _apply_override(data, key, raw)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        return f"--set {key}: the value {raw!r} is not valid YAML ({problem})"
+    except RecursionError:
+        return f"--set {key}: the value is nested too deeply"
+
+
 def parse_model(
     text: str,
     model: type[M],
@@ -136,15 +196,26 @@ def parse_model(
     overrides; raise :class:`ProfileError` listing every issue with its line and field path."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        shape = _shape_issue(node) if node is not None else None
+        if shape is not None:
+            raise ProfileError([ProfileIssue(source, shape[0], "", f"invalid YAML: {shape[1]}")])
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
         line = mark.line + 1 if mark is not None else None
         raise ProfileError([ProfileIssue(source, line, "", f"invalid YAML: {problem}")]) from None
+    except RecursionError:  # the composer recurses once per nesting level
+        issue = ProfileIssue(
+            source, None, "", f"invalid YAML: nested deeper than {MAX_DEPTH} levels"
+        )
+        raise ProfileError([issue]) from None
     if not isinstance(data, dict):
-        raise ProfileError([ProfileIssue(source, 1, "", f"a {kind} must be a YAML mapping")])
-    problems = [p for key, raw in overrides if (p := _apply_override(data, key, raw))]
+        what = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
+        raise ProfileError(
+            [ProfileIssue(source, 1, "", f"a {kind} must be a YAML mapping (this one is {what})")]
+        )
+    problems = [p for key, raw in overrides if (p := _override_problem(data, key, raw))]
     if problems:
         raise ProfileError([ProfileIssue(source, None, "", p) for p in problems])
     lines: dict[tuple[Any, ...], int] = {}
@@ -170,18 +241,71 @@ def parse_model(
         raise ProfileError(issues) from None
 
 
+def _size_issues(profile: Profile, source: str, text: str) -> list[ProfileIssue]:
+    """Values each valid alone whose product no run could schedule (a typo'd order rate)."""
+    issues = []
+    window = profile.peak.order_window or profile.clock.duration
+    window = min(window, profile.clock.duration)
+    orders = profile.peak.peak_orders_per_hour * window / 3600
+    if orders > MAX_ORDERS:
+        issues.append(
+            ProfileIssue(
+                source, _line_of(text, "peak_orders_per_hour"), "peak.peak_orders_per_hour",
+                f"up to {orders:,.0f} orders in the order window; at most {MAX_ORDERS:,} "
+                "can be scheduled",
+            )
+        )  # fmt: skip
+    for bucket in profile.views.per_order:
+        if int(bucket.rpartition("-")[2]) > MAX_VIEWS_PER_ORDER:
+            issues.append(
+                ProfileIssue(
+                    source, _line_of(text, "per_order"), f"views.per_order.{bucket}",
+                    f"at most {MAX_VIEWS_PER_ORDER:,} views per order",
+                )
+            )  # fmt: skip
+    return issues
+
+
+def _line_of(text: str, key: str) -> int | None:
+    """The line where ``key:`` is first written, for issues found after validation."""
+    pattern = re.compile(rf"(^|[\s{{,-]){re.escape(key)}\s*:")
+    for number, line in enumerate(text.splitlines(), 1):
+        if pattern.search(line):
+            return number
+    return None
+
+
 def parse_profile(
     text: str, source: str = "<profile>", overrides: Sequence[tuple[str, str]] = ()
 ) -> Profile:
     """Validate profile text (with ``--set`` overrides); raise :class:`ProfileError` listing
     every issue."""
-    return parse_model(text, Profile, source, "profile", overrides)
+    profile = parse_model(text, Profile, source, "profile", overrides)
+    issues = _size_issues(profile, source, text)
+    if issues:
+        raise ProfileError(issues)
+    return profile
+
+
+def read_text(path: Path, kind: str = "profile") -> str:
+    """A config file's text; :class:`ProfileError` (one line naming the file) when it is
+    missing, a folder, unreadable, too large, or not UTF-8 text."""
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise ProfileError([ProfileIssue(str(path), None, "", exc.strerror or str(exc))]) from None
+    if len(raw) > MAX_BYTES:
+        message = f"too large for a {kind} (more than {MAX_BYTES >> 20} MB)"
+        raise ProfileError([ProfileIssue(str(path), None, "", message)])
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        message = f"not a text file: byte 0x{raw[exc.start]:02x} is not UTF-8"
+        raise ProfileError([ProfileIssue(str(path), line, "", message)]) from None
 
 
 def load_profile(path: Path, overrides: Sequence[tuple[str, str]] = ()) -> Profile:
     """Read and validate a profile file (see :func:`parse_profile`)."""
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ProfileError([ProfileIssue(str(path), None, "", exc.strerror or str(exc))]) from None
-    return parse_profile(text, str(path), overrides)
+    return parse_profile(read_text(path), str(path), overrides)

@@ -6,6 +6,7 @@ Secrets never live in a profile: it names the environment variables that hold th
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -65,7 +66,13 @@ def host_looks_like_staging(host: str) -> bool:
     if host_looks_local(host) or host.endswith((".local", ".test", ".localhost")):
         return True
     parts = [p for label in host.split(".") for p in label.replace("_", "-").split("-")]
-    return any(p.startswith(m) or p.endswith(m) for p in parts for m in _STAGING_MARKERS)
+    # a marker is a whole part (``dev``, ``qa2``); only the long ones may also prefix or end a
+    # word (``mystaging``): ``latest``, ``devon``, ``qatar`` or ``contest`` are production names
+    return any(
+        re.fullmatch(rf"{m}\d*", p) or (len(m) >= 7 and (p.startswith(m) or p.endswith(m)))
+        for p in parts
+        for m in _STAGING_MARKERS
+    )
 
 
 class WooCommerceTarget(Spec):
