@@ -12,6 +12,7 @@ from peakbench.config.profile import Profile
 from peakbench.freshness import assess_view
 from peakbench.journals import replay_journals
 from peakbench.schedule import read_schedule
+from peakbench.segments import split_segment
 from peakbench.timeline import journey
 
 WINDOW_S = 3600.0
@@ -48,6 +49,36 @@ class JsonlTail:
         return out
 
 
+class SegmentTail:
+    """Follows one segmented journal (``peakbench.segments``): only its newest segment is open
+    to reading; an older one is read to its end once and then forgotten (a segment is complete
+    when the next one starts), so a long run's many segments cost nothing per poll."""
+
+    def __init__(self) -> None:
+        self.index = -1
+        self._tail: JsonlTail | None = None
+
+    def read(self, files: list[Path]) -> list[dict[str, Any]]:
+        """New lines from ``files`` (this journal's segment files, any order)."""
+        rows: list[dict[str, Any]] = []
+        for index, path in sorted((split_segment(f)[1], f) for f in files):
+            if index < self.index:
+                continue
+            if index > self.index or self._tail is None:
+                if self._tail is not None:
+                    rows += self._tail.read()  # the finished segment's last lines
+                self.index, self._tail = index, JsonlTail(path)
+            rows += self._tail.read()
+        return rows
+
+
+def _by_journal(files: list[Path]) -> dict[str, list[Path]]:
+    out: dict[str, list[Path]] = {}
+    for path in files:
+        out.setdefault(split_segment(path)[0].name, []).append(path)
+    return out
+
+
 @dataclass(slots=True)
 class Snapshot:
     t: float = 0.0
@@ -76,16 +107,23 @@ class LiveFigures:
             self.snapshot.scheduled[item.kind] += 1
             if item.kind == "ship":
                 self._ships[item.tracking_number] = (item.carrier, item.t)
-        self._replays: dict[str, JsonlTail] = {}
-        self._carriers: dict[str, JsonlTail] = {}
+        self._replays: dict[str, SegmentTail] = {}
+        self._carriers: dict[str, SegmentTail] = {}
+        """One follower per journal (not per segment): bounded by carriers and workers."""
         self._recent: deque[tuple[float, float]] = deque()
 
     def _replay_rows(self) -> list[dict[str, Any]]:
         """New lines of ``replay.jsonl`` or, in a distributed run, of every ``replay-<i>.jsonl``."""
         rows: list[dict[str, Any]] = []
-        for path in replay_journals(self._root / "journals" / "replay.jsonl"):
-            rows += self._replays.setdefault(path.name, JsonlTail(path)).read()
+        files = replay_journals(self._root / "journals" / "replay.jsonl")
+        for name, segments in _by_journal(files).items():
+            rows += self._replays.setdefault(name, SegmentTail()).read(segments)
         return rows
+
+    @property
+    def followed(self) -> int:
+        """Journals followed (each reads one segment file per poll)."""
+        return len(self._replays) + len(self._carriers)
 
     def poll(self, t: float) -> Snapshot:
         snap = self.snapshot
@@ -113,9 +151,9 @@ class LiveFigures:
         if self._recent:
             values = sorted(s for _, s in self._recent)
             snap.staleness_p95 = values[min(len(values) - 1, int(0.95 * len(values)))]
-        for path in (self._root / "journals").glob("carrier-*.jsonl"):
-            tail = self._carriers.setdefault(path.name, JsonlTail(path))
-            for row in tail.read():
+        files = list((self._root / "journals").glob("carrier-*.jsonl"))
+        for name, segments in _by_journal(files).items():
+            for row in self._carriers.setdefault(name, SegmentTail()).read(segments):
                 snap.carriers[str(row.get("outcome"))] += 1
                 snap.carriers["requests"] += 1
         return snap

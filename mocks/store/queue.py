@@ -79,6 +79,12 @@ Handler = Callable[[Action], Awaitable[Result]]
 
 MIN_POSTPONE_S = 1.0
 """A postponed action is never due again in the same instant (a ``Retry-After: 0`` would spin)."""
+RETENTION_S = 30 * 86400.0
+"""Completed actions older than this (store seconds since they were due) are deleted, as Action
+Scheduler's queue cleaner does (``action_scheduler_retention_period``: a month) ..."""
+CLEAN_BATCH = 20
+"""... at most this many at the start of each queue run (its cleaner's batch size), so the
+table holds a month of history however long the store runs (docs/soak.md)."""
 
 
 class ActionQueue:
@@ -242,10 +248,24 @@ class ActionQueue:
         """End the current run after the actions already started (used by ``stop-run``)."""
         self._stop_run = True
 
+    def clean(self) -> int:
+        """Delete up to :data:`CLEAN_BATCH` complete actions due more than :data:`RETENTION_S`
+        ago (failed ones stay, as Action Scheduler keeps them); returns how many."""
+        horizon = self.clock.now() - RETENTION_S
+        with self.db.transaction() as conn:
+            cur = conn.execute(
+                "DELETE FROM actions WHERE id IN (SELECT id FROM actions WHERE status = ? AND "
+                "scheduled_t < ? ORDER BY scheduled_t LIMIT ?)",
+                (COMPLETE, horizon, CLEAN_BATCH),
+            )
+        return cur.rowcount
+
     async def run_once(self) -> int:
         """One queue run: ``concurrency`` runners claim and work through batches until the time
-        limit, a ``stop_run`` or an empty queue; returns how many actions it executed."""
+        limit, a ``stop_run`` or an empty queue; returns how many actions it executed. The run
+        starts with the cleaner (:meth:`clean`)."""
         self.runs += 1
+        self.clean()
         self._stop_run = False
         began = self.clock.now()
         counts = await asyncio.gather(*(self._runner(began) for _ in range(self.concurrency)))

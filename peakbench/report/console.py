@@ -119,7 +119,19 @@ def summary_table(summary: dict[str, Any]) -> Table:
         f"×{summary['clock']['scale']:g}; loopback round trip ≈ "
         f"{_d(summary['distortion']['view_round_trip_p50_s'])} of store time",
     )
+    if summary.get("resources"):
+        table.add_row("resources", resources_text(summary["resources"]))
     return table
+
+
+def resources_text(res: dict[str, Any]) -> str:
+    """Peak memory and descriptors per process, and whether any grew like a leak."""
+    parts = [
+        f"{name} {p['rss_mb']['peak']:.0f} MiB {p['fds']['peak']:.0f} fds"
+        for name, p in res["processes"].items()
+    ]
+    verdict = f"{len(res['findings'])} leak finding(s)" if res["findings"] else "flat"
+    return f"peak {', '.join(parts)}; {verdict} over {res['wall_s']:g} s wall"
 
 
 def slo_table(summary: dict[str, Any]) -> Table:
@@ -152,3 +164,5 @@ def render_summary(console: Console, summary: dict[str, Any]) -> None:
         console.print(slo_table(summary))
     for reason in summary["invalid_reasons"]:
         console.print(f"[yellow]invalid:[/] {reason}", highlight=False)
+    for finding in (summary.get("resources") or {}).get("findings", []):
+        console.print(f"[yellow]finding:[/] {finding['message']}", highlight=False)

@@ -87,6 +87,8 @@ def render_markdown(summary: dict[str, Any]) -> str:
     ]
     for reason in summary.get("invalid_reasons") or []:
         lines.append(f"> ⚠️ invalid: {reason}")
+    for finding in (summary.get("resources") or {}).get("findings", []):
+        lines.append(f"> ⚠️ finding: {finding['message']}")
     if summary.get("invalid_reasons"):
         lines.append("")
     lines += ["### SLO checks", ""]
