@@ -11,7 +11,9 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Literal, NotRequired, TypedDict
+from typing import Literal, NotRequired, TypedDict
+
+from peakbench.segments import SegmentWriter
 
 
 class JournalLine(TypedDict):
@@ -40,6 +42,50 @@ class JournalLine(TypedDict):
     """Present (true) when the item was not sent: it could not start within ``drop_after``."""
 
 
+def _json_str(text: str) -> str:
+    """``json.dumps(text)``, without the encoder for the usual plain ASCII text."""
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    return json.dumps(text)
+
+
+def _json_opt(text: str | None) -> str:
+    return "null" if text is None else _json_str(text)
+
+
+def line_text(
+    kind: str,
+    ref: int,
+    due: float,
+    start: float,
+    end: float,
+    ok: bool,
+    status: int,
+    late: bool,
+    error: str | None,
+    view: tuple[str, int | None, str | None, str | None] | None = None,
+    dropped: bool = False,
+) -> str:
+    """One :class:`JournalLine` as compact JSON, byte for byte what ``json.dumps(line,
+    separators=(",", ":"))`` writes, at a fraction of its cost (it runs once per request).
+
+    Times are rounded to 3 decimals here; ``view`` is ``(tracking_number, shown, newest,
+    page_status)`` for views.
+    """
+    text = (
+        f'{{"kind":"{kind}","ref":{ref},"due":{round(due, 3)!r},"start":{round(start, 3)!r},'
+        f'"end":{round(end, 3)!r},"ok":{"true" if ok else "false"},"status":{status},'
+        f'"late":{"true" if late else "false"},"error":{_json_opt(error)}'
+    )
+    if view is not None:
+        number, shown, newest, page_status = view
+        text += (
+            f',"tracking_number":{_json_str(number)},"shown":{"null" if shown is None else shown},'
+            f'"newest":{_json_opt(newest)},"page_status":{_json_opt(page_status)}'
+        )
+    return text + (',"dropped":true}' if dropped else "}")
+
+
 class Journal:
     """Append-only JSONL file with a bounded write buffer."""
 
@@ -52,7 +98,7 @@ class Journal:
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._fh: IO[str] | None = path.open("w", encoding="utf-8")
+        self._fh: SegmentWriter | None = SegmentWriter(path, mode="w")  # size-bounded segments
         self._buffer: list[str] = []
         self._flush_every = flush_every_s
         self._max_buffered = max_buffered
@@ -63,7 +109,11 @@ class Journal:
 
     def write(self, line: JournalLine) -> None:
         """Buffer one line; flush when the buffer is old or large."""
-        self._buffer.append(json.dumps(line, separators=(",", ":")))
+        self.write_text(json.dumps(line, separators=(",", ":")))
+
+    def write_text(self, text: str) -> None:
+        """Buffer one line already formatted (:func:`line_text`); flush when old or large."""
+        self._buffer.append(text)
         self.lines += 1
         if (
             len(self._buffer) >= self._max_buffered

@@ -71,7 +71,8 @@ class Progress:
             self.late[kind] = self.late.get(kind, 0) + 1
         if dropped:
             self.dropped[kind] = self.dropped.get(kind, 0) + 1
-        self.max_lag = max(self.max_lag, lag)
+        if lag > self.max_lag:
+            self.max_lag = lag
         self.lateness.record(lag)
 
     @property

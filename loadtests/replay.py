@@ -19,7 +19,7 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from loadtests.journal import Journal, JournalLine
+from loadtests.journal import Journal, line_text
 from loadtests.progress import KINDS, Progress, count_kinds, write_atomic
 from peakbench.adapters.woocommerce import Observation
 from peakbench.clock import ClockSpec, WallClock
@@ -60,7 +60,8 @@ class JournalSink(Protocol):
 
     lines: int
 
-    def write(self, line: JournalLine) -> None: ...
+    def write_text(self, text: str) -> None:
+        """One line formatted by :func:`~loadtests.journal.line_text` (no newline)."""
 
     def flush(self) -> None: ...
 
@@ -219,26 +220,19 @@ class Replay:
         """Journal and count one executed item; ``start``/``end`` are run seconds."""
         lag = start - item.t
         late = lag > self.config.late_after
-        line: JournalLine = {
-            "kind": item.kind,
-            "ref": item.ref,
-            "due": round(item.t, 3),
-            "start": round(start, 3),
-            "end": round(end, 3),
-            "ok": outcome.ok,
-            "status": outcome.status,
-            "late": late,
-            "error": outcome.error,
-        }
+        view = None
         if item.kind == "view":
             seen = outcome.observation
-            line["tracking_number"] = item.tracking_number
-            line["shown"] = seen.shown if seen else None
-            line["newest"] = seen.newest_occurred if seen else None
-            line["page_status"] = seen.status if seen else None
-        if dropped:
-            line["dropped"] = True
-        self.journal.write(line)
+            view = (
+                (item.tracking_number, seen.shown, seen.newest_occurred, seen.status)
+                if seen is not None
+                else (item.tracking_number, None, None, None)
+            )
+        o = outcome
+        text = line_text(
+            item.kind, item.ref, item.t, start, end, o.ok, o.status, late, o.error, view, dropped
+        )
+        self.journal.write_text(text)
         self.progress.record(item.kind, outcome.ok, lag, late, dropped)
 
     def publish(self) -> None:

@@ -26,6 +26,8 @@ from peakbench.clock import epoch_of, iso
 from peakbench.schedule import Item
 
 NAMES = {"order": "order:create", "ship": "order:ship", "view": "view:tracking"}
+_DAYS: dict[int, str] = {}
+"""Calendar dates by day number (a run spans a few days: bounded)."""
 
 
 class ReplayUser(FastHttpUser):
@@ -114,10 +116,18 @@ class ReplayUser(FastHttpUser):
         handle = self._handle(item)
         if handle is None:
             return Outcome(False, 0, f"order ref {item.ref} was not created")
-        shipped_on = iso(epoch_of(self.replay.clock.spec, item.t))[:10]
-        request = self.store.ship(handle, item.carrier, item.tracking_number, shipped_on)
+        request = self.store.ship(handle, item.carrier, item.tracking_number, self._day(item.t))
         outcome, _ = self._send(request, NAMES["ship"], as_json=False)
         return outcome
+
+    def _day(self, t: float) -> str:
+        """The store's calendar date (UTC) at run second ``t``, as YYYY-MM-DD (cached per day)."""
+        epoch = epoch_of(self.replay.clock.spec, t)
+        day = int(epoch // 86400)
+        text = _DAYS.get(day)
+        if text is None:
+            text = _DAYS[day] = iso(epoch)[:10]
+        return text
 
     def _view(self, item: Item) -> Outcome:
         handle = self._handle(item)
@@ -129,7 +139,10 @@ class ReplayUser(FastHttpUser):
             error = self._error(status, response)
             if error is None:
                 try:
-                    seen = self.store.observe(response.text or "")
+                    # bytes first: the sandbox page needs no decoding (see tracking_page)
+                    seen = self.store.read_view(
+                        response.content or b"", lambda: response.text or ""
+                    )
                 except ValueError as exc:
                     error = str(exc)
                 else:
@@ -139,19 +152,23 @@ class ReplayUser(FastHttpUser):
             return Outcome(False, status, error)
 
     def _error(self, status: int, response: Any) -> str | None:
+        if 200 <= status < 300:
+            return None
         error = _http_error(status, response)
         return None if error is None else self.store.scrub(error)
 
     def _request(self, request: wc.Request, name: str) -> Any:
         url = request.path
         if request.params:
-            url += "?" + urlencode(dict(request.params))
+            url += "?" + urlencode(request.params)
+        body, headers = request.json, request.headers
+        # Locust copies the headers and serialises the body itself: no copies of our own
         return self.client.request(
             request.method,
             url,
             name=name,
-            json=dict(request.json) if request.json is not None else None,
-            headers=dict(request.headers),
+            json=body if body is None or isinstance(body, dict) else dict(body),
+            headers=headers if isinstance(headers, dict) else dict(headers),
             catch_response=True,
         )
 

@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from hdrh.histogram import HdrHistogram
 
-from loadtests.journal import Journal, JournalLine
+from loadtests.journal import Journal, JournalLine, line_text
+from loadtests.lateness import Lateness
 from loadtests.progress import Progress, count_kinds, write_atomic
 from loadtests.replay import Outcome, Replay, load_config
 from peakbench.adapters.woocommerce import Observation
@@ -142,5 +144,67 @@ def test_replay_hands_out_items_in_order_and_finishes_once(tmp_path: Path) -> No
         "2026-11-27T10:00:00-05:00",
         "in_transit",
     )
+    assert replay.config.progress is not None
     progress = json.loads(replay.config.progress.read_text())
     assert progress["finished"] is True and progress["max_lag"] == 40.0
+
+
+def _dumps(line: dict[str, object]) -> str:
+    return json.dumps(line, separators=(",", ":"))
+
+
+@pytest.mark.parametrize(
+    "error", [None, "HTTP 404", 'quote " and \\ back', "tab\tnew\nline", "café ☕", "\x7f", ""]
+)
+@pytest.mark.parametrize("dropped", [False, True])
+def test_journal_line_text_is_byte_for_byte_json_dumps(error: str | None, dropped: bool) -> None:
+    times = (1795755600.123456, 0.0005, -0.0004, 12.0, 3e-7, 86400.9999)
+    status = 201 if error is None else 0
+    for due, start, end in zip(times, times[1:], times[2:], strict=False):
+        line: dict[str, object] = {
+            "kind": "order", "ref": 12345, "due": round(due, 3), "start": round(start, 3),
+            "end": round(end, 3), "ok": error is None, "status": status,
+            "late": dropped, "error": error,
+        }  # fmt: skip
+        ok = error is None
+        text = line_text("order", 12345, due, start, end, ok, status, dropped, error, None, dropped)
+        if dropped:
+            line["dropped"] = True
+        assert text == _dumps(line)
+    for view in [
+        ("PBD0000000000001", 3, "2026-11-27T10:15:00-05:00", "in_transit"),
+        ("PBD0000000000001", None, None, None),
+        ('odd"number', 0, error, error),
+    ]:
+        number, shown, newest, page_status = view
+        line = {
+            "kind": "view", "ref": 7, "due": 5.0, "start": 5.5, "end": 6.25, "ok": True,
+            "status": 200, "late": False, "error": error, "tracking_number": number,
+            "shown": shown, "newest": newest, "page_status": page_status,
+        }  # fmt: skip
+        if dropped:
+            line["dropped"] = True
+        text = line_text("view", 7, 5.0, 5.5, 6.25, True, 200, False, error, view, dropped)
+        assert text == _dumps(line)
+
+
+def test_lateness_recorded_in_batches_equals_one_record_at_a_time() -> None:
+    lags = [(-0.002 + (i % 97) * 0.0137) * (1 + i % 5) for i in range(5000)] + [1e12, -5.0]
+    direct = HdrHistogram(1, 10**11, 3)
+    for lag in lags:
+        direct.record_value(min(10**11, max(0, round(lag * 1000.0))))
+    batched = Lateness()
+    for i, lag in enumerate(lags):
+        batched.record(lag)
+        if i == 1234:  # a read in the middle folds what is pending, later records still count
+            assert batched.count == 1235
+    assert batched.count == direct.get_total_count() == len(lags)
+    summary = batched.summary()
+    for p in (50, 90, 99):
+        assert summary[f"p{p}"] == direct.get_value_at_percentile(p) / 1000.0  # type: ignore[literal-required]
+    assert summary["max"] == direct.get_max_value() / 1000.0
+    other = Lateness()
+    other.add_encoded(batched.encode())
+    other.record(0.5)
+    assert other.count == len(lags) + 1
+    assert batched.merged(other).count == 2 * len(lags) + 1
