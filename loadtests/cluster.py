@@ -26,8 +26,10 @@ from typing import IO, Any
 
 from loadtests.journal import JournalLine
 from loadtests.lateness import Lateness
+from loadtests.pool import PooledReplay
 from loadtests.progress import ProgressDoc, count_kinds, merge_snapshots, write_atomic
-from loadtests.replay import Replay, ReplayConfig, parse_target, partition
+from loadtests.replay import ReplayConfig, parse_target, partition
+from loadtests.sizing import Arrivals
 from peakbench.clock import ClockSpec, WallClock
 from peakbench.schedule import Item, read_schedule
 
@@ -77,6 +79,22 @@ class MasterReplay:
     @property
     def finished(self) -> bool:
         return len(self._done) == self.workers
+
+    @property
+    def assigned(self) -> dict[str, int]:
+        """Share index of each worker (Locust client id) that has one."""
+        return dict(self._assigned)
+
+    def arrivals(self) -> Arrivals:
+        """Due times per share, for the load shape."""
+        return Arrivals.from_rows(self._shares)
+
+    def reported(self, index: int) -> tuple[float, int] | None:
+        """Share ``index``'s last report: (run seconds, items executed), or ``None`` yet."""
+        doc = self._progress.get(index)
+        if doc is None:
+            return None
+        return float(doc["t"]), sum(doc["done"].values()) + sum(doc["failed"].values())
 
     def share_for(self, client_id: str) -> dict[str, Any]:
         """The share for a worker saying hello (the same one again when it asks twice)."""
@@ -149,7 +167,11 @@ class Forwarder:
         self.lines = 0
 
     def write(self, line: JournalLine) -> None:
-        self._buffer.append(json.dumps(line, separators=(",", ":")))
+        self.write_text(json.dumps(line, separators=(",", ":")))
+
+    def write_text(self, text: str) -> None:
+        """One line formatted by :func:`loadtests.journal.line_text` (harness-cpu)."""
+        self._buffer.append(text)
         self.lines += 1
         if len(self._buffer) >= self._max:
             self.flush()
@@ -168,7 +190,7 @@ class Forwarder:
 
 def worker_replay(
     share: dict[str, Any], send: Send, on_finished: Callable[[], None]
-) -> tuple[Replay, Forwarder]:
+) -> tuple[PooledReplay, Forwarder]:
     """Build a worker's :class:`Replay` of the share the master sent."""
     index = int(share["index"])
     drop_after = share.get("drop_after")
@@ -188,11 +210,12 @@ def worker_replay(
         for t, kind, ref, carrier, number in share["rows"]
     ]
     forwarder = Forwarder(send, index)
-    replay = Replay(config, iter(items), count_kinds(i.kind for i in items), forwarder, on_finished)
+    scheduled = count_kinds(i.kind for i in items)
+    replay = PooledReplay(config, iter(items), scheduled, forwarder, on_finished)
     return replay, forwarder
 
 
-def worker_report(replay: Replay, index: int) -> dict[str, Any]:
+def worker_report(replay: PooledReplay, index: int) -> dict[str, Any]:
     """What a worker tells the master about its share: tallies and the encoded lateness."""
     return {
         "index": index,

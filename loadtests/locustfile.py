@@ -10,17 +10,22 @@ with ``PEAKBENCH_STORE_CREDENTIALS`` in the environment (a worker without it use
 the sandbox's keys, or a real store's when ``replay.json`` has a ``target`` (never in a file).
 One process replays the whole schedule and journals to ``journals/replay.jsonl``; a master deals
 the schedule out to its workers and writes ``journals/replay-<index>.jsonl`` per worker
-(:mod:`loadtests.cluster`). The process ends by itself once every scheduled item was executed (the
-final ``progress.json`` says ``finished: true``), on SIGTERM or Ctrl-C (journal flushed,
-``finished: false``), or within a second of its parent dying.
+(:mod:`loadtests.cluster`). The number of users is the load shape's (:mod:`loadtests.shape`): the
+profile's ``replay`` sizing from ``run.json`` beside ``replay.json`` (``users: auto`` sizes the
+pool to the schedule), or a fixed ``--users`` without a run record. The process ends by itself
+once every scheduled item was executed (the final ``progress.json`` says ``finished: true``), on
+SIGTERM or Ctrl-C (journal flushed, ``finished: false``), or within a second of its parent dying.
 Exit codes: Locust's (0, or 1 when a request failed); 2 when the replay cannot start.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -32,12 +37,18 @@ from locust.stats import CSV_STATS_INTERVAL_SEC
 
 from loadtests import cluster
 from loadtests.orders import OrderBook
-from loadtests.replay import Replay, load_config
+from loadtests.pool import PooledReplay
+from loadtests.replay import Replay, ReplayConfig, load_config
+from loadtests.shape import KEEP, LocalProbe, MasterProbe, Probe, ReplayShape, live_users
+from loadtests.sizing import Arrivals, Sizer, load_sizing
 from loadtests.storefront import Storefront
 from loadtests.users import ReplayUser
 from peakbench.adapters.woocommerce import credentials_from_json
+from peakbench.clock import WallClock
+from peakbench.schedule import read_schedule
 
-__all__ = ["ReplayUser"]  # Locust runs the User classes it finds in this module
+# Locust runs the User classes and uses the load shape it finds in this module
+__all__ = ["ReplayShape", "ReplayUser"]
 
 CREDENTIALS_ENV = "PEAKBENCH_STORE_CREDENTIALS"
 TICK_S = 1.0
@@ -114,7 +125,7 @@ def _on_init(environment: Environment, **_kw: Any) -> None:
         _fail(str(exc))
     if isinstance(runner, MasterRunner):
         workers = int(getattr(options, "expect_workers", 1) or 1)
-        _init_master(environment, runner, config, workers, raw_credentials or "")
+        _init_master(environment, runner, config, workers, raw_credentials or "", Path(path))
         return
     if options is not None and getattr(options, "num_users", None) not in (None, config.users):
         logger.warning(
@@ -122,8 +133,11 @@ def _on_init(environment: Environment, **_kw: Any) -> None:
         )
     try:
         # The finish callback runs in a user greenlet that runner.quit() would kill: spawn it.
-        replay = Replay.open(config, lambda: gevent.spawn(_finish, environment, replay.close))
+        replay = PooledReplay.open(config, lambda: gevent.spawn(_finish, environment, replay.close))
         _arm(replay, raw_credentials or "")
+        assert runner is not None  # Locust creates the runner before firing init
+        probe = LocalProbe(runner, replay)
+        _shape(environment, config, Path(path), 1, _local_arrivals(config), probe)
     except (OSError, ValueError) as exc:
         _fail(str(exc))
     replay.publish()
@@ -137,6 +151,36 @@ def _on_init(environment: Environment, **_kw: Any) -> None:
     environment.events.quitting.add_listener(lambda **_kw: replay.close())
 
 
+def _shape(
+    environment: Environment,
+    config: ReplayConfig,
+    replay_json: Path,
+    processes: int,
+    arrivals: Callable[[], Arrivals],
+    probe: Probe,
+) -> None:
+    """Configure the load shape: the profile's sizing (``run.json``) or Locust's ``--users``."""
+    shape = environment.shape_class
+    if not isinstance(shape, ReplayShape):
+        return
+    options = environment.parsed_options
+    users = getattr(options, "num_users", None) or config.users
+    sizing = load_sizing(replay_json, users)
+    sizing = dataclasses.replace(sizing, users=max(sizing.users, processes))
+    sizer = Sizer(sizing, arrivals(), config.clock.scale) if sizing.auto else None
+    log = config.progress.with_name("shape.jsonl") if config.progress is not None else None
+    shape.configure(sizing, sizer, probe if sizer else None, WallClock(config.clock), log)
+    environment.events.quitting.add_listener(lambda **_kw: shape.close())
+    if getattr(options, "headless", False):
+        # A headless Locust waits for a shape test to end before it installs its own SIGTERM
+        # handler: until then SIGTERM would kill the process with the journal unflushed.
+        gevent.signal_handler(signal.SIGTERM, lambda: gevent.spawn(_quit, environment))
+
+
+def _local_arrivals(config: ReplayConfig) -> Callable[[], Arrivals]:
+    return lambda: Arrivals.from_items(read_schedule(config.schedule))
+
+
 def _tick_local(environment: Environment, replay: Replay, parent: int) -> None:
     while not replay.finished:
         gevent.sleep(TICK_S)
@@ -147,10 +191,17 @@ def _tick_local(environment: Environment, replay: Replay, parent: int) -> None:
 
 
 def _init_master(
-    environment: Environment, runner: MasterRunner, config: Any, workers: int, credentials: str
+    environment: Environment,
+    runner: MasterRunner,
+    config: ReplayConfig,
+    workers: int,
+    credentials: str,
+    replay_json: Path,
 ) -> None:
     try:
         master = cluster.MasterReplay(config, workers, credentials)
+        probe = MasterProbe(runner, master)
+        _shape(environment, config, replay_json, workers, master.arrivals, probe)
     except (OSError, ValueError) as exc:
         _fail(str(exc))
     closed = [False]
@@ -234,6 +285,11 @@ def _init_worker(environment: Environment, runner: WorkerRunner) -> None:
                 runner.quit()
                 return
 
+    def _on_keep(msg: Any, **_kw: Any) -> None:
+        if "replay" in state:
+            state["replay"].pool.resize(int(msg.data["keep"]), live_users(runner))
+
     runner.register_message(cluster.SHARE, _on_share)
+    runner.register_message(KEEP, _on_keep)
     environment.events.report_to_master.add_listener(_on_report)
     gevent.spawn(_tick)

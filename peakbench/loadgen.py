@@ -69,6 +69,8 @@ def locust_argv(
     """The command line of the run's Locust process (the master when distributed).
 
     ``users`` is raised to one per worker: a worker without users would never run its share.
+    The locustfile's load shape decides the users; ``--users`` is its fixed pool only when the
+    run folder has no ``run.json`` (``replay.users: auto`` profiles size the pool themselves).
     """
     users = max(users, scale.workers)
     argv = [python, "-m", "locust", "-f", str(locustfile)]
@@ -81,8 +83,12 @@ def locust_argv(
         "--csv", str(csv_prefix), "--only-summary", "--loglevel", "WARNING",
         "--exit-code-on-error", "0", "--peakbench-replay", str(replay_json),
     ]  # fmt: skip
-    if scale.processes > 1:
-        argv += ["--processes", str(scale.processes)]
+    if scale.processes > 1:  # the forked workers dial 127.0.0.1: keep the master there too
+        port = str(free_port())  # not Locust's 5557: two runs on one host must not collide
+        argv += [
+            "--processes", str(scale.processes), "--master-bind-host", "127.0.0.1",
+            "--master-bind-port", port, "--master-port", port,
+        ]  # fmt: skip
     elif scale.master:
         argv += [
             "--master", "--expect-workers", str(scale.expect_workers),

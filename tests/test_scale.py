@@ -2,17 +2,23 @@
 
 The in-process tests drive the master/worker protocol of ``loadtests/cluster.py`` by direct calls
 (no Locust, no gevent). The end-to-end test runs the same small profile three ways at once, in
-subprocesses: one Locust process, ``--processes 2``, and ``--master`` with two ``--worker``s.
+subprocesses: one Locust process (with ``--ui``: its web UI is probed while it runs),
+``--processes 2``, and ``--master`` with two ``--worker``s; all three size their pool with the
+load shape (``users: auto``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
+import threading
+import time
+import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 import yaml
@@ -27,6 +33,8 @@ from peakbench.loadgen import Scale, locust_argv
 from peakbench.schedule import Item, write_schedule
 
 SMALL: dict[str, Any] = small(behaviours=[QUOTA_AND_BAN[0]], warmup_wall_s=5)
+SMALL["replay"]["users"] = "auto"
+UI_URL = re.compile(r"Locust web UI: (http://127\.0\.0\.1:\d+)")
 
 
 def _items(orders: int) -> list[Item]:
@@ -137,14 +145,43 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _lines(stream: IO[str], into: list[str]) -> None:
+    for line in stream:
+        into.append(line)
+
+
+def _get(url: str) -> tuple[int, str, bytes]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, response.headers.get("Content-Type", ""), response.read()
+
+
+def _probe_ui(log: list[str], proc: subprocess.Popen[str], deadline: float) -> dict[str, Any]:
+    """While the run goes: find the printed URL, then GET / and the stats endpoint."""
+    found: dict[str, Any] = {}
+    while time.monotonic() < deadline and proc.poll() is None:
+        match = UI_URL.search("".join(log))
+        if match:
+            found["url"] = match.group(1)
+            try:
+                found["index"] = _get(found["url"] + "/")
+                found["stats"] = _get(found["url"] + "/stats/requests")
+            except OSError as exc:  # printed before Locust listens: try again
+                found["error"] = repr(exc)
+            else:
+                found["running"] = proc.poll() is None
+                return found
+        time.sleep(0.2)
+    return found
+
+
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The same profile three ways, all at once (~40 s wall on 2 cores)."""
     tmp = tmp_path_factory.mktemp("scale")
     results = tmp / "results"
     port = str(_free_port())
     modes = {
-        "single": [],
+        "single": ["--ui"],
         "processes": ["--processes", "2"],
         "master": ["--master", "--expect-workers", "2", "--master-bind", "127.0.0.1"],
     }
@@ -169,10 +206,19 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         )
         for _ in range(2)
     ]
-    out = {}
+    out: dict[str, Any] = {}
+    single: list[str] = []
+    reader = threading.Thread(target=_lines, args=(procs["single"].stdout, single), daemon=True)
+    reader.start()
     try:
+        out["ui"] = _probe_ui(single, procs["single"], time.monotonic() + 60)
         for name, proc in procs.items():
-            log, _ = proc.communicate(timeout=150)
+            if name == "single":
+                proc.wait(timeout=150)
+                reader.join(timeout=5)
+                log = "".join(single)
+            else:
+                log, _ = proc.communicate(timeout=150)
             found = sorted(results.glob(f"*-{name}-*"))
             assert found and (found[-1] / "summary.json").exists(), log
             out[name] = found[-1]
@@ -190,8 +236,9 @@ def _close(a: float | None, b: float | None, rel: float, abs_s: float) -> bool:
     return abs(a - b) <= max(rel * max(abs(a), abs(b)), abs_s)
 
 
-def test_distributed_runs_match_a_single_process(runs: dict[str, Path]) -> None:
-    summaries = {k: json.loads((v / "summary.json").read_text()) for k, v in runs.items()}
+def test_distributed_runs_match_a_single_process(runs: dict[str, Any]) -> None:
+    modes = ("single", "processes", "master")
+    summaries = {k: json.loads((runs[k] / "summary.json").read_text()) for k in modes}
     base = summaries["single"]
     assert (runs["single"] / "journals" / "replay.jsonl").exists()
     for name in ("processes", "master"):
@@ -217,3 +264,37 @@ def test_distributed_runs_match_a_single_process(runs: dict[str, Path]) -> None:
         assert progress["finished"] is True
         assert progress["lateness_s"]["count"] == sum(progress["scheduled"].values())
         assert progress["lateness_s"]["p99"] < SMALL["clock"]["scale"] * 1.0  # < 1 s wall late
+
+
+def test_every_mode_sizes_its_pool_with_the_shape(runs: dict[str, Any]) -> None:
+    for name in ("single", "processes", "master"):
+        root = runs[name]
+        replay = json.loads((root / "run.json").read_text())["profile"]["replay"]
+        assert replay["sizing"] == "auto"
+        log = [json.loads(x) for x in (root / "shape.jsonl").read_text().splitlines()]
+        assert log, name
+        processes = 1 if name == "single" else 2
+        for line in log:
+            assert line["users"] >= processes and line["users"] % processes == 0, (name, line)
+            assert processes <= line["per_process"] * processes <= replay["max_users"]
+        assert any(x["response_s"] != 0.1 for x in log), name  # measured, not the assumption
+
+
+def test_the_web_ui_answers_while_the_run_goes_and_the_run_still_ends(
+    runs: dict[str, Any],
+) -> None:
+    ui = runs["ui"]
+    assert ui.get("url", "").startswith("http://127.0.0.1:"), ui
+    assert ui.get("running") is True, ui  # probed while the run was going
+    status, ctype, body = ui["index"]
+    assert status == 200 and "text/html" in ctype and b"<html" in body.lower()
+    status, ctype, body = ui["stats"]
+    stats = json.loads(body)
+    assert status == 200 and "application/json" in ctype
+    assert {"stats", "user_count", "state"} <= set(stats)
+    # ... and the run ended by itself with its results, like a headless one
+    root = runs["single"]
+    summary = json.loads((root / "summary.json").read_text())
+    assert summary["valid"], summary["invalid_reasons"]
+    assert summary["orders"]["done"] == summary["orders"]["scheduled"] > 0
+    assert (root / "locust_stats.csv").exists()

@@ -20,6 +20,7 @@ from peakbench.config.base import Duration, Probability, Spec
 from peakbench.config.fleet import CarrierSpec, FleetSpec, ListenSpec, TruthSpec
 from peakbench.config.store import Candidates, SandboxTarget
 from peakbench.config.targets import Target
+from peakbench.resources import ResourcesSpec
 from peakbench.slo import check_relative, split_relative
 
 
@@ -295,8 +296,23 @@ class SloSpec(Spec):
 
 
 class ReplaySpec(Spec):
+    """How Locust executes the schedule. The pool of users sizes itself (``users: auto``, the
+    default): Little's law on the schedule's upcoming arrival rate × the measured response time,
+    × ``headroom``, plus users for any queue of late arrivals, between ``min_users`` and
+    ``max_users`` (loadtests/sizing.py, docs/scale.md). ``users: N`` keeps a fixed pool of N."""
+
     users: int = Field(default=48, gt=0, le=10_000)
-    """Locust users executing the open-model schedule (enough to never wait for a free one)."""
+    """The fixed pool when ``sizing`` is ``fixed`` (``users: N`` in YAML); unused by ``auto``."""
+    sizing: Literal["auto", "fixed"] = "auto"
+    """``auto`` (``users: auto`` or no ``users``): the pool follows the schedule; ``fixed``
+    (``users: N``): N users from start to end, as before."""
+    min_users: int = Field(default=4, gt=0, le=10_000)
+    """``auto``: never fewer users in total (and never fewer than one per Locust process): a
+    spare user keeps a slow or hung request from holding up the next arrival."""
+    max_users: int = Field(default=1000, gt=0, le=10_000)
+    """``auto``: never more users in total (a ceiling against a target that slows under load)."""
+    headroom: float = Field(default=1.5, ge=1.0, le=10.0)
+    """``auto``: users = headroom × arrival rate × response time (+ 3√ of it for Poisson bursts)."""
     late_after: Duration = 300.0
     """An arrival is late when it starts more than this (store time) after its due time."""
     max_late_share: Probability = 0.05
@@ -306,6 +322,26 @@ class ReplaySpec(Spec):
     time) after its due time, like k6's dropped iterations; ``None`` never drops."""
     warmup_wall_s: float = Field(default=6.0, ge=1.0, le=120.0)
     """Wall seconds between launching the children and run second 0."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _users_or_auto(cls, data: object) -> object:
+        # `users: auto` picks the self-sizing pool; a number given without `sizing` keeps the
+        # fixed pool every profile before the shape meant (so existing profiles run unchanged).
+        if isinstance(data, dict):
+            if data.get("users") == "auto":
+                if data.get("sizing", "auto") != "auto":
+                    raise ValueError("users: auto contradicts sizing: fixed")
+                data = {k: v for k, v in data.items() if k != "users"} | {"sizing": "auto"}
+            elif "users" in data and "sizing" not in data:
+                data = {**data, "sizing": "fixed"}
+        return data
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ReplaySpec:
+        if self.min_users > self.max_users:
+            raise ValueError(f"min_users ({self.min_users}) exceeds max_users ({self.max_users})")
+        return self
 
 
 class Profile(Spec):
@@ -326,6 +362,8 @@ class Profile(Spec):
     patience: PatienceSpec = PatienceSpec()
     slo: SloSpec = SloSpec()
     replay: ReplaySpec = ReplaySpec()
+    resources: ResourcesSpec = ResourcesSpec()
+    """Resource sampling of the run's processes and the leak limits (docs/soak.md)."""
 
     @model_validator(mode="after")
     def _unique_carriers(self) -> Profile:
