@@ -175,8 +175,8 @@ def _run_worker(args: argparse.Namespace, console: Console) -> int:
     """``run --worker``: a Locust worker executing its share of a master's run, until it ends."""
     import subprocess
 
+    from peakbench.launch import locustfile
     from peakbench.loadgen import worker_argv
-    from peakbench.orchestrator import _locustfile
 
     if not args.master_host:
         raise UsageError("--worker needs --master-host HOST (the machine running --master)")
@@ -184,7 +184,7 @@ def _run_worker(args: argparse.Namespace, console: Console) -> int:
         raise UsageError(
             "--worker takes only --master-host and --master-port: the master has the run"
         )
-    argv = worker_argv(sys.executable, _locustfile(), args.master_host, args.master_port)
+    argv = worker_argv(sys.executable, locustfile(), args.master_host, args.master_port)
     console.print(
         f"peakbench worker: joining {args.master_host}:{args.master_port}", highlight=False
     )

@@ -18,7 +18,6 @@ process it started ends, what was measured is analysed, and the run exits 3 with
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import logging
 import os
@@ -28,7 +27,6 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from rich.console import Console
@@ -47,19 +45,15 @@ from peakbench.faults import (
     HANG,
     MEASURING,
     SIGNAL,
-    WORKER_LOST,
     WRITE_FAILURE,
     DiskGuard,
     Fault,
     FaultLog,
     FaultPolicy,
-    LogWatch,
-    Probe,
-    WorkerWatch,
     apply_faults,
-    dropped_lines,
     sweep,
 )
+from peakbench.launch import locustfile, mocks_argv, replay_config, store_argv, store_config
 from peakbench.live import LiveFigures
 from peakbench.loadgen import Scale, free_port, locust_argv
 from peakbench.planner import build_plan
@@ -68,6 +62,7 @@ from peakbench.resources import ResourceSampler
 from peakbench.results import new_run_dir, redact, run_record, write_json
 from peakbench.schedule import write_schedule
 from peakbench.slo import regate
+from peakbench.watch import Stop, Watch, exit_text
 
 log = logging.getLogger("peakbench.orchestrator")
 
@@ -87,46 +82,6 @@ def exit_code_for(summary: dict[str, Any]) -> int:
     if not summary["valid"]:
         return EXIT_INVALID
     return EXIT_PASSED if summary["slo"]["passed"] else EXIT_SLO_FAILED
-
-
-def _locustfile() -> Path:
-    spec = importlib.util.find_spec("loadtests")
-    assert spec is not None and spec.submodule_search_locations
-    return Path(next(iter(spec.submodule_search_locations))) / "locustfile.py"
-
-
-class _Stop:
-    """Turns SIGINT/SIGTERM into a flag the run loop checks; remembers each signal with the
-    run's phase at that moment. A second one means hurry: children are killed without grace."""
-
-    def __init__(self) -> None:
-        self.reason: str | None = None
-        self.phase = "planning"
-        self.count = 0
-        self.events: list[tuple[str, str, float, int]] = []
-        """(signal name, phase, time.time(), how many so far) not yet recorded as faults."""
-        self._old: dict[int, Any] = {}
-
-    def __enter__(self) -> _Stop:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        self.reason = signal.Signals(signum).name
-        self.count += 1
-        self.events.append((self.reason, self.phase, time.time(), self.count))
-
-    @property
-    def hurry(self) -> bool:
-        return self.count >= 2
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-
-    def __call__(self) -> bool:
-        return self.reason is not None
 
 
 class Run:
@@ -165,7 +120,7 @@ class Run:
         self.faults = FaultLog(Path(os.devnull))
         self.phase = "planning"
         self._root: Path | None = None
-        self._stop: _Stop | None = None
+        self._stop: Stop | None = None
         self._wall: WallClock | None = None
         self._tree: dict[int, Any] = {}
         """Every process seen below a child (psutil), ended at the end whatever happened."""
@@ -185,11 +140,11 @@ class Run:
         return child
 
     def execute(self) -> RunOutcome:
-        with _Stop() as stop:
+        with Stop() as stop:
             self._stop = stop
             return self._execute(stop)
 
-    def _execute(self, stop: _Stop) -> RunOutcome:
+    def _execute(self, stop: Stop) -> RunOutcome:
         profile = self.profile
         plan = build_plan(profile)
         root = new_run_dir(self.results, profile.name)
@@ -348,7 +303,7 @@ class Run:
             except psutil.Error:
                 continue
 
-    def _end_children(self, stop: _Stop) -> None:
+    def _end_children(self, stop: Stop) -> None:
         """End every child (in reverse start order), then anything they left behind."""
         self._phase("stopping")
         self._remember_tree()
@@ -385,33 +340,10 @@ class Run:
                 self.console.print(f"[yellow]could not write {name}: {exc}[/]")
                 (root / f".{name}.tmp").unlink(missing_ok=True)  # a disk full leaves half of one
 
-    def _launch(self, root: Path, env: dict[str, str], stop: _Stop) -> None:
-        py = sys.executable
+    def _launch(self, root: Path, env: dict[str, str], stop: Stop) -> None:
+        store_url = self.real.url if self.real is not None else None
         mocks = self._child(
-            root,
-            "mocks",
-            [
-                py,
-                "-m",
-                "mocks",
-                "serve",
-                "--config",
-                str(root / "fleet.json"),
-                "--clock",
-                str(root / "clock.json"),
-                "--journal-dir",
-                str(root / "journals"),
-                "--ready-file",
-                str(root / "mocks.ready.json"),
-                # pushing carriers (push:) learn the store's URL once it listens
-                *(
-                    ["--store-url", self.real.url]
-                    if self.real is not None
-                    else ["--store-ready-file", str(root / "store.ready.json")]
-                ),
-            ],
-            env,
-            "mocks.ready.json",
+            root, "mocks", mocks_argv(sys.executable, root, store_url), env, "mocks.ready.json"
         )
         self._phase("mocks")
         fleet = mocks.wait_ready(20.0, stop)
@@ -425,67 +357,22 @@ class Run:
         self._start_locust(root, base_url, env)
 
     def _launch_store(
-        self, root: Path, env: dict[str, str], fleet: dict[str, Any], stop: _Stop
+        self, root: Path, env: dict[str, str], fleet: dict[str, Any], stop: Stop
     ) -> str:
         """Start the sandbox store, its plugin polling the fleet; its base URL."""
-        py = sys.executable
-        personalities = {c.name: c.personality for c in self.profile.carriers}
-        store_cfg = {
-            "plugin": self.profile.target.plugin.model_dump(mode="json"),
-            "carriers": {
-                name: {"base_url": c["base_url"], "personality": personalities.get(name)}
-                for name, c in fleet["carriers"].items()
-            },
-        }
-        write_json(root / "store.json", store_cfg)
-        store = self._child(
-            root,
-            "store",
-            [
-                py,
-                "-m",
-                "mocks.store",
-                "serve",
-                "--config",
-                str(root / "store.json"),
-                "--clock",
-                str(root / "clock.json"),
-                "--db",
-                str(root / "store.sqlite"),
-                "--ready-file",
-                str(root / "store.ready.json"),
-            ],
-            env,
-            "store.ready.json",
-        )
+        write_json(root / "store.json", store_config(self.profile, fleet))
+        argv = store_argv(sys.executable, root)
+        store = self._child(root, "store", argv, env, "store.ready.json")
         self._store_url = str(store.wait_ready(20.0, stop)["base_url"])
         return self._store_url
 
-    def _replay_json(self, root: Path) -> dict[str, Any]:
-        replay: dict[str, Any] = {
-            "clock": json.loads((root / "clock.json").read_text()),
-            "schedule": str(root / "schedule.csv"),
-            "journal": str(root / "journals" / "replay.jsonl"),
-            "progress": str(root / "progress.json"),
-            "late_after": self.profile.replay.late_after,
-            "drop_after": self.profile.replay.drop_after,
-            "users": self.profile.replay.users,
-            # how the load shape sizes the pool (users: auto | N, min/max, headroom)
-            "sizing": self.profile.replay.model_dump(mode="json"),
-            "workers": self.scale.workers,
-        }
-        if self.real is not None:
-            # the store's settings, never its secrets (Locust gets those in its environment)
-            replay["target"] = self.real.model_dump(mode="json")
-        return replay
-
     def _start_locust(self, root: Path, base_url: str, env: dict[str, str]) -> None:
         py = sys.executable
-        write_json(root / "replay.json", self._replay_json(root))
+        write_json(root / "replay.json", replay_config(root, self.profile, self.scale, self.real))
         web_port = free_port() if self.scale.ui else None
         argv = locust_argv(
             py,
-            _locustfile(),
+            locustfile(),
             root / "replay.json",
             base_url,
             root / "locust",
@@ -503,7 +390,7 @@ class Run:
                 highlight=False,
             )
 
-    def _watch(self, root: Path, wall: WallClock, stop: _Stop) -> float:
+    def _watch(self, root: Path, wall: WallClock, stop: Stop) -> float:
         """Follow the run until the schedule is done and store time reaches the end."""
         duration = self.profile.clock.duration
         figures = LiveFigures(self.profile, root, wall.spec.start_epoch)
@@ -513,7 +400,7 @@ class Run:
         tty = self.console.is_terminal
         last_line = 0.0
         self._phase("replay")
-        watch = _Watch(self, root, locust)
+        watch = Watch(self, root, locust)
         with Live(
             progress_table(figures.poll(wall.now()), wall.spec.scale),
             console=self.console,
@@ -535,7 +422,7 @@ class Run:
                     self._fault(
                         DISK_FULL if WRITE_FAILURE.search(dead.log_tail(5)) else CHILD_DIED,
                         dead.name,
-                        f"exited unexpectedly with {_exit_text(dead.returncode)} "
+                        f"exited unexpectedly with {exit_text(dead.returncode)} "
                         f"(last log line: {dead.log_tail() or 'none'})",
                     )
                     break
@@ -545,7 +432,7 @@ class Run:
                         self._fault(
                             CHILD_DIED,
                             "locust",
-                            f"the load generator exited with {_exit_text(code)} "
+                            f"the load generator exited with {exit_text(code)} "
                             f"(last log line: {locust.log_tail() or 'none'})",
                         )
                         break
@@ -561,85 +448,3 @@ class Run:
             figures.poll(wall.now())
         watch.close()
         return max(0.0, min(wall.now(), duration))
-
-
-def _exit_text(code: int | None) -> str:
-    if code is not None and code < 0:
-        return f"signal {signal.Signals(-code).name}"
-    return f"code {code}"
-
-
-class _Watch:
-    """The run's fault detectors, polled once a wall second from the watch loop: health probes
-    of the store and the carriers (hang; journal lines a carrier could not write), the children's
-    logs (write failures), free space on the results volume, Locust's local workers."""
-
-    def __init__(self, run: Run, root: Path, locust: Child) -> None:
-        self.run = run
-        self.root = root
-        policy = run.policy
-        now = time.monotonic()
-        self.probes: list[tuple[str, Probe]] = []
-        if run._store_url is not None:
-            self.probes.append(("store", Probe(f"{run._store_url}/__admin/health", policy, now)))
-        urls = sorted({c["base_url"] for c in run._fleet.get("carriers", {}).values()})
-        for url in urls:
-            self.probes.append(("mocks", Probe(f"{url}/__admin/counters", policy, now)))
-        self.logs = [(c.name, LogWatch(c.log)) for c in run.children]
-        self.disk = DiskGuard(root, policy.disk_reserve_bytes)
-        processes = run.scale.processes
-        self.workers = (
-            WorkerWatch(locust.proc.pid, processes)
-            if processes > 1 and locust.proc is not None
-            else None
-        )
-        self.locust = locust
-        self._next = 0.0
-        self._lost: str | None = None
-
-    def poll(self) -> bool:
-        """Check every detector (at most once a wall second); whether a fault was recorded."""
-        now = time.monotonic()
-        if now < self._next:
-            return False
-        self._next = now + 1.0
-        run = self.run
-        run._remember_tree()
-        disk = self.disk.check()
-        if disk is not None:
-            run._fault(DISK_FULL, None, disk)
-            return True
-        for name, watch in self.logs:
-            failed = watch.check()
-            if failed is not None:
-                run._fault(DISK_FULL, name, failed)
-                return True
-        for name, probe in self.probes:
-            hung, answer = probe.check(time.monotonic())
-            if hung is not None:
-                run._fault(HANG, name, hung)
-                return True
-            dropped = dropped_lines(answer)
-            if dropped:
-                run._fault(DISK_FULL, name, f"{dropped} journal line(s) could not be written")
-                return True
-        if self.workers is not None and self.locust.alive and not self._replay_finished():
-            lost = self.workers.check()
-            # workers end by design once their share is done, and the master may write that
-            # a second later: a loss counts only if the replay is still unfinished a poll later
-            if lost is not None and self._lost is not None:
-                run._fault(WORKER_LOST, "locust", self._lost)
-                return True
-            self._lost = lost
-        return False
-
-    def _replay_finished(self) -> bool:
-        """Locust's master says the schedule is done (its workers then end by design)."""
-        try:
-            return bool(json.loads((self.root / "progress.json").read_text()).get("finished"))
-        except (OSError, ValueError, AttributeError):
-            return False
-
-    def close(self) -> None:
-        for _, probe in self.probes:
-            probe.close()
