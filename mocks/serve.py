@@ -29,7 +29,6 @@ import socket
 import sys
 import threading
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,7 @@ from mocks._server import base_url, listen, server_config, watch_parent, write_r
 from mocks.app import CarrierApp, create_carrier_app
 from mocks.hosts import HostRouter
 from mocks.journal import Journal
+from mocks.push.wiring import PushWiring, push_wiring, start_pushes
 from mocks.recovery import StateManifest, resume
 from peakbench.clock import ClockSpec, WallClock
 from peakbench.config.fleet import CarrierSpec, FleetSpec
@@ -146,7 +146,7 @@ async def run_fleet(
             asyncio.create_task(_flush_journals(journals, manifest, apps)),
             asyncio.create_task(watch_parent(stop.set)),
         ]
-        pushers = _start_pushes(
+        pushers = start_pushes(
             apps, fleet, clock, journal_dir, push or PushWiring(), stop, segment_bytes, keep
         )
         ended = asyncio.create_task(stop.wait())
@@ -168,76 +168,6 @@ async def run_fleet(
     failures = [r for r in results if isinstance(r, BaseException)]
     if failures:
         raise RuntimeError(f"a carrier server failed: {failures[0]!r}") from failures[0]
-
-
-@dataclass(frozen=True, slots=True)
-class PushWiring:
-    """What pushing carriers need from the process environment (read by the entry point)."""
-
-    secrets: Mapping[str, str] = field(default_factory=dict)
-    """Carrier name → webhook signing secret (from the env var its ``push.secret_env`` names)."""
-    store_credentials: Mapping[str, str] | None = None
-    """Parsed ``PEAKBENCH_STORE_CREDENTIALS``, for WooCommerce REST auth on pushes."""
-    store_url: str | Callable[[], str | None] | None = None
-    """The store's base URL, or a resolver of it (the store starts after the fleet)."""
-
-
-def _start_pushes(
-    apps: Sequence[CarrierApp],
-    fleet: FleetSpec,
-    clock: WallClock,
-    journal_dir: Path,
-    wiring: PushWiring,
-    stop: asyncio.Event,
-    segment_bytes: int = DEFAULT_SEGMENT_BYTES,
-    keep: int | None = None,
-) -> list[asyncio.Task[None]]:
-    pushing = [app for app in apps if getattr(app.carrier, "push", None) is not None]
-    if not pushing:
-        return []
-    from mocks.push.runner import run_push  # only fleets that push pay for the HTTP client
-
-    tasks = []
-    for app in pushing:
-        name = app.carrier.name
-        coro = run_push(
-            app.carrier, app.personality, clock, journal_dir / f"push-{name}.jsonl",  # type: ignore[arg-type]
-            wiring.secrets.get(name), wiring.store_credentials, stop,
-            seed=fleet.seed, base_url=wiring.store_url, segment_bytes=segment_bytes, keep=keep,
-        )  # fmt: skip
-        tasks.append(asyncio.create_task(coro, name=f"push-{name}"))
-    return tasks
-
-
-def push_wiring(
-    fleet: FleetSpec, environ: Mapping[str, str], store_url: str | None, store_ready: Path | None
-) -> PushWiring:
-    """Secrets, store credentials and store URL for the fleet's pushing carriers, from the
-    environment and the command line; ValueError if PEAKBENCH_STORE_CREDENTIALS is bad."""
-    secrets = {}
-    for carrier in fleet.carriers:
-        spec = getattr(carrier, "push", None)
-        env = getattr(spec, "secret_env", None)
-        if env and environ.get(env):
-            secrets[carrier.name] = environ[env]
-    credentials = None
-    if raw := environ.get("PEAKBENCH_STORE_CREDENTIALS"):
-        try:
-            credentials = json.loads(raw)
-        except ValueError:
-            raise ValueError("PEAKBENCH_STORE_CREDENTIALS is not JSON") from None
-        if not isinstance(credentials, dict) or not {"consumer_key", "consumer_secret"} <= set(
-            credentials
-        ):
-            raise ValueError(
-                'PEAKBENCH_STORE_CREDENTIALS must look like {"consumer_key", "consumer_secret"}'
-            )
-    url: str | Callable[[], str | None] | None = store_url
-    if url is None and store_ready is not None:
-        from mocks.push.runner import ready_file_url
-
-        url = ready_file_url(store_ready)
-    return PushWiring(secrets, credentials, url)
 
 
 def ready_document(fleet: FleetSpec, host: str, ports: Sequence[int], tls: bool) -> dict[str, Any]:

@@ -76,7 +76,8 @@ def serve_standalone(
 
     ``segment_bytes``, ``keep``: journal segment size and how many segments each journal keeps
     (None: all); ``fresh``: ignore the state in existing journals (else it is recovered)."""
-    from mocks.serve import parse_keys, push_wiring, serve_fleet
+    from mocks.push.wiring import push_wiring
+    from mocks.serve import parse_keys, serve_fleet
 
     console = console or Console()
     err = Console(stderr=True)

@@ -339,7 +339,8 @@ def test_pushing_carriers_push_from_the_fleet_and_reset_forgets_registrations(
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from mocks.serve import PushWiring, serving
+    from mocks.push.wiring import PushWiring
+    from mocks.serve import serving
     from peakbench.config.fleet import FleetSpec
 
     received: list[bytes] = []
