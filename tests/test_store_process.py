@@ -254,5 +254,5 @@ def test_missing_credentials_is_a_usage_error(tmp_path: Path, clock_spec: ClockS
         _serve_cmd(run), cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
     )
     assert done.returncode == 2
-    assert "consumer_key" in done.stderr
+    assert "PEAKBENCH_STORE_CREDENTIALS is not set" in done.stderr
     assert not (run / "store.ready.json").exists()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
 from peakbench.durations import parse_duration
 
@@ -18,6 +19,35 @@ class Spec(BaseModel):
     number is infinite or NaN (YAML's ``.inf`` / ``.nan`` are refused with the field's path)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, data: Any) -> Any:
+        # pydantic reads `true` as 1 for a number: a boolean where a number belongs is a mistake
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if not isinstance(value, bool) or not isinstance(key, str):
+                    continue
+                field = cls.model_fields.get(key)
+                if field is not None and _numbers_only(field.annotation):
+                    raise ValueError(f"{key}: expected a number, got {str(value).lower()}")
+        return data
+
+
+def _numbers_only(annotation: Any) -> bool:
+    """Whether a field takes numbers (int or float, possibly optional) and never a bool."""
+    kinds: set[Any] = set()
+    pending = [annotation]
+    while pending:
+        tp = pending.pop()
+        args = get_args(tp)
+        if get_origin(tp) is Annotated:
+            pending.append(args[0])
+        elif args and get_origin(tp) in (Union, UnionType):
+            pending.extend(args)
+        else:
+            kinds.add(tp)
+    return bool(kinds & {int, float}) and bool not in kinds
 
 
 def _duration(value: object) -> float:
