@@ -13,7 +13,9 @@ bodies), two measurements, in one run:
    counted. Several repetitions, alternating; medians.
 
     .venv/bin/python benchmarks/bench_harness.py [--rates 1000,2000,...] [--cpu-rate 400] \\
-        [--reps 3] [--processes 2] [--only rate|cpu] [--out benchmarks/out/harness.json]
+        [--reps 3] [--processes 2] [--only rate|cpu] [--baseline OTHER_CHECKOUT ...] \\
+        [--bare burst,spread,burst-nocsv]
+        [--out benchmarks/out/harness.json]
 """
 
 from __future__ import annotations
@@ -145,7 +147,13 @@ def _env() -> dict[str, str]:
 
 
 def _replay_cmd(
-    run: Path, url: str, rate: float, seconds: float, processes: int, warmup: float
+    run: Path,
+    url: str,
+    rate: float,
+    seconds: float,
+    processes: int,
+    warmup: float,
+    root: Path = ROOT,
 ) -> list[str]:
     run.mkdir(parents=True)
     write_schedule(run / "schedule.csv", _schedule(rate, seconds))
@@ -161,7 +169,7 @@ def _replay_cmd(
     }
     (run / "replay.json").write_text(json.dumps(config))
     cmd = [
-        sys.executable, "-m", "locust", "-f", str(ROOT / "loadtests" / "locustfile.py"),
+        sys.executable, "-m", "locust", "-f", str(root / "loadtests" / "locustfile.py"),
         "--headless", "--users", str(users), "--spawn-rate", str(users), "--host", url,
         "--csv", str(run / "locust"), "--only-summary", "--loglevel", "WARNING",
         "--exit-code-on-error", "0", "--peakbench-replay", str(run / "replay.json"),
@@ -195,11 +203,16 @@ def sustained(url: str, rate: float, seconds: float, processes: int, tmp: Path) 
 
 
 def _cpu_window(
-    cmd: list[str], env: dict[str, str], url: str, start_in: float, window: float
+    cmd: list[str],
+    env: dict[str, str],
+    url: str,
+    start_in: float,
+    window: float,
+    cwd: Path = ROOT,
 ) -> tuple[float, int]:
     """(CPU seconds of the process tree, requests the target served) over the steady window."""
     proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         ps = psutil.Process(proc.pid)
@@ -227,37 +240,94 @@ def _cpu_window(
     return c1 - c0, n1 - n0
 
 
-def cpu_per_request(url: str, rate: float, reps: int, tmp: Path) -> dict[str, Any]:
+BARE_VARIANTS = ("burst", "spread", "burst-nocsv")
+"""How the bare user runs: ``burst`` = five requests back to back per wake-up (the schedule's
+order, ship and three views fall due at the same instants, see :func:`_schedule`), with Locust's
+``--csv`` like the replay; ``spread`` = one wake-up per request, evenly spaced, ``--csv``;
+``burst-nocsv`` = ``burst`` without ``--csv`` (the definition before 2026-11-24 evening)."""
+
+
+def _bare_cmd(url: str, users: int, seconds: float, variant: str, tmp: Path) -> list[str]:
+    cmd = [
+        sys.executable, "-m", "locust", "-f", str(ROOT / "benchmarks" / "bare_locustfile.py"),
+        "--headless", "--users", str(users), "--spawn-rate", str(users), "--host", url,
+        "--only-summary", "--loglevel", "WARNING", "--run-time", f"{int(seconds)}s",
+    ]  # fmt: skip
+    if not variant.endswith("-nocsv"):  # the same Locust options as the replay's
+        cmd += ["--csv", str(tmp / f"bare-{variant}-{time.monotonic_ns()}")]
+    return cmd
+
+
+def cpu_per_request(
+    url: str,
+    rate: float,
+    reps: int,
+    tmp: Path,
+    baselines: tuple[Path, ...] = (),
+    bare_variants: tuple[str, ...] = ("burst",),
+) -> dict[str, Any]:
+    """Replay vs bare, interleaved per repetition; ``baselines``: other checkouts whose replay
+    (their ``loadtests/``, ``peakbench/``) runs in the same rotation, for before/after;
+    ``bare_variants``: :data:`BARE_VARIANTS`, the first is the reference of ``overhead``."""
     # The schedule reaches its full rate at run second 4 (views come 2-4 s after their order);
     # Locust takes ~1.5 s to start: the window opens once both sides are steady.
     warm, window = 7.0, 8.0
     seconds = warm + window + 6.0
     harness: list[float] = []
-    bare: list[float] = []
+    bares: dict[str, list[float]] = {v: [] for v in bare_variants}
+    others: dict[str, list[float]] = {str(b): [] for b in baselines}
     users = max(20, int(rate / 25))
     for rep in range(reps):
         run = tmp / f"cpu-{rep}"
         cmd = _replay_cmd(run, url, rate, seconds, 1, warmup=1.0)
         cpu_s, n = _cpu_window(cmd, _env(), url, warm, window)
         harness.append(cpu_s / max(1, n) * 1e6)
-        env = {**_env(), "BARE_ITERATIONS_PER_S_PER_USER": str(rate / REQUESTS_PER_ORDER / users)}
-        bare_cmd = [
-            sys.executable, "-m", "locust", "-f", str(ROOT / "benchmarks" / "bare_locustfile.py"),
-            "--headless", "--users", str(users), "--spawn-rate", str(users), "--host", url,
-            "--only-summary", "--loglevel", "WARNING", "--run-time", f"{int(seconds)}s",
-        ]  # fmt: skip
-        cpu_s, n = _cpu_window(bare_cmd, env, url, warm, window)
-        bare.append(cpu_s / max(1, n) * 1e6)
+        for variant in bare_variants:
+            env = {
+                **_env(),
+                "BARE_ITERATIONS_PER_S_PER_USER": str(rate / REQUESTS_PER_ORDER / users),
+                "BARE_PACING": variant.removesuffix("-nocsv"),
+            }
+            bare_cmd = _bare_cmd(url, users, seconds, variant, tmp)
+            cpu_s, n = _cpu_window(bare_cmd, env, url, warm, window)
+            bares[variant].append(cpu_s / max(1, n) * 1e6)
+        for i, base in enumerate(baselines):
+            run = tmp / f"cpu-{rep}-base{i}"
+            cmd = _replay_cmd(run, url, rate, seconds, 1, warmup=1.0, root=base)
+            cpu_s, n = _cpu_window(cmd, _env(), url, warm, window, cwd=base)
+            others[str(base)].append(cpu_s / max(1, n) * 1e6)
+    bare = bares[bare_variants[0]]
     h, b = statistics.median(harness), statistics.median(bare)
-    return {
+    result: dict[str, Any] = {
         "rate": rate,
         "reps": reps,
+        "bare_variant": bare_variants[0],
         "harness_us_per_request": [round(x, 1) for x in harness],
         "bare_us_per_request": [round(x, 1) for x in bare],
         "harness_median_us": round(h, 1),
         "bare_median_us": round(b, 1),
         "overhead": round(h / b - 1, 3),
+        # replay/bare within each rotation: robust to the shared machine's load drifting
+        "overhead_per_rep": [round(x / y - 1, 3) for x, y in zip(harness, bare, strict=True)],
+        "bare_variants": {
+            variant: {
+                "us_per_request": [round(x, 1) for x in values],
+                "median_us": round(statistics.median(values), 1),
+                "replay_overhead": round(h / statistics.median(values) - 1, 3),
+            }
+            for variant, values in bares.items()
+        },
     }
+    if baselines:
+        result["baselines"] = {
+            name: {
+                "us_per_request": [round(x, 1) for x in values],
+                "median_us": round(statistics.median(values), 1),
+                "overhead": round(statistics.median(values) / b - 1, 3),
+            }
+            for name, values in others.items()
+        }
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -269,12 +339,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cpu-rate", type=float, default=400.0)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--only", choices=("rate", "cpu"), help="run one of the two measurements")
+    parser.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        metavar="CHECKOUT",
+        help="also measure the replay of this checkout (before/after), in the same rotation",
+    )
+    parser.add_argument(
+        "--bare",
+        default="burst",
+        help=f"bare-user variants, comma-separated, the first is the reference: {BARE_VARIANTS}",
+    )
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "harness.json"))
     parser.add_argument("--target", metavar="READY_FILE", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.target:
         serve_target(Path(args.target))
         return 0
+    variants = tuple(args.bare.split(","))
+    if set(variants) - set(BARE_VARIANTS):
+        parser.error(f"--bare: choose from {BARE_VARIANTS}")
     with tempfile.TemporaryDirectory(prefix="bench-harness-") as name:
         tmp = Path(name)
         ready = tmp / "target.ready"
@@ -304,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
                 best = rate
             cpu = None
             if args.only != "rate":
-                cpu = cpu_per_request(url, args.cpu_rate, args.reps, tmp)
+                baselines = tuple(Path(b).resolve() for b in args.baseline)
+                cpu = cpu_per_request(url, args.cpu_rate, args.reps, tmp, baselines, variants)
                 print(json.dumps(cpu), flush=True)
         finally:
             target.terminate()
