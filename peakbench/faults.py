@@ -26,6 +26,8 @@ from typing import Any
 import httpx
 import psutil
 
+from peakbench.sizes import parse_bytes
+
 CHILD_DIED, HANG, WORKER_LOST, DISK_FULL, SIGNAL = (
     "child_died",
     "hang",
@@ -145,18 +147,6 @@ class FaultPolicy:
         except ValueError as exc:
             raise ValueError(f"PEAKBENCH_DISK_RESERVE: {exc}") from None
         return cls(policy.probe_timeout_s, hang_after, disk)
-
-
-_BYTES = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTP]?)i?B?\s*$", re.IGNORECASE)
-
-
-def parse_bytes(text: str) -> int:
-    """``"64M"`` → 67108864; plain digits are bytes. Raises ValueError naming the input."""
-    m = _BYTES.match(text)
-    if m is None:
-        raise ValueError(f"expected a size like 64M or 1G, got {text!r}")
-    power = " KMGTP".index(m.group(2).upper() or " ")
-    return int(float(m.group(1)) * (1 << (10 * power)))
 
 
 class DiskGuard:

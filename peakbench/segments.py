@@ -18,10 +18,11 @@ size for a run's children; the default is :data:`DEFAULT_SEGMENT_BYTES`.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Literal
+
+from peakbench.sizes import parse_bytes
 
 DEFAULT_SEGMENT_BYTES = 16 << 20
 """16 MiB: about 100,000 carrier-journal lines, a size an editor or ``grep`` handles well."""
@@ -33,19 +34,14 @@ SEGMENT_BYTES_ENV = "PEAKBENCH_JOURNAL_SEGMENT_BYTES"
 Position = tuple[int, int]
 """Where a journal is: (segment index, byte offset in that segment)."""
 
-_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20}
-_UNITS |= {"mb": 1 << 20, "mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
-_SIZE = re.compile(r"^\s*(\d+)\s*([a-zA-Z]*)\s*$")
-
 
 def parse_size(text: str, what: str = SEGMENT_BYTES_ENV) -> int:
-    """Bytes from ``"4096"``, ``"64KiB"``, ``"16MiB"`` (K/M/G are powers of 1024);
+    """Bytes from ``"4096"``, ``"64KiB"``, ``"16MiB"`` (:func:`~peakbench.sizes.parse_bytes`);
     ValueError naming ``what`` when it is not a size of at least :data:`MIN_SEGMENT_BYTES`."""
-    match = _SIZE.match(text)
-    unit = _UNITS.get(match.group(2).lower()) if match else None
-    if match is None or unit is None:
-        raise ValueError(f"{what}: expected a size like 16MiB or 65536, got {text!r}")
-    size = int(match.group(1)) * unit
+    try:
+        size = parse_bytes(text)
+    except ValueError:
+        raise ValueError(f"{what}: expected a size like 16MiB or 65536, got {text!r}") from None
     if size < MIN_SEGMENT_BYTES:
         raise ValueError(f"{what}: a segment must hold at least {MIN_SEGMENT_BYTES} bytes")
     return size
@@ -219,3 +215,47 @@ def _ends_with_newline(file: Path) -> bool:
     with file.open("rb") as fh:
         fh.seek(-1, os.SEEK_END)
         return fh.read(1) == b"\n"
+
+
+class LineBuffer:
+    """Journal lines queued in memory and written to a :class:`SegmentWriter` in batches (every
+    ``max_lines`` and at each :meth:`flush`). A batch the disk refuses (full, folder removed) is
+    counted in :attr:`dropped` and the writer goes on: a journal never stops its server."""
+
+    def __init__(self, file: SegmentWriter | None, max_lines: int = 4096) -> None:
+        self.file = file
+        """None: nothing is written (count-only journals)."""
+        self.max_lines = max_lines
+        self.pending: list[str] = []
+        self.dropped = 0
+        """Lines lost because the file could not be written."""
+
+    def add(self, line: str) -> None:
+        """Queue one line (with its newline)."""
+        self.pending.append(line)
+        if len(self.pending) >= self.max_lines:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the pending lines; on an I/O error count them as dropped and go on."""
+        if not self.pending or self.file is None:
+            return
+        lines, self.pending = self.pending, []
+        try:
+            self.file.write("".join(lines))
+            self.file.flush()
+        except OSError:
+            self.dropped += len(lines)
+
+    @property
+    def position(self) -> Position:
+        """Where the next written line goes (segment, byte offset), pending lines flushed."""
+        self.flush()
+        return self.file.position if self.file is not None else (0, 0)
+
+    def close(self) -> None:
+        """Flush and close the file (idempotent)."""
+        self.flush()
+        if self.file is not None:
+            self.file.close()
+            self.file = None
