@@ -21,7 +21,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from peakbench.segments import DEFAULT_SEGMENT_BYTES, Position, SegmentWriter, read_lines
+from peakbench.segments import (
+    DEFAULT_SEGMENT_BYTES,
+    LineBuffer,
+    Position,
+    SegmentWriter,
+    read_lines,
+)
 
 OK, THROTTLED, BLOCKED, ERROR = "ok", "throttled", "blocked", "error"
 """Journal outcomes: 2xx; a quota's 429; a ban's refusal; any other non-2xx."""
@@ -62,18 +68,13 @@ class Journal:
     ) -> None:
         self.carrier = carrier
         self.path = path
-        self.max_lines = max_lines
         self.counters = Counters()
-        self.dropped = 0
-        """Lines lost because the file could not be written (disk full, folder removed)."""
         self._carrier_json = json.dumps(carrier)
         self._middles: dict[tuple[str, str, str, int, int, str, str | None], str] = {}
         """Everything of a line between ``t`` and ``delay``, by its fields: requests repeat a
         handful of combinations, so a line costs two number formats and a join."""
-        self._pending: list[str] = []
-        self._file: SegmentWriter | None = None
-        if path is not None:
-            self._file = SegmentWriter(path, segment_bytes, keep=keep)
+        file = SegmentWriter(path, segment_bytes, keep=keep) if path is not None else None
+        self._lines = LineBuffer(file, max_lines)
 
     def record(
         self,
@@ -98,7 +99,8 @@ class Journal:
             counters.blocked += 1
         else:
             counters.errors += 1
-        if self._file is None:
+        lines = self._lines
+        if lines.file is None:
             return
         fields = (route, key, ip, numbers, status, outcome, cause)
         middle = self._middles.get(fields)
@@ -111,22 +113,16 @@ class Journal:
                 f'"key":{json.dumps(key)},"ip":{json.dumps(ip)},"numbers":{numbers},'
                 f'"status":{status},"outcome":"{outcome}","cause":{cause_json},"delay":'
             )
-        self._pending.append(
-            f'{{"t":{t:.3f},{middle}{"0.000" if delay == 0 else f"{delay:.3f}"}}}\n'
-        )
-        if len(self._pending) >= self.max_lines:
-            self.flush()
+        lines.add(f'{{"t":{t:.3f},{middle}{"0.000" if delay == 0 else f"{delay:.3f}"}}}\n')
+
+    @property
+    def dropped(self) -> int:
+        """Lines lost because the file could not be written (disk full, folder removed)."""
+        return self._lines.dropped
 
     def flush(self) -> None:
         """Write the pending lines; on an I/O error count them as dropped and go on."""
-        if not self._pending or self._file is None:
-            return
-        lines, self._pending = self._pending, []
-        try:
-            self._file.write("".join(lines))
-            self._file.flush()
-        except OSError:
-            self.dropped += len(lines)
+        self._lines.flush()
 
     def reset_counters(self) -> None:
         """Start the counters over (the admin API's reset); the journal file is kept whole."""
@@ -134,8 +130,7 @@ class Journal:
 
     def position(self) -> Position:
         """Where the next written line goes (segment, byte offset), pending lines flushed."""
-        self.flush()
-        return self._file.position if self._file is not None else (0, 0)
+        return self._lines.position
 
     def export(self, since: float | None = None, chunk_bytes: int = 1 << 16) -> Iterator[bytes]:
         """The journal written so far (flushed first), as chunks of whole JSONL lines; only
@@ -158,10 +153,7 @@ class Journal:
 
     def close(self) -> None:
         """Flush and close the file (idempotent)."""
-        self.flush()
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        self._lines.close()
 
 
 def line_t(line: bytes) -> float:

@@ -23,7 +23,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from peakbench.segments import DEFAULT_SEGMENT_BYTES, SegmentWriter
+from peakbench.segments import DEFAULT_SEGMENT_BYTES, LineBuffer, SegmentWriter
 
 
 @dataclass(slots=True)
@@ -55,14 +55,9 @@ class PushJournal:
         keep: int | None = None,
     ) -> None:
         self.carrier = carrier
-        self.max_lines = max_lines
         self.counters = PushCounters()
-        self.dropped = 0
-        """Lines lost because the file could not be written."""
-        self._pending: list[str] = []
-        self._file: SegmentWriter | None = None
-        if path is not None:
-            self._file = SegmentWriter(path, segment_bytes, keep=keep)
+        file = SegmentWriter(path, segment_bytes, keep=keep) if path is not None else None
+        self._lines = LineBuffer(file, max_lines)
 
     def record(
         self,
@@ -84,7 +79,7 @@ class PushJournal:
             counters.failed += 1
             if next_t is None:
                 counters.gave_up += 1
-        if self._file is None:
+        if self._lines.file is None:
             return
         line = {
             "t": round(t, 3),
@@ -97,24 +92,17 @@ class PushJournal:
             "latency_s": round(latency_s, 3),
             "next_t": None if next_t is None else round(next_t, 3),
         }
-        self._pending.append(json.dumps(line, separators=(",", ":")) + "\n")
-        if len(self._pending) >= self.max_lines:
-            self.flush()
+        self._lines.add(json.dumps(line, separators=(",", ":")) + "\n")
+
+    @property
+    def dropped(self) -> int:
+        """Lines lost because the file could not be written."""
+        return self._lines.dropped
 
     def flush(self) -> None:
         """Write the pending lines; on an I/O error count them as dropped and go on."""
-        if not self._pending or self._file is None:
-            return
-        lines, self._pending = self._pending, []
-        try:
-            self._file.write("".join(lines))
-            self._file.flush()
-        except OSError:
-            self.dropped += len(lines)
+        self._lines.flush()
 
     def close(self) -> None:
         """Flush and close the file (idempotent)."""
-        self.flush()
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        self._lines.close()
