@@ -19,20 +19,14 @@ import psutil
 import pytest
 import yaml
 from _profiles import small
-from _servers import serving
+from _servers import serving_store
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mocks.store.app import create_store_app
-from mocks.store.config import CarrierEndpoint, Credentials
-from mocks.store.db import StoreDB
-from mocks.store.plugin import Plugin
 from peakbench.adapters import readout as ro
 from peakbench.adapters import shopify as sh
 from peakbench.adapters import woocommerce as wc
 from peakbench.cli import main
-from peakbench.clock import ClockSpec, WallClock
-from peakbench.config.store import PluginSpec
 from peakbench.config.targets import HtmlReadout, JsonReadout
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -469,17 +463,8 @@ HOOK = "/wp-json/wc/v1/tracking-webhook"
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("hook")
-    db = StoreDB(tmp / "store.sqlite")
-    clock = WallClock(ClockSpec(start_epoch=1_795_755_600.0, scale=60.0, wall_epoch=time.time()))
-    carriers = {"acme": CarrierEndpoint("acme", "http://127.0.0.1:9", api_key="k")}
-    app = create_store_app(
-        db, Plugin(PluginSpec(interval=3600.0), carriers, db, clock), clock,
-        Credentials("ck_hook", "cs_hook"),
-    )  # fmt: skip
-    with serving(app) as url:
+    with serving_store(tmp_path_factory.mktemp("hook"), "ck_hook", "cs_hook") as url:
         yield url
-    db.close()
 
 
 EVENT = {"datetime": "2026-11-27 10:00:00", "message": "Picked up"}

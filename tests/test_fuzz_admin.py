@@ -6,19 +6,16 @@ is one line. Derandomized, bounded examples per operation (~10 s in all)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from _fuzz import CHECKS, fuzz_operations
 from schemathesis import GenerationMode
 from schemathesis.checks import (
-    content_type_conformance,
     negative_data_rejection,
     not_a_server_error,
-    response_schema_conformance,
-    status_code_conformance,
 )
 
 from mocks.serve import serving
@@ -26,12 +23,6 @@ from peakbench.clock import ClockSpec
 from peakbench.config.fleet import FleetSpec
 
 START = 1_795_755_600.0
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
 
 
 @pytest.fixture(scope="module")
@@ -58,41 +49,6 @@ def admin_schema(fleet_url: str) -> schemathesis.BaseSchema:
     # the rest (documented as 4XX); fix the name so the bodies, not the names, get fuzzed
     schema.config.base_url = fleet_url
     return schema
-
-
-def fuzz_operations(
-    schema: schemathesis.BaseSchema,
-    check: Callable[[schemathesis.Case], object],
-    examples: int,
-    mode: GenerationMode = GenerationMode.POSITIVE,
-    only: Callable[[schemathesis.APIOperation], bool] = lambda op: True,
-) -> int:
-    """Run ``check`` on ``examples`` derandomized cases of every operation ``only`` keeps;
-    how many operations ran."""
-    ran = 0
-    for result in schema.get_all_operations():
-        operation = result.ok()  # type: ignore[union-attr]  # Err: the document is invalid
-        if not only(operation):
-            continue
-
-        @settings(
-            max_examples=examples,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            phases=[Phase.explicit, Phase.generate],  # no shrinking: a failure stays fast
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(operation.as_strategy(generation_mode=mode))
-        def run(case: schemathesis.Case) -> None:
-            check(case)
-
-        try:
-            run()
-        except Exception as exc:
-            raise AssertionError(f"{operation.label}: {exc}") from exc
-        ran += 1
-    return ran
 
 
 def test_admin_api_matches_its_document_and_never_fails(

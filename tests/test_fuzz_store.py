@@ -6,48 +6,25 @@ WooCommerce-shaped 4xx. Derandomized, bounded examples per operation (~15 s in a
 from __future__ import annotations
 
 import base64
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 import schemathesis
-from _servers import serving
+from _fuzz import CHECKS, fuzz_operations
+from _servers import serving_store
 from schemathesis import GenerationMode
 from schemathesis.checks import (
-    content_type_conformance,
     negative_data_rejection,
     not_a_server_error,
-    response_schema_conformance,
-    status_code_conformance,
 )
-from test_fuzz_admin import fuzz_operations
-
-from mocks.store.app import create_store_app
-from mocks.store.config import CarrierEndpoint, Credentials
-from mocks.store.db import StoreDB
-from mocks.store.plugin import Plugin
-from peakbench.clock import ClockSpec, WallClock
-from peakbench.config.store import PluginSpec
 
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"ck_fuzz:cs_fuzz").decode()}
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
 
 
 @pytest.fixture(scope="module")
 def store_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("store-fuzz")
-    db = StoreDB(tmp / "store.sqlite")
-    clock = WallClock(ClockSpec(start_epoch=1_795_755_600.0, scale=60.0, wall_epoch=time.time()))
-    carriers = {"acme": CarrierEndpoint("acme", "http://127.0.0.1:9", api_key="k")}
-    plugin = Plugin(PluginSpec(interval=3600.0), carriers, db, clock)
-    app = create_store_app(db, plugin, clock, Credentials("ck_fuzz", "cs_fuzz"))
-    with serving(app) as url:
+    with serving_store(tmp_path_factory.mktemp("store-fuzz"), "ck_fuzz", "cs_fuzz") as url:
         with httpx.Client(base_url=url, headers=AUTH, timeout=10) as client:
             for _ in range(3):  # a few real orders, one shipped, so ids 1..3 exist
                 order = client.post("/wp-json/wc/v3/orders", json={"set_paid": True}).json()
@@ -56,7 +33,6 @@ def store_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 json={"tracking_provider": "acme", "tracking_number": "PBD00000000001X"},
             )
         yield url
-    db.close()
 
 
 @pytest.fixture(scope="module")

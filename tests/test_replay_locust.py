@@ -16,12 +16,13 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from _servers import QuietHandler
 
 from peakbench.clock import ClockSpec
 from peakbench.schedule import Item, write_schedule
@@ -68,21 +69,8 @@ def _page(events: int) -> str:
     )
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out in two writes
+class _Handler(QuietHandler):
     server: FakeStore
-
-    def log_message(self, *_args: Any) -> None:
-        pass
-
-    def _reply(self, status: int, body: str, ctype: str = "application/json") -> None:
-        data = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def _authorised(self) -> bool:
         pair = f"{CREDENTIALS['consumer_key']}:{CREDENTIALS['consumer_secret']}"
@@ -90,7 +78,7 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         with self.server.lock:
             self.server.unauthorised += 1
-        self._reply(401, json.dumps({"code": "woocommerce_rest_cannot_view", "message": "no"}))
+        self.reply(401, json.dumps({"code": "woocommerce_rest_cannot_view", "message": "no"}))
         return False
 
     def do_POST(self) -> None:
@@ -105,16 +93,16 @@ class _Handler(BaseHTTPRequestHandler):
                 order_id = len(self.server.orders) + 100
                 order = {"id": order_id, "order_key": f"wc_order_{order_id:x}", "ref": ref}
                 self.server.orders[order_id] = {**order, "shipped": False}
-            self._reply(201, json.dumps({**order, "status": "processing"}))
+            self.reply(201, json.dumps({**order, "status": "processing"}))
         elif parts[:2] == ["wp-json", "wc-shipment-tracking"] and parts[-1] == "shipment-trackings":
             shipped = self.server.orders.get(int(parts[4]))
             if shipped is None:
-                self._reply(404, json.dumps({"code": "woocommerce_rest_shop_order_invalid_id"}))
+                self.reply(404, json.dumps({"code": "woocommerce_rest_shop_order_invalid_id"}))
                 return
             shipped["shipped"] = True
-            self._reply(201, json.dumps({"tracking_id": "t1", **body}))
+            self.reply(201, json.dumps({"tracking_id": "t1", **body}))
         else:
-            self._reply(404, "{}")
+            self.reply(404, "{}")
 
     def do_GET(self) -> None:
         time.sleep(self.server.delay_s)
@@ -122,12 +110,12 @@ class _Handler(BaseHTTPRequestHandler):
         parts = url.path.strip("/").split("/")
         order = self.server.orders.get(int(parts[1])) if parts[0] == "order-tracking" else None
         if order is None or parse_qs(url.query).get("key") != [order["order_key"]]:
-            self._reply(404, "<html>not found</html>", "text/html")
+            self.reply(404, "<html>not found</html>", "text/html")
             return
         shown = shown_for(order["ref"]) if order["shipped"] else 0
         with self.server.lock:
             self.server.served.append((order["ref"], shown))
-        self._reply(200, _page(shown), "text/html; charset=utf-8")
+        self.reply(200, _page(shown), "text/html; charset=utf-8")
 
 
 @pytest.fixture

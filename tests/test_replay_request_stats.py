@@ -17,12 +17,12 @@ import sys
 import textwrap
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from _servers import QuietHandler
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD_PAGE = (
@@ -32,43 +32,29 @@ GOOD_PAGE = (
 )
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, *_args: Any) -> None:
-        pass
-
-    def _reply(self, status: int, body: str, ctype: str = "application/json") -> None:
-        data = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
+class _Handler(QuietHandler):
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         path = urlsplit(self.path).path
         if path.endswith("/orders"):
-            self._reply(201, "[]")  # not an order object: a failed creation
+            self.reply(201, "[]")  # not an order object: a failed creation
         elif "/orders/1/" in path:
-            self._reply(201, json.dumps({"tracking_id": "t1"}))
+            self.reply(201, json.dumps({"tracking_id": "t1"}))
         elif "/orders/2/" in path:
-            self._reply(400, json.dumps({"code": "woocommerce_rest_bad_provider"}))
+            self.reply(400, json.dumps({"code": "woocommerce_rest_bad_provider"}))
         else:
-            self._reply(201, "[]")
+            self.reply(201, "[]")
 
     def do_GET(self) -> None:
         order = urlsplit(self.path).path.rstrip("/").split("/")[-1]
         if order == "1":
-            self._reply(200, GOOD_PAGE, "text/html; charset=utf-8")
+            self.reply(200, GOOD_PAGE, "text/html; charset=utf-8")
         elif order == "2":
-            self._reply(200, "<html>maintenance</html>", "text/html")  # does not parse
+            self.reply(200, "<html>maintenance</html>", "text/html")  # does not parse
         elif order == "3":
-            self._reply(404, json.dumps({"code": "woocommerce_rest_shop_order_invalid_id"}))
+            self.reply(404, json.dumps({"code": "woocommerce_rest_shop_order_invalid_id"}))
         else:
-            self._reply(500, "oops", "text/plain")
+            self.reply(500, "oops", "text/plain")
 
 
 @pytest.fixture
