@@ -192,6 +192,17 @@ class TokenDesk:
         presented, self.presented = self.presented, (self.presented if route == TOKEN else None)
         return NEEDS_TOKEN if presented is not None and route != TOKEN else None
 
+    def token_ask(self, route: str, argument: str, body: bytes) -> Ask | None:
+        """What ``parse`` answers for the token side of OAuth: a refusal when client
+        credentials came where a bearer token belongs, the token request itself (with its
+        grant-type error, if any), or None for the carrier's own routes to parse."""
+        needs_token = self.token_required(route)
+        if needs_token is not None:
+            return Ask(route, (argument,) if argument else (), needs_token)
+        if route == TOKEN:
+            return Ask(TOKEN, (), grant_type_error(body))
+        return None
+
     def issue(self, epoch: float) -> Grant | None:
         """A new token for the client of the last token request at Unix time ``epoch``."""
         client = self.presented
@@ -257,11 +268,9 @@ class TokenTrackRequests:
         return self.tokens.credential(headers, body, epoch)
 
     def parse(self, route: str, argument: str, body: bytes) -> Ask:
-        needs_token = self.tokens.token_required(route)
-        if needs_token is not None:  # client credentials sent where a bearer token belongs
-            return Ask(route, (argument,) if argument else (), needs_token)
-        if route == TOKEN:
-            return Ask(TOKEN, (), grant_type_error(body))
+        token_side = self.tokens.token_ask(route, argument, body)
+        if token_side is not None:
+            return token_side
         if route == TRACK:
             return Ask(TRACK, (argument,))
         return Ask(route, ())

@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import NamedTuple
 
-from mocks.carriers._oauth import EXPIRED, NEEDS_TOKEN, TOKEN, TokenDesk, grant_type_error
+from mocks.carriers._oauth import EXPIRED, NEEDS_TOKEN, TOKEN, TokenDesk
 from mocks.carriers._times import is_daily, local_date, offset_iso, offset_suffix
 from mocks.carriers.base import BATCH, OTHER, Ask, Reply
 from peakbench.config.fleet import CarrierSpec
@@ -211,11 +211,9 @@ class FedexPersonality:
         return self.tokens.credential(headers, body, epoch)
 
     def parse(self, route: str, argument: str, body: bytes) -> Ask:
-        needs_token = self.tokens.token_required(route)
-        if needs_token is not None:  # client credentials sent where a bearer token belongs
-            return Ask(route, (argument,) if argument else (), needs_token)
-        if route == TOKEN:
-            return Ask(TOKEN, (), grant_type_error(body))
+        token_side = self.tokens.token_ask(route, argument, body)
+        if token_side is not None:
+            return token_side
         if route != BATCH:
             return Ask(route, ())
         try:
