@@ -33,6 +33,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
+from typing import Literal, get_args
 
 from peakbench.durations import parse_duration
 
@@ -144,7 +145,7 @@ def _singles_day(hours: Sequence[float]) -> Curve:
     return Curve("singles-day", tuple(starts), tuple(values), DAY, DAY)
 
 
-NAMES: tuple[str, ...] = (
+CurveName = Literal[
     "black-friday",
     "cyber-monday",
     "thanksgiving",
@@ -154,8 +155,10 @@ NAMES: tuple[str, ...] = (
     "flash-sale",
     "ordinary-day",
     "flat",
-)
-"""Every named curve (``peak.curve`` in a profile)."""
+]
+"""The named curves (``peak.curve`` in a profile, docs/curves.md)."""
+NAMES: tuple[str, ...] = get_args(CurveName)
+"""Every named curve."""
 
 
 def named(

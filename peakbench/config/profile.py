@@ -20,6 +20,7 @@ from peakbench.config.base import Duration, Probability, Spec
 from peakbench.config.fleet import CarrierSpec, FleetSpec, ListenSpec, TruthSpec
 from peakbench.config.store import Candidates, SandboxTarget
 from peakbench.config.targets import Target
+from peakbench.curves import CurveName
 from peakbench.resources import ResourcesSpec
 from peakbench.slo import check_relative, split_relative
 
@@ -31,20 +32,6 @@ class ClockConfig(Spec):
     """Store seconds per wall second (1 for a real staging store)."""
     duration: Duration = Field(default=48 * 3600.0, gt=0)
     """How much store time the run covers, the post-peak tracking phase included."""
-
-
-CurveName = Literal[
-    "black-friday",
-    "cyber-monday",
-    "thanksgiving",
-    "cyber-week",
-    "singles-day",
-    "prime-day",
-    "flash-sale",
-    "ordinary-day",
-    "flat",
-]
-"""The named curves of peakbench/curves.py (docs/curves.md)."""
 
 
 def _check_zone(value: str) -> str:
