@@ -20,9 +20,10 @@ Messages (msgpack over Locust's ZeroMQ link, in order on one socket):
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from loadtests.journal import JournalLine
 from loadtests.lateness import Lateness
@@ -32,6 +33,7 @@ from loadtests.replay import ReplayConfig, parse_target, partition
 from loadtests.sizing import Arrivals
 from peakbench.clock import ClockSpec, WallClock
 from peakbench.schedule import Item, read_schedule
+from peakbench.segments import SegmentWriter, segment_bytes_from_env
 
 HELLO, SHARE, JOURNAL, DONE = (
     "peakbench_hello",
@@ -50,7 +52,15 @@ def journal_path(config: ReplayConfig, index: int) -> Path:
 class MasterReplay:
     """The master's side: deals shares, writes the workers' journals, merges their tallies."""
 
-    def __init__(self, config: ReplayConfig, workers: int, credentials: str) -> None:
+    def __init__(
+        self,
+        config: ReplayConfig,
+        workers: int,
+        credentials: str,
+        segment_bytes: int | None = None,
+    ) -> None:
+        """``segment_bytes``: the journals' segment size (default: from the environment, see
+        :func:`~peakbench.segments.segment_bytes_from_env`)."""
         if workers < 1:
             raise ValueError(f"a distributed replay needs at least one worker, got {workers}")
         items = list(read_schedule(config.schedule))
@@ -67,14 +77,17 @@ class MasterReplay:
         ]
         self._credentials = credentials
         self._assigned: dict[str, int] = {}
-        self._files: dict[int, IO[str]] = {}
+        self._files: dict[int, SegmentWriter] = {}
         self._progress: dict[int, ProgressDoc] = {}
         self._lateness: dict[int, str] = {}
         self._done: set[int] = set()
         self.lines = 0
         config.journal.parent.mkdir(parents=True, exist_ok=True)
+        if segment_bytes is None:
+            segment_bytes = segment_bytes_from_env(os.environ)
         for index in range(workers):
-            self._files[index] = journal_path(config, index).open("w", encoding="utf-8")
+            path = journal_path(config, index)
+            self._files[index] = SegmentWriter(path, segment_bytes, mode="w")
 
     @property
     def finished(self) -> bool:

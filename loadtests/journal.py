@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, NotRequired, TypedDict
 
-from peakbench.segments import SegmentWriter
+from peakbench.segments import DEFAULT_SEGMENT_BYTES, SegmentWriter
 
 
 class JournalLine(TypedDict):
@@ -92,13 +92,14 @@ class Journal:
     def __init__(
         self,
         path: Path,
+        segment_bytes: int = DEFAULT_SEGMENT_BYTES,
         flush_every_s: float = 1.0,
         max_buffered: int = 5000,
         time_fn: Callable[[], float] = time.monotonic,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._fh: SegmentWriter | None = SegmentWriter(path, mode="w")  # size-bounded segments
+        self._fh: SegmentWriter | None = SegmentWriter(path, segment_bytes, mode="w")
         self._buffer: list[str] = []
         self._flush_every = flush_every_s
         self._max_buffered = max_buffered

@@ -12,6 +12,7 @@ yields, so taking an item is atomic without a lock.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from peakbench.adapters.woocommerce import Observation
 from peakbench.clock import ClockSpec, WallClock
 from peakbench.config.targets import WooCommerceTarget
 from peakbench.schedule import Item, read_schedule
+from peakbench.segments import segment_bytes_from_env
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,13 +167,22 @@ class Replay:
         self._exhausted = False
 
     @classmethod
-    def open(cls, config: ReplayConfig, on_finished: Callable[[], None]) -> Replay:
-        """Validate and count the schedule (one pass), open the journal, start streaming."""
+    def open(
+        cls,
+        config: ReplayConfig,
+        on_finished: Callable[[], None],
+        segment_bytes: int | None = None,
+    ) -> Replay:
+        """Validate and count the schedule (one pass), open the journal (in segments of
+        ``segment_bytes``, default from the environment: :func:`segment_bytes_from_env`), start
+        streaming."""
         scheduled = count_kinds(item.kind for item in read_schedule(config.schedule))
         unknown = set(scheduled) - set(KINDS)
         if unknown:
             raise ValueError(f"{config.schedule}: unknown item kinds {sorted(unknown)}")
-        journal = Journal(config.journal)
+        if segment_bytes is None:
+            segment_bytes = segment_bytes_from_env(os.environ)
+        journal = Journal(config.journal, segment_bytes)
         if config.progress is not None:
             config.progress.parent.mkdir(parents=True, exist_ok=True)
         return cls(config, read_schedule(config.schedule), scheduled, journal, on_finished)

@@ -43,7 +43,12 @@ from mocks.push.wiring import PushWiring, push_wiring, start_pushes
 from mocks.recovery import StateManifest, resume
 from peakbench.clock import ClockSpec, WallClock
 from peakbench.config.fleet import CarrierSpec, FleetSpec
-from peakbench.segments import DEFAULT_SEGMENT_BYTES, SEGMENT_BYTES_ENV, parse_size
+from peakbench.segments import (
+    DEFAULT_SEGMENT_BYTES,
+    SEGMENT_BYTES_ENV,
+    parse_size,
+    segment_bytes_from_env,
+)
 
 FLUSH_EVERY_S = 1.0
 """Wall seconds between journal flushes."""
@@ -379,10 +384,11 @@ def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
     args = parser.parse_args(argv)
     if args.journal_keep is not None and (args.fleet is None or args.journal_keep < 1):
         parser.error("--journal-keep N goes with --fleet, N at least 1 (a run keeps its journals)")
-    size_text = args.journal_segment_bytes or environ.get(SEGMENT_BYTES_ENV)
     try:
-        what = "--journal-segment-bytes" if args.journal_segment_bytes else SEGMENT_BYTES_ENV
-        segment_bytes = parse_size(size_text, what) if size_text else DEFAULT_SEGMENT_BYTES
+        if args.journal_segment_bytes:
+            segment_bytes = parse_size(args.journal_segment_bytes, "--journal-segment-bytes")
+        else:
+            segment_bytes = segment_bytes_from_env(environ)
     except ValueError as exc:
         print(f"mocks serve: {exc}", file=sys.stderr)
         return 2

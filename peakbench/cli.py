@@ -113,10 +113,12 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    try:  # the run's fault settings come from the environment: refuse bad ones before starting
+    try:  # the run's fault and journal settings come from the environment: refuse bad ones early
         from peakbench.faults import FaultPolicy
+        from peakbench.segments import segment_bytes_from_env
 
         FaultPolicy.from_env(os.environ)
+        segment_bytes_from_env(os.environ)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     path = Path(args.profile) if args.profile else _default_profile()

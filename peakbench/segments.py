@@ -18,7 +18,7 @@ size for a run's children; the default is :data:`DEFAULT_SEGMENT_BYTES`.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO, Literal
 
@@ -45,6 +45,13 @@ def parse_size(text: str, what: str = SEGMENT_BYTES_ENV) -> int:
     if size < MIN_SEGMENT_BYTES:
         raise ValueError(f"{what}: a segment must hold at least {MIN_SEGMENT_BYTES} bytes")
     return size
+
+
+def segment_bytes_from_env(environ: Mapping[str, str]) -> int:
+    """The segment size ``PEAKBENCH_JOURNAL_SEGMENT_BYTES`` asks for, or the default;
+    ValueError naming the variable when it is not a size (:func:`parse_size`)."""
+    text = environ.get(SEGMENT_BYTES_ENV)
+    return parse_size(text) if text else DEFAULT_SEGMENT_BYTES
 
 
 def segment_path(path: Path, index: int) -> Path:

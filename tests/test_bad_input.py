@@ -176,7 +176,13 @@ def test_bad_run_flags_are_one_line_and_start_nothing(
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("PEAKBENCH_DISK_RESERVE", "lots"), ("PEAKBENCH_HANG_AFTER", "soon")]
+    ("name", "value"),
+    [
+        ("PEAKBENCH_DISK_RESERVE", "lots"),
+        ("PEAKBENCH_HANG_AFTER", "soon"),
+        ("PEAKBENCH_JOURNAL_SEGMENT_BYTES", "12 parsecs"),
+        ("PEAKBENCH_JOURNAL_SEGMENT_BYTES", "10"),
+    ],
 )
 def test_bad_fault_settings_in_the_environment_start_nothing(
     tmp_path: Path,

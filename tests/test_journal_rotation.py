@@ -208,6 +208,11 @@ def test_a_real_run_rotates_its_mock_journals_and_the_analysis_is_unchanged(
     assert all(f.stat().st_size <= 8192 for f in files)
     lines = sum(len(f.read_bytes().splitlines()) for f in files)
     assert lines == summary["carriers"]["generic"]["requests"] > 0
+    # the replay journal follows the same setting
+    replay = segment_files(run / "journals" / "replay.jsonl")
+    assert len(replay) >= 2 and all(f.stat().st_size <= 8192 for f in replay)
+    executed = sum(len(f.read_bytes().splitlines()) for f in replay)
+    assert executed == sum(summary[k]["scheduled"] for k in ("orders", "ships", "views"))
 
     profile, clock, _ = load_run(run)
     end = summary["clock"]["end"]

@@ -31,6 +31,7 @@ from peakbench.clock import ClockSpec
 from peakbench.journals import replay_records
 from peakbench.loadgen import Scale, locust_argv
 from peakbench.schedule import Item, write_schedule
+from peakbench.segments import segment_files
 
 SMALL: dict[str, Any] = small(behaviours=[QUOTA_AND_BAN[0]], warmup_wall_s=5)
 SMALL["replay"]["users"] = "auto"
@@ -74,7 +75,8 @@ def test_master_merges_worker_journals_and_lateness_exactly(tmp_path: Path) -> N
         users=4,
         drop_after=150.0,
     )
-    master = MasterReplay(config, 2, '{"consumer_key": "ck", "consumer_secret": "cs"}')
+    creds = '{"consumer_key": "ck", "consumer_secret": "cs"}'
+    master = MasterReplay(config, 2, creds, segment_bytes=1024)
     shares = [master.share_for("w-a"), master.share_for("w-b"), master.share_for("w-c")]
     assert [s["index"] for s in shares] == [0, 1, -1] and shares[2]["rows"] == []
     assert master.share_for("w-a")["index"] == 0  # asking again gets the same share
@@ -104,7 +106,10 @@ def test_master_merges_worker_journals_and_lateness_exactly(tmp_path: Path) -> N
     master.close()
 
     records = list(replay_records(config.journal))
-    assert not config.journal.exists()  # one file per worker instead
+    assert not config.journal.exists()  # one journal per worker instead, in segments
+    for index in (0, 1):
+        files = segment_files(config.journal.with_name(f"replay-{index}.jsonl"))
+        assert len(files) > 2 and all(f.stat().st_size <= 1024 for f in files)
     assert sorted((r.kind, r.ref, r.due) for r in records) == sorted(
         (i.kind, i.ref, round(i.t, 3)) for i in items
     )
