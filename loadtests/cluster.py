@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from loadtests.journal import JournalLine
+from loadtests.journal import JournalLine, Row, lines_text
 from loadtests.lateness import Lateness
 from loadtests.pool import PooledReplay
 from loadtests.progress import ProgressDoc, count_kinds, merge_snapshots, write_atomic
@@ -175,7 +175,7 @@ class Forwarder:
     def __init__(self, send: Send, index: int, max_buffered: int = 2000) -> None:
         self._send = send
         self._index = index
-        self._buffer: list[str] = []
+        self._buffer: list[str | Row] = []
         self._max = max_buffered
         self.lines = 0
 
@@ -183,15 +183,23 @@ class Forwarder:
         self.write_text(json.dumps(line, separators=(",", ":")))
 
     def write_text(self, text: str) -> None:
-        """One line formatted by :func:`loadtests.journal.line_text` (harness-cpu)."""
-        self._buffer.append(text)
+        """One line already formatted."""
+        self._append(text)
+
+    def write_row(self, row: Row) -> None:
+        """One line as the arguments of :func:`loadtests.journal.line_text`."""
+        self._append(row)
+
+    def _append(self, entry: str | Row) -> None:
+        self._buffer.append(entry)
         self.lines += 1
         if len(self._buffer) >= self._max:
             self.flush()
 
     def take(self) -> list[str]:
+        """The buffered lines, formatted; the buffer starts over."""
         out, self._buffer = self._buffer, []
-        return out
+        return lines_text(out)
 
     def flush(self) -> None:
         if self._buffer:

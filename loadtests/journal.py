@@ -53,6 +53,12 @@ def _json_opt(text: str | None) -> str:
     return "null" if text is None else _json_str(text)
 
 
+View = tuple[str, int | None, str | None, str | None]
+"""What a view showed: ``(tracking_number, shown, newest, page_status)``."""
+Row = tuple[str, int, float, float, float, bool, int, bool, str | None, View | None, bool]
+"""The arguments of :func:`line_text` for one line, as :meth:`Journal.write_row` buffers them."""
+
+
 def line_text(
     kind: str,
     ref: int,
@@ -63,7 +69,7 @@ def line_text(
     status: int,
     late: bool,
     error: str | None,
-    view: tuple[str, int | None, str | None, str | None] | None = None,
+    view: View | None = None,
     dropped: bool = False,
 ) -> str:
     """One :class:`JournalLine` as compact JSON, byte for byte what ``json.dumps(line,
@@ -86,8 +92,16 @@ def line_text(
     return text + (',"dropped":true}' if dropped else "}")
 
 
+def lines_text(buffered: list[str | Row]) -> list[str]:
+    """The lines of a buffer of rows (:data:`Row`) and lines already formatted."""
+    return [x if isinstance(x, str) else line_text(*x) for x in buffered]
+
+
 class Journal:
-    """Append-only JSONL file with a bounded write buffer."""
+    """Append-only JSONL file with a bounded write buffer.
+
+    The replay buffers rows (:meth:`write_row`) and the lines are formatted when the buffer is
+    written, in one batch, away from the request path."""
 
     def __init__(
         self,
@@ -100,7 +114,7 @@ class Journal:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._fh: SegmentWriter | None = SegmentWriter(path, segment_bytes, mode="w")
-        self._buffer: list[str] = []
+        self._buffer: list[str | Row] = []
         self._flush_every = flush_every_s
         self._max_buffered = max_buffered
         self._time = time_fn
@@ -113,8 +127,15 @@ class Journal:
         self.write_text(json.dumps(line, separators=(",", ":")))
 
     def write_text(self, text: str) -> None:
-        """Buffer one line already formatted (:func:`line_text`); flush when old or large."""
-        self._buffer.append(text)
+        """Buffer one line already formatted; flush when old or large."""
+        self._append(text)
+
+    def write_row(self, row: Row) -> None:
+        """Buffer one line as the arguments of :func:`line_text`; flush when old or large."""
+        self._append(row)
+
+    def _append(self, entry: str | Row) -> None:
+        self._buffer.append(entry)
         self.lines += 1
         if (
             len(self._buffer) >= self._max_buffered
@@ -127,7 +148,7 @@ class Journal:
         self._last_flush = self._time()
         if self._fh is None or not self._buffer:
             return
-        self._fh.write("\n".join(self._buffer) + "\n")
+        self._fh.write("\n".join(lines_text(self._buffer)) + "\n")
         self._buffer.clear()
         self._fh.flush()
 

@@ -16,11 +16,11 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from pydantic import ValidationError
 
-from loadtests.journal import Journal, line_text
+from loadtests.journal import Journal, Row
 from loadtests.progress import KINDS, Progress, count_kinds, write_atomic
 from peakbench.adapters.woocommerce import Observation
 from peakbench.clock import ClockSpec, WallClock
@@ -63,7 +63,10 @@ class JournalSink(Protocol):
     lines: int
 
     def write_text(self, text: str) -> None:
-        """One line formatted by :func:`~loadtests.journal.line_text` (no newline)."""
+        """One line already formatted (no newline)."""
+
+    def write_row(self, row: Row) -> None:
+        """One line as the arguments of :func:`~loadtests.journal.line_text`, formatted later."""
 
     def flush(self) -> None: ...
 
@@ -134,9 +137,8 @@ def parse_target(data: object) -> WooCommerceTarget | None:
         raise ValueError(f"{where}: {first['msg']}" if where else first["msg"]) from None
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """How executing one item went."""
+class Outcome(NamedTuple):
+    """How executing one item went (a named tuple: one is built per request)."""
 
     ok: bool
     status: int
@@ -240,10 +242,9 @@ class Replay:
                 else (item.tracking_number, None, None, None)
             )
         o = outcome
-        text = line_text(
-            item.kind, item.ref, item.t, start, end, o.ok, o.status, late, o.error, view, dropped
+        self.journal.write_row(
+            (item.kind, item.ref, item.t, start, end, o.ok, o.status, late, o.error, view, dropped)
         )
-        self.journal.write_text(text)
         self.progress.record(item.kind, outcome.ok, lag, late, dropped)
 
     def publish(self) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import time
 from typing import Any, ClassVar
-from urllib.parse import urlencode
 
 import gevent
 from gevent.event import Event
@@ -24,6 +23,7 @@ from loadtests.orders import OrderBook
 from loadtests.replay import Outcome, Replay
 from loadtests.storefront import Storefront
 from peakbench.adapters import woocommerce as wc
+from peakbench.adapters.request import query_string
 from peakbench.clock import epoch_of, iso
 from peakbench.schedule import Item
 
@@ -163,7 +163,7 @@ class ReplayUser(FastHttpUser):
         session = self.client
         url = request.path
         if request.params:
-            url += "?" + urlencode(request.params)
+            url += "?" + query_string(request.params)
         url = session._build_url(url)
         headers = dict(request.headers) if request.headers else {}
         if session.auth_header:  # credentials in --host, as Locust adds them

@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Kind = Literal["order", "ship", "view"]
 _FIELDS = ("t", "kind", "ref", "carrier", "tracking_number", "phase")
 _OLD_FIELDS = _FIELDS[:5]
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
-    """One scheduled action. ``t`` is run seconds (store time since the run's start)."""
+class Item(NamedTuple):
+    """One scheduled action. ``t`` is run seconds (store time since the run's start).
+
+    A named tuple rather than a frozen dataclass: the replay builds one per request, and a
+    tuple is built in half the time."""
 
     t: float
     kind: Kind

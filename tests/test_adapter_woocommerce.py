@@ -5,15 +5,18 @@ from __future__ import annotations
 import base64
 import json
 import time
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 import pytest
 import respx
+from hypothesis import given
+from hypothesis import strategies as st
 from oauthlib.oauth1 import RequestValidator, SignatureOnlyEndpoint
 
 from peakbench.adapters import woocommerce as wc
 from peakbench.adapters.readout import observe, read_html, read_json, readout_request
+from peakbench.adapters.request import query_string
 from peakbench.adapters.woocommerce import (
     Credentials,
     Observation,
@@ -455,3 +458,13 @@ def test_html_readout_with_a_themes_own_markup() -> None:
     assert read_html(spec, page) == Observation(2, "2026-11-28T22:40:00Z", "In Transit")
     with pytest.raises(ValueError, match="not a tracking page"):
         read_html(spec, "<html><form class='login'></form></html>")
+
+
+@given(st.dictionaries(st.text(max_size=12), st.text(max_size=24), max_size=4))
+def test_query_string_is_urlencode(params: dict[str, str]) -> None:
+    assert query_string(params) == urlencode(params)
+
+
+def test_query_string_of_a_tracking_page_key() -> None:
+    assert query_string({"key": "wc_order_AbC-1.2~"}) == "key=wc_order_AbC-1.2~"
+    assert query_string({"key": "a b&c"}) == "key=a+b%26c"
