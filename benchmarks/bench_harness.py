@@ -14,7 +14,7 @@ bodies), two measurements, in one run:
 
     .venv/bin/python benchmarks/bench_harness.py [--rates 1000,2000,...] [--cpu-rate 400] \\
         [--reps 3] [--processes 2] [--only rate|cpu] [--baseline OTHER_CHECKOUT ...] \\
-        [--bare burst,spread,burst-nocsv]
+        [--bare burst,spread,burst-sync]
         [--out benchmarks/out/harness.json]
 """
 
@@ -209,8 +209,9 @@ def _cpu_window(
     start_in: float,
     window: float,
     cwd: Path = ROOT,
-) -> tuple[float, int]:
-    """(CPU seconds of the process tree, requests the target served) over the steady window."""
+) -> tuple[float, float]:
+    """(µs of CPU of the process tree per request the target served, times the process tree
+    went to sleep (voluntary context switches) per request) over the steady window."""
     proc = subprocess.Popen(
         cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -218,33 +219,48 @@ def _cpu_window(
         ps = psutil.Process(proc.pid)
         time.sleep(start_in)
 
-        def cpu() -> float:
-            total = 0.0
+        def cpu() -> tuple[float, int]:
+            total, sleeps = 0.0, 0
             for p in [ps, *ps.children(recursive=True)]:
                 try:
                     t = p.cpu_times()
                     total += t.user + t.system
+                    sleeps += p.num_ctx_switches().voluntary
                 except psutil.NoSuchProcess:
                     pass
-            return total
+            return total, sleeps
 
-        c0, n0 = cpu(), _count(url)
+        (c0, s0), n0 = cpu(), _count(url)
         time.sleep(window)
-        c1, n1 = cpu(), _count(url)
+        (c1, s1), n1 = cpu(), _count(url)
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
-    return c1 - c0, n1 - n0
+    n = max(1, n1 - n0)
+    return (c1 - c0) / n * 1e6, (s1 - s0) / n
 
 
-BARE_VARIANTS = ("burst", "spread", "burst-nocsv")
-"""How the bare user runs: ``burst`` = five requests back to back per wake-up (the schedule's
-order, ship and three views fall due at the same instants, see :func:`_schedule`), with Locust's
-``--csv`` like the replay; ``spread`` = one wake-up per request, evenly spaced, ``--csv``;
-``burst-nocsv`` = ``burst`` without ``--csv`` (the definition before 2026-11-24 evening)."""
+BARE_VARIANTS = ("burst", "spread", "burst-sync", "spread-sync", "burst-sync-nocsv")
+"""How the bare user runs (``bare_locustfile.py``): ``burst`` = an iteration's five requests back
+to back after one wake-up, users in staggered phases so that the process starts one iteration
+at each instant where the benchmark schedule puts an order, a ship and three views (the replay's
+pacing, see :func:`_schedule`); ``spread`` = one wake-up per request, every request at its own
+instant, evenly spaced; ``-sync`` = users in step (Locust's ``constant_throughput``), so the
+process sends every user's iteration in one burst a few times a second and idles in between
+(the reference before 2026-11-25); ``-nocsv`` = without Locust's ``--csv``."""
+
+
+def _bare_env(variant: str, rate: float, users: int) -> dict[str, str]:
+    return {
+        **_env(),
+        "BARE_ITERATIONS_PER_S_PER_USER": str(rate / REQUESTS_PER_ORDER / users),
+        "BARE_USERS": str(users),
+        "BARE_PACING": variant.split("-")[0],
+        "BARE_PHASES": "synchronized" if "-sync" in variant else "staggered",
+    }
 
 
 def _bare_cmd(url: str, users: int, seconds: float, variant: str, tmp: Path) -> list[str]:
@@ -276,26 +292,24 @@ def cpu_per_request(
     harness: list[float] = []
     bares: dict[str, list[float]] = {v: [] for v in bare_variants}
     others: dict[str, list[float]] = {str(b): [] for b in baselines}
+    sleeps: dict[str, list[float]] = {}
     users = max(20, int(rate / 25))
+
+    def measure(label: str, into: list[float], *args: Any, **kwargs: Any) -> None:
+        us, slept = _cpu_window(*args, **kwargs)
+        into.append(us)
+        sleeps.setdefault(label, []).append(slept)
+
     for rep in range(reps):
-        run = tmp / f"cpu-{rep}"
-        cmd = _replay_cmd(run, url, rate, seconds, 1, warmup=1.0)
-        cpu_s, n = _cpu_window(cmd, _env(), url, warm, window)
-        harness.append(cpu_s / max(1, n) * 1e6)
+        cmd = _replay_cmd(tmp / f"cpu-{rep}", url, rate, seconds, 1, warmup=1.0)
+        measure("replay", harness, cmd, _env(), url, warm, window)
         for variant in bare_variants:
-            env = {
-                **_env(),
-                "BARE_ITERATIONS_PER_S_PER_USER": str(rate / REQUESTS_PER_ORDER / users),
-                "BARE_PACING": variant.removesuffix("-nocsv"),
-            }
             bare_cmd = _bare_cmd(url, users, seconds, variant, tmp)
-            cpu_s, n = _cpu_window(bare_cmd, env, url, warm, window)
-            bares[variant].append(cpu_s / max(1, n) * 1e6)
+            env = _bare_env(variant, rate, users)
+            measure(f"bare {variant}", bares[variant], bare_cmd, env, url, warm, window)
         for i, base in enumerate(baselines):
-            run = tmp / f"cpu-{rep}-base{i}"
-            cmd = _replay_cmd(run, url, rate, seconds, 1, warmup=1.0, root=base)
-            cpu_s, n = _cpu_window(cmd, _env(), url, warm, window, cwd=base)
-            others[str(base)].append(cpu_s / max(1, n) * 1e6)
+            cmd = _replay_cmd(tmp / f"cpu-{rep}-base{i}", url, rate, seconds, 1, 1.0, root=base)
+            measure(str(base), others[str(base)], cmd, _env(), url, warm, window, cwd=base)
     bare = bares[bare_variants[0]]
     h, b = statistics.median(harness), statistics.median(bare)
     result: dict[str, Any] = {
@@ -327,6 +341,8 @@ def cpu_per_request(
             }
             for name, values in others.items()
         }
+    # why CPU per request differs between pacings: how often the process sleeps and wakes
+    result["sleeps_per_request"] = {k: round(statistics.median(v), 2) for k, v in sleeps.items()}
     return result
 
 
