@@ -19,13 +19,12 @@ Messages (msgpack over Locust's ZeroMQ link, in order on one socket):
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from loadtests.journal import JournalLine, Row, lines_text
+from loadtests.journal import RowBuffer
 from loadtests.lateness import Lateness
 from loadtests.pool import PooledReplay
 from loadtests.progress import ProgressDoc, count_kinds, merge_snapshots, write_atomic
@@ -169,44 +168,17 @@ class MasterReplay:
         self.publish()
 
 
-class Forwarder:
+class Forwarder(RowBuffer):
     """A worker's journal: lines buffered in memory and sent to the master at each flush."""
 
     def __init__(self, send: Send, index: int, max_buffered: int = 2000) -> None:
+        super().__init__(max_buffered)
         self._send = send
         self._index = index
-        self._buffer: list[str | Row] = []
-        self._max = max_buffered
-        self.lines = 0
-
-    def write(self, line: JournalLine) -> None:
-        self.write_text(json.dumps(line, separators=(",", ":")))
-
-    def write_text(self, text: str) -> None:
-        """One line already formatted."""
-        self._append(text)
-
-    def write_row(self, row: Row) -> None:
-        """One line as the arguments of :func:`loadtests.journal.line_text`."""
-        self._append(row)
-
-    def _append(self, entry: str | Row) -> None:
-        self._buffer.append(entry)
-        self.lines += 1
-        if len(self._buffer) >= self._max:
-            self.flush()
-
-    def take(self) -> list[str]:
-        """The buffered lines, formatted; the buffer starts over."""
-        out, self._buffer = self._buffer, []
-        return lines_text(out)
 
     def flush(self) -> None:
         if self._buffer:
             self._send(JOURNAL, {"index": self._index, "lines": self.take()})
-
-    def close(self) -> None:
-        self.flush()
 
 
 def worker_replay(

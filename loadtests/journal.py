@@ -97,11 +97,53 @@ def lines_text(buffered: list[str | Row]) -> list[str]:
     return [x if isinstance(x, str) else line_text(*x) for x in buffered]
 
 
-class Journal:
-    """Append-only JSONL file with a bounded write buffer.
+class RowBuffer:
+    """Where the replay's executed items go (a :class:`Journal` file, or a worker's link to its
+    master): journal lines held in memory until :meth:`flush` writes or sends them: rows
+    (:meth:`write_row`, formatted only then, in one batch, away from the request path) or lines
+    (:meth:`write`). Flushes by itself when it holds ``max_buffered`` lines."""
 
-    The replay buffers rows (:meth:`write_row`) and the lines are formatted when the buffer is
-    written, in one batch, away from the request path."""
+    def __init__(self, max_buffered: int) -> None:
+        self._buffer: list[str | Row] = []
+        self._max_buffered = max_buffered
+        self.lines = 0
+        """How many lines were written (buffered or flushed)."""
+
+    def write(self, line: JournalLine) -> None:
+        """Buffer one line."""
+        self._append(json.dumps(line, separators=(",", ":")))
+
+    def write_row(self, row: Row) -> None:
+        """Buffer one line as the arguments of :func:`line_text`."""
+        self._append(row)
+
+    def _append(self, entry: str | Row) -> None:
+        self._buffer.append(entry)
+        self.lines += 1
+        if len(self._buffer) >= self._max_buffered or self._due():
+            self.flush()
+
+    def _due(self) -> bool:
+        """Flush now although the buffer is not full."""
+        return False
+
+    def take(self) -> list[str]:
+        """The buffered lines, formatted; the buffer starts over."""
+        out, self._buffer = self._buffer, []
+        return lines_text(out)
+
+    def flush(self) -> None:
+        """Write or send what is buffered."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Flush what is left."""
+        self.flush()
+
+
+class Journal(RowBuffer):
+    """Append-only JSONL file (in segments) with a bounded write buffer, written at least once
+    ``flush_every_s``."""
 
     def __init__(
         self,
@@ -111,45 +153,23 @@ class Journal:
         max_buffered: int = 5000,
         time_fn: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(max_buffered)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._fh: SegmentWriter | None = SegmentWriter(path, segment_bytes, mode="w")
-        self._buffer: list[str | Row] = []
         self._flush_every = flush_every_s
-        self._max_buffered = max_buffered
         self._time = time_fn
         self._last_flush = time_fn()
-        self.lines = 0
-        """How many lines were written (buffered or on disk)."""
 
-    def write(self, line: JournalLine) -> None:
-        """Buffer one line; flush when the buffer is old or large."""
-        self.write_text(json.dumps(line, separators=(",", ":")))
-
-    def write_text(self, text: str) -> None:
-        """Buffer one line already formatted; flush when old or large."""
-        self._append(text)
-
-    def write_row(self, row: Row) -> None:
-        """Buffer one line as the arguments of :func:`line_text`; flush when old or large."""
-        self._append(row)
-
-    def _append(self, entry: str | Row) -> None:
-        self._buffer.append(entry)
-        self.lines += 1
-        if (
-            len(self._buffer) >= self._max_buffered
-            or self._time() - self._last_flush >= self._flush_every
-        ):
-            self.flush()
+    def _due(self) -> bool:
+        return self._time() - self._last_flush >= self._flush_every
 
     def flush(self) -> None:
         """Write the buffer to the file and hand it to the OS."""
         self._last_flush = self._time()
         if self._fh is None or not self._buffer:
             return
-        self._fh.write("\n".join(lines_text(self._buffer)) + "\n")
-        self._buffer.clear()
+        self._fh.write("\n".join(self.take()) + "\n")
         self._fh.flush()
 
     def close(self) -> None:

@@ -11,9 +11,9 @@ users finish what they hold.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from functools import cached_property
 
-from loadtests.replay import JournalSink, Replay, ReplayConfig
+from loadtests.replay import Replay
 from peakbench.schedule import Item
 
 
@@ -49,16 +49,10 @@ class Pool:
 class PooledReplay(Replay):
     """A :class:`Replay` whose free users retire when :attr:`pool` has a surplus."""
 
-    def __init__(
-        self,
-        config: ReplayConfig,
-        items: Iterator[Item],
-        scheduled: dict[str, int],
-        journal: JournalSink,
-        on_finished: Callable[[], None],
-    ) -> None:
-        super().__init__(config, items, scheduled, journal, on_finished)
-        self.pool = Pool()
+    @cached_property
+    def pool(self) -> Pool:
+        """The users to keep (one per replay, made at first use)."""
+        return Pool()
 
     def take(self) -> Item | None:
         """The next item, or ``None``: the schedule is exhausted or this user retires.

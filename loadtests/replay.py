@@ -16,11 +16,11 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 from pydantic import ValidationError
 
-from loadtests.journal import Journal, Row
+from loadtests.journal import Journal, RowBuffer
 from loadtests.progress import KINDS, Progress, count_kinds, write_atomic
 from peakbench.adapters.woocommerce import Observation
 from peakbench.clock import ClockSpec, WallClock
@@ -55,22 +55,6 @@ def partition(items: Iterable[Item], index: int, count: int) -> Iterator[Item]:
     index``, so an order's shipment and views run in the process that created it (its order book
     is per process). Deterministic: the same schedule always splits the same way."""
     return (item for item in items if item.ref % count == index)
-
-
-class JournalSink(Protocol):
-    """Where executed items go: a :class:`Journal` file, or a worker's link to its master."""
-
-    lines: int
-
-    def write_text(self, text: str) -> None:
-        """One line already formatted (no newline)."""
-
-    def write_row(self, row: Row) -> None:
-        """One line as the arguments of :func:`~loadtests.journal.line_text`, formatted later."""
-
-    def flush(self) -> None: ...
-
-    def close(self) -> None: ...
 
 
 def load_config(path: Path) -> ReplayConfig:
@@ -156,7 +140,7 @@ class Replay:
         config: ReplayConfig,
         items: Iterator[Item],
         scheduled: dict[str, int],
-        journal: JournalSink,
+        journal: RowBuffer,
         on_finished: Callable[[], None],
     ) -> None:
         self.config = config
