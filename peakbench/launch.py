@@ -69,9 +69,10 @@ def replay_config(
     shape sizes the pool (``users: auto | N``, min/max, headroom)."""
     replay: dict[str, Any] = {
         "clock": json.loads((root / "clock.json").read_text()),
-        "schedule": str(root / "schedule.csv"),
-        "journal": str(root / "journals" / "replay.jsonl"),
-        "progress": str(root / "progress.json"),
+        # relative to replay.json's folder (the run folder), as the replay reads them
+        "schedule": "schedule.csv",
+        "journal": "journals/replay.jsonl",
+        "progress": "progress.json",
         "late_after": profile.replay.late_after,
         "drop_after": profile.replay.drop_after,
         "users": profile.replay.users,

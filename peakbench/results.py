@@ -27,7 +27,8 @@ SECRET_KEYS = re.compile(
 
 def new_run_dir(results: Path, profile_name: str, now: datetime | None = None) -> Path:
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    path = results / f"{stamp}-{profile_name}-{secrets.token_hex(3)}"
+    # absolute: children run in other folders and read their files from paths given here
+    path = results.absolute() / f"{stamp}-{profile_name}-{secrets.token_hex(3)}"
     (path / "journals").mkdir(parents=True)
     (path / "logs").mkdir()
     return path

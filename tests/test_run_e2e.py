@@ -34,11 +34,13 @@ def _run(tmp_path: Path, name: str, interval: str) -> tuple[int, dict[str, Any],
     profile = tmp_path / f"{name}.yaml"
     profile.write_text(yaml.safe_dump(data))
     results = tmp_path / "results"
+    # as a new user types it: from the folder the profile is in, with relative paths
     proc = subprocess.run(
-        [sys.executable, "-m", "peakbench", "run", str(profile), "--results", str(results)],
+        [sys.executable, "-m", "peakbench", "run", profile.name, "--results", "results"],
         capture_output=True,
         text=True,
         timeout=180,
+        cwd=tmp_path,
     )
     runs = sorted(results.glob(f"*-{name}-*"))
     assert runs, proc.stdout + proc.stderr
