@@ -189,7 +189,8 @@ def analyse(
         "plugin": profile.target.plugin.model_dump(mode="json") if sandbox else None,
         "seed": profile.seed,
         "clock": {
-            "scale": clock.scale,
+            "mode": "virtual" if profile.virtual else "wall",
+            "scale": None if profile.virtual else clock.scale,
             "start": 0.0,
             "end": round(end, 3),
             "start_iso": iso(start_epoch),

@@ -376,8 +376,6 @@ class Run:
         names = {c.name: {"base_url": "", "personality": c.personality} for c in profile.carriers}
         write_json(root / "store.json", store_config(profile, {"carriers": names}))
         write_json(root / "world.json", {"duration": profile.clock.duration, "seed": profile.seed})
-        # hash order must not decide anything in the world; fixing it makes sure it cannot
-        env = {**env, "PYTHONHASHSEED": "0"}
         world = self._child(
             root, "world", [sys.executable, "-m", "mocks.virtual", "--run", str(root)], env, None
         )
