@@ -13,6 +13,7 @@ from typing import Any
 
 from peakbench.clock import ClockSpec, iso
 from peakbench.config.profile import Profile
+from peakbench.distortion import distortion
 from peakbench.faults import apply_faults, read_faults
 from peakbench.freshness import (
     ViewFreshness,
@@ -218,10 +219,7 @@ def analyse(
         }
         if sandbox
         else None,
-        "distortion": {
-            "view_round_trip_p50_s": round(resolution, 3),
-            "note": "network round trips cannot scale with the clock",
-        },
+        "distortion": distortion(profile.virtual, resolution, files.journals),
         "skipped_journal_lines": skipped.lines,
         "resources": resources_summary(root, profile.resources),
         "partial": partial,

@@ -227,6 +227,10 @@ class Run:
         self._write_summary(root, summary)
         self._phase("reports")
         render_summary(self.console, summary)
+        if summary.get("distortion", {}).get("warning"):
+            self.console.print(
+                f"[bold yellow]distortion:[/] {summary['distortion']['warning']}", soft_wrap=True
+            )
         self._write_reports(root, summary)
         if self._note_signals():  # a signal while the reports were written
             summary = apply_faults(summary, [asdict(f) for f in self.faults.faults])
