@@ -409,7 +409,7 @@ class Run:
                     last_line = time.monotonic()
                 if self._check_disk(root):
                     break
-                time.sleep(0.1)
+                time.sleep(0.25)
         if stop():
             world.stop(8.0, lambda: stop.hurry)
         code = world.returncode if not world.alive else None
