@@ -17,12 +17,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
-_STOP = r"\s`'\"()\[\]<>{}*,;|…"
+_STOP = r"\s`'\"()\[\]<>{}*,;|…#"
 PATH = re.compile(
     rf"(?<![\w/.$-])(?:\.\./)*(?:profiles|docs|benchmarks|tests|wordpress|mocks|peakbench"
     rf"|loadtests|results|\.ci)/[^{_STOP}]*"
 )
 MARKDOWN = re.compile(rf"(?<![\w/.*-])[^{_STOP}:]*\.md\b")
+MACHINE = re.compile(r"(?<![\w.-])/(?:work|home|Users|root)/[^\s`'\")]*")
 OUTSIDE = re.compile(r"(?<![\w.-])(?:\.\./)*shared/(?:reference|wordpress)\b")
 LINK = re.compile(r"\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 INLINE = re.compile(r"`([^`\n]+)`")
@@ -114,11 +115,36 @@ def missing_paths(snippet: Snippet) -> list[str]:
             problems.append(f"{snippet.where()}: {token} has no {test}")
     if snippet.kind == "prose":
         for target in LINK.findall(snippet.text):
-            if re.match(r"[a-z]+:|#", target) or PATH.fullmatch(target):  # checked above
+            if re.match(r"[a-z]+:", target):
                 continue
-            if not in_repo(snippet.doc.parent / target.split("#")[0]):
+            name, _, fragment = target.partition("#")
+            linked = snippet.doc.parent / name if name else snippet.doc
+            if name and not PATH.fullmatch(name) and not in_repo(linked):  # PATH: checked above
                 problems.append(f"{snippet.where()}: link {target} is not in the repo")
+            elif fragment and linked.suffix == ".md" and fragment not in anchors(linked):
+                problems.append(f"{snippet.where()}: link {target}: no such heading")
+    problems += [
+        f"{snippet.where()}: {p} is a path on one machine" for p in MACHINE.findall(snippet.text)
+    ]
     return problems
+
+
+@functools.cache
+def anchors(doc: Path) -> frozenset[str]:
+    """The heading anchors GitHub gives a markdown file (``## A: b`` → ``a-b``)."""
+    if not doc.is_file():
+        return frozenset()
+    seen: dict[str, int] = {}
+    fenced = False
+    for line in doc.read_text(encoding="utf-8").splitlines():
+        fenced ^= line.lstrip().startswith("```")
+        heading = re.match(r"#{1,6} +(.*?) *#*$", line)
+        if heading and not fenced:
+            slug = re.sub(r"[^\w\- ]", "", heading.group(1).lower()).replace(" ", "-")
+            seen[slug] = seen.get(slug, -1) + 1
+            if seen[slug]:
+                seen[f"{slug}-{seen[slug]}"] = 0
+    return frozenset(seen)
 
 
 def _defines(path: Path, test: str) -> bool:
@@ -263,6 +289,7 @@ def test_the_checks_catch_what_does_not_exist() -> None:
         "peakbench serve\n"
         "make runn\n"
         "```\n"
+        "[a](#nowhere) [b](mocks.md#admin-api) [c](mocks.md#no-such) /work/x `/etc/peakbench/tls`\n"
         "Fine: `peakbench store serve --host 127.0.0.1`, [mocks](mocks.md), `make test`.\n"
     )
     found = [
@@ -287,4 +314,7 @@ def test_the_checks_catch_what_does_not_exist() -> None:
         "docs/example.md:6: peakbench run has no --procesess",
         "docs/example.md:8: peakbench has no command serve",
         "docs/example.md:9: the Makefile has no target runn",
+        "docs/example.md:11: link #nowhere: no such heading",
+        "docs/example.md:11: link mocks.md#no-such: no such heading",
+        "docs/example.md:11: /work/x is a path on one machine",
     ]
