@@ -276,6 +276,24 @@ def test_make_targets_in_the_docs_exist() -> None:
     assert _all(bad_make_targets) == []
 
 
+def test_profiles_and_fleets_the_docs_name_are_valid() -> None:
+    from mocks.standalone import load_fleet_file
+    from peakbench.config.loader import load_profile
+
+    named = {
+        token
+        for doc in DOCS
+        for s in snippets(doc)
+        if s.kind != "inline"
+        for token in PATH.findall(s.text)
+        if token.startswith("profiles/") and token.endswith(".yaml")
+    }
+    assert "profiles/staging-woocommerce.yaml" in named
+    for name in sorted(named):
+        load = load_fleet_file if name.startswith("profiles/fleets/") else load_profile
+        load(ROOT / name)  # raises ProfileError naming the file, line and field
+
+
 def test_the_checks_catch_what_does_not_exist() -> None:
     doc = ROOT / "docs" / "example.md"
     text = (
