@@ -1,4 +1,4 @@
-"""Run the sandbox store as a child process (the child-process contract of the common brief).
+"""Run the sandbox store as a process: a run's child, or alone (`peakbench store serve`).
 
 Binds 127.0.0.1 port 0 itself, hands the socket to uvicorn, writes the ready file atomically
 once listening, exits 0 on SIGTERM/SIGINT after stopping the plugin and closing the database, and
