@@ -1,9 +1,9 @@
 """Run the sandbox store as a process: a run's child, or alone (`peakbench store serve`).
 
-Binds 127.0.0.1 port 0 itself, hands the socket to uvicorn, writes the ready file atomically
-once listening, exits 0 on SIGTERM/SIGINT after stopping the plugin and closing the database, and
-shuts down within about a second when its parent dies. :func:`serve_store` is what both
-``python -m mocks.store serve`` and ``peakbench store serve`` call; secrets are passed in.
+Binds 127.0.0.1 port 0 itself, hands the socket to uvicorn, writes the ready file (if any)
+atomically once listening, exits 0 on SIGTERM/SIGINT after stopping the plugin and closing the
+database, and shuts down within about a second when its parent dies. :func:`serve_store` is what
+both ``python -m mocks.store serve`` and ``peakbench store serve`` call; secrets are passed in.
 """
 
 from __future__ import annotations
