@@ -28,6 +28,7 @@ OUTSIDE = re.compile(r"(?<![\w.-])(?:\.\./)*shared/(?:reference|wordpress)\b")
 LINK = re.compile(r"\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 INLINE = re.compile(r"`([^`\n]+)`")
 COMMAND = re.compile(r"(?<![\w/.-])(?:\S*/)?peakbench[ \t]+(?=[a-z-])")
+SCRIPT = re.compile(r"(?<![\w/.-])(benchmarks/bench_\w+\.py)\b")
 SUBCOMMAND_SPAN = re.compile(r"^(?:mocks (?:serve|ca)|store serve|target check|results list)\b")
 OUTPUTS = ("benchmarks/out/", "benchmarks/.cache/", "results/")
 """Git-ignored folders the tools write to: a doc may say where output goes, but a figure's source
@@ -53,15 +54,19 @@ class Snippet:
 
 
 def snippets(doc: Path, text: str | None = None) -> Iterator[Snippet]:
-    """Every prose line, inline code span and fenced code line (backslash continuations joined)."""
+    """Every prose line, inline code span and code line, fenced or indented by four spaces after
+    a blank line (backslash continuations joined)."""
     lines = (doc.read_text(encoding="utf-8") if text is None else text).splitlines()
-    fenced = False
+    fenced = indented = False
+    previous = ""
     pending: tuple[int, str] | None = None
     for number, line in enumerate(lines, 1):
         if line.lstrip().startswith("```"):
             fenced = not fenced
             continue
-        if not fenced:
+        indented = not fenced and line.startswith("    ") and (indented or not previous.strip())
+        previous = line
+        if not fenced and not indented:
             yield Snippet(doc, number, line, "prose")
             for span in INLINE.findall(line):
                 yield Snippet(doc, number, span, "inline")
@@ -188,12 +193,14 @@ def _command(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> Command:
     return Command(frozenset(options | {"--debug"}), subcommands)
 
 
-def _help_options(path: tuple[str, ...]) -> set[str]:
+def _help_options(
+    path: tuple[str, ...], program: tuple[str, ...] = ("-m", "peakbench")
+) -> set[str]:
     done = subprocess.run(
-        [sys.executable, "-m", "peakbench", *path, "--help"],
+        [sys.executable, *program, *path, "--help"],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
-    assert done.returncode == 0, f"peakbench {' '.join(path)} --help: {done.stderr}"
+    assert done.returncode == 0, f"{' '.join((*program, *path))} --help: {done.stderr}"
     rows = re.findall(r"^ +(-{1,2}[A-Za-z][\w-]*)(?:[^,\n]*, (--[\w-]+))?", done.stdout, re.M)
     return {flag for row in rows for flag in row if flag}
 
@@ -205,19 +212,29 @@ def cli() -> Command:
     return _command(build_parser(), ())
 
 
+@functools.cache
+def script(path: str) -> Command:
+    """A benchmark script's options, from its own ``--help``."""
+    return Command(frozenset(_help_options((), (path,))), {})
+
+
 def bad_invocations(snippet: Snippet, root: Command) -> list[str]:
-    """``peakbench`` subcommands and flags in code that the real parsers do not have."""
+    """``peakbench`` subcommands and flags, and benchmark scripts' flags, in code that the real
+    parsers do not have."""
     if snippet.kind == "prose":
         return []
     text = snippet.text
-    starts = [m.end() for m in COMMAND.finditer(text)]
+    starts = [(m.end(), root, "peakbench") for m in COMMAND.finditer(text)]
     if SUBCOMMAND_SPAN.match(text):
-        starts.append(0)
+        starts.append((0, root, "peakbench"))
+    for m in SCRIPT.finditer(text):
+        if in_repo(ROOT / m.group(1)):  # a missing script is a missing path
+            starts.append((m.end(), script(m.group(1)), m.group(1)))
     problems = []
-    for start in starts:
+    for start, program, name in starts:
         rest = re.split(r"\s#|['\"|>&;]", text[start:])[0]
         words = [w.strip("[]") for w in rest.split()]
-        command, path = root, ["peakbench"]
+        command, path = program, [name]
         for word in words:
             if word.startswith("-") and len(word) > 1 and not word[1].isdigit():
                 flag = word.split("=")[0]
@@ -304,9 +321,12 @@ def test_the_checks_catch_what_does_not_exist() -> None:
         "peakbench mocks serve --fleet profiles/fleets/fleet-example.yaml --no-such-flag\n"
         "peakbench run profiles/black-friday.yaml \\\n"
         "  --procesess 2\n"
+        ".venv/bin/python benchmarks/bench_store.py --seconds 8 --conections 32\n"
         "peakbench serve\n"
         "make runn\n"
         "```\n"
+        "\n"
+        "    peakbench run --ui --uii\n"
         "[a](#nowhere) [b](mocks.md#admin-api) [c](mocks.md#no-such) /work/x `/etc/peakbench/tls`\n"
         "Fine: `peakbench store serve --host 127.0.0.1`, [mocks](mocks.md), `make test`.\n"
     )
@@ -330,9 +350,11 @@ def test_the_checks_catch_what_does_not_exist() -> None:
         "docs/example.md:3: missing.md is not in the repo",
         "docs/example.md:5: peakbench mocks serve has no --no-such-flag",
         "docs/example.md:6: peakbench run has no --procesess",
-        "docs/example.md:8: peakbench has no command serve",
-        "docs/example.md:9: the Makefile has no target runn",
-        "docs/example.md:11: link #nowhere: no such heading",
-        "docs/example.md:11: link mocks.md#no-such: no such heading",
-        "docs/example.md:11: /work/x is a path on one machine",
+        "docs/example.md:8: benchmarks/bench_store.py has no --conections",
+        "docs/example.md:9: peakbench has no command serve",
+        "docs/example.md:10: the Makefile has no target runn",
+        "docs/example.md:13: peakbench run has no --uii",
+        "docs/example.md:14: link #nowhere: no such heading",
+        "docs/example.md:14: link mocks.md#no-such: no such heading",
+        "docs/example.md:14: /work/x is a path on one machine",
     ]
