@@ -1,7 +1,8 @@
-"""README.md and docs/*.md name only things that exist: repo paths, linked files, cited documents,
-``peakbench`` subcommands and their flags (checked against the real argparse parsers), and
-``make`` targets. A path exists when git tracks it or would (untracked, not ignored): a file that
-is only on one machine, such as a benchmark's output, does not count."""
+"""README.md and docs/*.md name only things that exist: repo paths (and pytest node ids), linked
+files and their heading anchors, cited documents, ``peakbench`` subcommands and flags (checked
+against the real argparse parsers), benchmark scripts' flags (their own ``--help``), ``make``
+targets, and profiles that validate. A path exists when git tracks it or would (untracked, not
+ignored): a file only on one machine, such as a benchmark's output, does not count."""
 
 from __future__ import annotations
 
@@ -41,13 +42,13 @@ MAKE = re.compile(r"(?<![\w/.-])make[ \t]+([\w./-]+)")
 
 @dataclass(frozen=True)
 class Snippet:
-    """A piece of a document: a prose line, an inline code span, or a fenced block's line
+    """A piece of a document: a prose line, an inline code span, or a code block's line
     (backslash continuations joined)."""
 
     doc: Path
     line: int
     text: str
-    kind: str  # "prose", "inline" or "fenced"
+    kind: str  # "prose", "inline" or "code"
 
     def where(self) -> str:
         return f"{self.doc.relative_to(ROOT)}:{self.line}"
@@ -77,7 +78,7 @@ def snippets(doc: Path, text: str | None = None) -> Iterator[Snippet]:
             pending = (start, joined[:-1] + " ")
             continue
         pending = None
-        yield Snippet(doc, start, joined, "fenced")
+        yield Snippet(doc, start, joined, "code")
 
 
 @functools.cache
