@@ -142,6 +142,12 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             )  # fmt: skip
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+    if profile.replications > 1:  # one run per seed, in one replication set folder
+        from peakbench.replications import run_replications
+
+        return run_replications(
+            profile, str(path), results, console, sys.argv[1:], baseline=baseline, scale=scale
+        )
     run = Run(
         profile,
         str(path),
@@ -295,13 +301,22 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
         raise UsageError("--confidence must be in (0, 1) and --resamples at least 100")
     if args.html and not Path(args.html).resolve().parent.is_dir():
         raise UsageError(f"--html {args.html}: no such folder {Path(args.html).parent}")
+    from peakbench.replications import set_runs
+    from peakbench.report.replicated import compare_sets
+
     try:
-        result = compare(
-            [Path(r) for r in args.runs],
-            resamples=args.resamples,
-            confidence=args.confidence,
-            seed=args.seed,
-        )
+        sets = [set_runs(Path(r)) for r in args.runs]
+        if all(s is not None for s in sets):  # replication sets: seed-to-seed intervals
+            result = compare_sets([s for s in sets if s is not None], args.confidence)
+        elif any(s is not None for s in sets):
+            raise UsageError("compare replication sets with replication sets, runs with runs")
+        else:
+            result = compare(
+                [Path(r) for r in args.runs],
+                resamples=args.resamples,
+                confidence=args.confidence,
+                seed=args.seed,
+            )
     except (FileNotFoundError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     render_comparison(console, result)

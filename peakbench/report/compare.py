@@ -447,12 +447,22 @@ def render_comparison(console: Console, comparison: Comparison) -> None:
         console.print(comparison_table(pair, comparison.confidence))
     console.print(
         Text(
-            f"bootstrap over orders, {comparison.resamples:,} resamples (seed "
-            f"{comparison.seed}); {comparison.confidence:.0%} intervals hold jointly for the "
-            f"{len(METRICS)} metrics (Bonferroni); lower is better for every metric",
+            f"{method_note(comparison)}; {comparison.confidence:.0%} intervals hold jointly "
+            f"for the {len(METRICS)} metrics (Bonferroni); lower is better for every metric",
             "dim",
         ),
         soft_wrap=True,
+    )
+
+
+def method_note(comparison: Comparison) -> str:
+    """How the intervals were made: a bootstrap over orders, or t over seeds (replications)."""
+    pairing = "paired" if all(p.paired for p in comparison.pairs) else "unpaired where plans differ"
+    if comparison.resamples == 0:  # replication sets (peakbench.report.replicated)
+        return f"t intervals over the runs' seeds ({pairing}: seed-to-seed variation)"
+    return (
+        f"bootstrap over orders ({pairing}), {comparison.resamples:,} resamples "
+        f"(seed {comparison.seed})"
     )
 
 
@@ -488,11 +498,9 @@ def comparison_body(comparison: Comparison) -> str:
                 f'<td class="{css}" data-metric="{m.metric.key}">{e(m.verdict)}</td></tr>'
             )
         parts.append("</table>")
-    pairing = "paired" if all(p.paired for p in comparison.pairs) else "unpaired where plans differ"
     parts.append(
-        f'<p class="muted">Bootstrap over orders ({pairing}), '
-        f"{comparison.resamples:,} resamples, seed {comparison.seed}, "
-        f"{comparison.confidence:.0%} percentile intervals of candidate − baseline that hold "
+        f'<p class="muted">{e(method_note(comparison))}; '
+        f"{comparison.confidence:.0%} intervals of candidate − baseline that hold "
         f"jointly for the {len(METRICS)} metrics (Bonferroni). "
         "“No significant difference” means the interval contains 0. Lower is better for "
         "every metric.</p>"
