@@ -113,10 +113,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default="60,300,1200,4800")
     parser.add_argument("--duration", default="3h")
+    parser.add_argument("--keep", type=Path, help="keep the run folders in this folder")
     args = parser.parse_args()
     scales = [float(s) for s in args.scales.split(",")]
     data = profile(args.duration)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = str(args.keep) if args.keep else scratch
+        Path(tmp).mkdir(parents=True, exist_ok=True)
         virtual = run(Path(tmp), data, "virtual")
         print(f"virtual: {virtual['_wall_s']} s wall", flush=True)
         walls = {}
