@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import shutil
@@ -43,7 +44,8 @@ FAULTS_FILE = "faults.jsonl"
 
 @dataclass(frozen=True, slots=True)
 class Fault:
-    """One fault: ``t`` in run seconds (store time; negative during the warm-up before t=0)."""
+    """One fault: ``t`` in run seconds (store time; negative during the warm-up before t=0,
+    which a reason words as "before the schedule started")."""
 
     t: float
     kind: str
@@ -54,7 +56,9 @@ class Fault:
     def reason(self) -> str:
         """The one-line invalid reason this fault gives the run."""
         who = f" in {self.child}" if self.child else ""
-        return f"{self.kind}{who} at t={self.t:.0f}s during {self.phase}: {self.detail}"
+        # before t=0 (the warm-up) a time would read negative: say when it was instead
+        when = f"at t={self.t:.0f}s" if self.t >= -0.5 else "before the schedule started"
+        return f"{self.kind}{who} {when} during {self.phase}: {self.detail}"
 
 
 class FaultLog:
@@ -141,7 +145,11 @@ class FaultPolicy:
         try:
             hang_after = float(hang) if hang else policy.hang_after_s
         except ValueError:
-            raise ValueError(f"PEAKBENCH_HANG_AFTER: expected wall seconds, got {hang!r}") from None
+            hang_after = math.nan
+        if not math.isfinite(hang_after) or hang_after <= 0:
+            raise ValueError(
+                f"PEAKBENCH_HANG_AFTER: expected wall seconds greater than 0, like 10, got {hang!r}"
+            )
         try:
             disk = parse_bytes(reserve) if reserve else policy.disk_reserve_bytes
         except ValueError as exc:

@@ -29,6 +29,65 @@ def _dist(key: str, p: str) -> Callable[[dict[str, Any]], float | None]:
     return lambda s: (s.get(key) or {}).get(p)
 
 
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _views(s: dict[str, Any]) -> tuple[int | None, str]:
+    """Customer views assessed (the samples of staleness, stale share and complaints)."""
+    n = _int((s.get("staleness_s") or {}).get("count"))
+    return n, "no customer view of a shipped parcel was assessed"
+
+
+def _refresh_events(s: dict[str, Any]) -> tuple[int | None, str]:
+    n = _int((s.get("refresh_latency_s") or {}).get("count"))
+    return n, "no carrier event became visible while the run measured the store"
+
+
+def _carrier_requests(s: dict[str, Any]) -> tuple[int | None, str]:
+    carriers = s.get("carriers")
+    if not isinstance(carriers, dict):
+        return None, ""
+    n = sum(_int((c or {}).get("requests")) or 0 for c in carriers.values())
+    return n, "the plugin made no carrier request, so no outage could have been seen"
+
+
+def _complaint_samples(s: dict[str, Any]) -> tuple[int | None, str]:
+    orders = _int((s.get("orders") or {}).get("done"))
+    if orders == 0:
+        return 0, "no order was placed, so there is nothing to count complaints per"
+    return _views(s)
+
+
+def _refresh_doubt(s: dict[str, Any], value: float) -> str:
+    """Why a refresh-latency figure cannot be judged, or "": every sample censored (nothing was
+    ever shown, so the figure is only a lower bound), or a sampled figure whose resolution is
+    unknown (0) or wider than the figure itself."""
+    dist = s.get("refresh_latency_s") or {}
+    count = _int(dist.get("count")) or 0
+    censored = _int(dist.get("censored")) or 0
+    if count and censored >= count:
+        return (
+            f"all {count} samples are censored (the store never showed any of these events "
+            "before the run ended): the figure is a lower bound, not a latency"
+        )
+    if dist.get("method") == "sampled":
+        resolution = dist.get("resolution_s")
+        if not isinstance(resolution, int | float) or resolution <= 0:
+            return "the views never bracketed an update, so the resolution is unknown (0)"
+        if resolution > value:
+            return (
+                f"its resolution ({format_duration(float(resolution))}, the median gap between "
+                f"views of a parcel) is wider than the figure ({format_duration(value)}): "
+                "views too sparse to measure it"
+            )
+    return ""
+
+
+def _no_doubt(s: dict[str, Any], value: float) -> str:
+    return ""
+
+
 @dataclass(frozen=True, slots=True)
 class Gauge:
     """A figure of ``summary.json`` that an SLO can bound (lower is always better)."""
@@ -40,6 +99,11 @@ class Gauge:
     label: str
     duration: bool
     read: Callable[[dict[str, Any]], float | None]
+    samples: Callable[[dict[str, Any]], tuple[int | None, str]]
+    """How many samples the figure rests on (``None``: the summary does not say) and what no
+    samples means; a check on no samples fails (:func:`judge`)."""
+    doubt: Callable[[dict[str, Any], float], str] = _no_doubt
+    """Why the figure cannot be judged even with samples ("" when it can)."""
 
 
 GAUGES: dict[str, Gauge] = {
@@ -52,6 +116,8 @@ GAUGES: dict[str, Gauge] = {
                 f"refresh latency p{p}",
                 True,
                 _dist("refresh_latency_s", f"p{p}"),
+                _refresh_events,
+                _refresh_doubt,
             )
             for p in (50, 95, 99)
         ),
@@ -62,6 +128,7 @@ GAUGES: dict[str, Gauge] = {
                 f"staleness p{p}",
                 True,
                 _dist("staleness_s", f"p{p}"),
+                _views,
             )
             for p in (50, 95, 99)
         ),
@@ -71,6 +138,7 @@ GAUGES: dict[str, Gauge] = {
             "longest throttle outage",
             True,
             lambda s: s.get("longest_outage_s"),
+            _carrier_requests,
         ),
         Gauge(
             "stale_views_share",
@@ -78,6 +146,7 @@ GAUGES: dict[str, Gauge] = {
             "share of views stale beyond slo.stale_after",
             False,
             lambda s: s.get("stale_views_share"),
+            _views,
         ),
         Gauge(
             "complaints_per_1000_orders",
@@ -85,6 +154,7 @@ GAUGES: dict[str, Gauge] = {
             "expected complaints per 1,000 orders",
             False,
             lambda s: (s.get("complaints") or {}).get("expected_per_1000_orders"),
+            _complaint_samples,
         ),
     )
 }
@@ -189,6 +259,9 @@ class Check:
     """The bound as configured: ``≤ 1h`` or ``≤ baseline 50m +10%``."""
     baseline: float | None = None
     note: str = ""
+    """Why the check could not pass on this run's figure (see :func:`judge`)."""
+    samples: int | None = None
+    """How many samples the figure rests on (``None``: not known)."""
 
     def fmt(self, value: float | None) -> str:
         if value is None:
@@ -214,12 +287,34 @@ class Check:
             "passed": self.passed,
             "rule": self.rule,
             "baseline": self.baseline,
+            "samples": self.samples,
             "message": self.message,
         }
 
 
-def _absolute(gauge: Gauge, limit: float, summary: dict[str, Any]) -> Check:
+def judge(gauge: Gauge, summary: dict[str, Any]) -> tuple[float | None, int | None, str]:
+    """``(value, samples, note)`` of a gauge in a summary; a non-empty ``note`` says why the
+    figure cannot pass any bound.
+
+    The rule: a figure with no samples fails, never passes on nothing (a share of no views is
+    not 0 %, the longest outage of a plugin that never called a carrier is not 0 s, complaints
+    per 1,000 of no orders are not 0); so does a figure that is only a lower bound (refresh
+    latency whose every sample is censored) or whose resolution is unknown or wider than the
+    figure (refresh latency sampled by sparse views on a real store). Such a check fails and
+    the run stays valid: the other figures may be sound, and a store that never showed an
+    update is what its customers saw."""
     value = gauge.read(summary)
+    samples, empty = gauge.samples(summary)
+    if samples == 0:
+        return value, samples, f"no samples in this run: {empty}"
+    if value is None:
+        return value, samples, "no samples in this run"
+    doubt = gauge.doubt(summary, float(value))
+    return value, samples, f"cannot be judged: {doubt}" if doubt else ""
+
+
+def _absolute(gauge: Gauge, limit: float, summary: dict[str, Any]) -> Check:
+    value, samples, note = judge(gauge, summary)
     rule = f"≤ {format_duration(limit) if gauge.duration else f'{limit:g}'}"
     return Check(
         name=gauge.check,
@@ -227,25 +322,26 @@ def _absolute(gauge: Gauge, limit: float, summary: dict[str, Any]) -> Check:
         duration=gauge.duration,
         value=value,
         threshold=limit,
-        passed=value is not None and value <= limit,
+        passed=not note and value is not None and value <= limit,
         rule=rule,
-        note="" if value is not None else "no samples in this run",
+        note=note,
+        samples=samples,
     )
 
 
 def _relative(
     gauge: Gauge, rel: Relative, summary: dict[str, Any], baseline: dict[str, Any] | None
 ) -> Check:
-    value = gauge.read(summary)
-    base = gauge.read(baseline) if baseline is not None else None
-    bound = rel.bound(base) if base is not None else None
+    value, samples, own = judge(gauge, summary)
+    base, _, base_note = judge(gauge, baseline) if baseline is not None else (None, None, "")
+    bound = rel.bound(base) if base is not None and not base_note else None
     note = ""
     if baseline is None:
         note = f"needs a baseline run for '{rel.text}' (--baseline RUN or slo.baseline_run)"
-    elif base is None:
-        note = "the baseline run has no value for it"
-    elif value is None:
-        note = "no samples in this run"
+    elif base is None or base_note:
+        note = f"the baseline run has no usable value for it ({base_note or 'none'})"
+    elif own:
+        note = own
     return Check(
         name=f"baseline.{gauge.check}",
         label=f"{gauge.label} vs baseline",
@@ -256,6 +352,7 @@ def _relative(
         rule=f"≤ baseline {'–' if base is None else _fmt(gauge, base)} {rel.text}",
         baseline=base,
         note=note,
+        samples=samples,
     )
 
 
