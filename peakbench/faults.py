@@ -7,7 +7,8 @@ marks the run invalid (partial when the fault came before the measurement ended)
 
 Kinds: ``child_died`` (a mock, the store or Locust exited on its own), ``hang`` (a child stopped
 answering its health probe), ``worker_lost`` (a Locust worker process ended mid-replay),
-``disk_full`` (a write failed, or free space fell under the reserve), ``signal`` (SIGINT/SIGTERM).
+``disk_full`` (a write failed, or free space fell under the reserve), ``signal`` (SIGINT/SIGTERM),
+``output_closed`` (standard output's reader went away: ``peakbench run … | head``).
 The detectors here are small and synchronous; the orchestrator polls them once a wall second.
 """
 
@@ -35,6 +36,13 @@ CHILD_DIED, HANG, WORKER_LOST, DISK_FULL, SIGNAL = (
     "worker_lost",
     "disk_full",
     "signal",
+)
+OUTPUT_CLOSED = "output_closed"
+"""Standard output's reader went away (``peakbench run … | head``): the run stops like on a
+signal, keeps what it measured, and is invalid; not an interruption (no signal came)."""
+OUTPUT_CLOSED_DETAIL = (
+    "standard output was closed (its reader went away, as with `| head`); the run stopped "
+    "and kept what it had measured"
 )
 MEASURING = ("planning", "mocks", "store", "locust", "replay", "stopping")
 """Phases before the measurement is complete: a fault in one of them makes the run partial."""

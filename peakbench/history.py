@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from peakbench.durations import format_duration
+from peakbench.slo import GAUGES
 
 PASSED, FAILED, INVALID, PARTIAL, RUNNING, CORRUPT = (
     "passed",
@@ -49,10 +50,14 @@ class RunEntry:
     complaints_per_1000: float | None = None
     seed: int | None = None
     problem: str = ""
+    corrupt: tuple[str, ...] = ()
+    """The files of the folder that could not be read (full paths): an error to report."""
+    label: str = ""
+    """How the list names it: ``<candidates folder>/<run folder>`` for a candidate's run."""
 
     @property
     def name(self) -> str:
-        return self.path.name
+        return self.label or self.path.name
 
 
 def _read(path: Path) -> tuple[dict[str, Any] | None, str]:
@@ -62,10 +67,18 @@ def _read(path: Path) -> tuple[dict[str, Any] | None, str]:
     try:
         data = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        return None, f"{path.name} is corrupt ({type(exc).__name__})"
+        why = "empty" if not _text(path).strip() else type(exc).__name__
+        return None, f"{path} is corrupt ({why})"
     if not isinstance(data, dict):
-        return None, f"{path.name} is corrupt (not an object)"
+        return None, f"{path} is corrupt (not an object)"
     return data, ""
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return "?"
 
 
 def _plugin(plugin: Any) -> str:
@@ -97,11 +110,17 @@ def _get(data: dict[str, Any], *keys: str) -> Any:
 
 
 def _verdict(summary: dict[str, Any]) -> str:
-    if summary.get("partial"):
-        return PARTIAL
+    """A crashed or interrupted run is invalid like any other (its note says it is partial)."""
     if not summary.get("valid", False):
         return INVALID
     return PASSED if _get(summary, "slo", "passed") else FAILED
+
+
+def _measured(summary: dict[str, Any], gauge: str, value: Any) -> float | None:
+    """``value`` when the run had samples for it; ``None`` (shown "–") for a figure that rests
+    on nothing, like the "longest outage" of a run that never called a carrier."""
+    samples, _ = GAUGES[gauge].samples(summary)
+    return None if samples == 0 else _num(value)
 
 
 def _first_reason(summary: dict[str, Any]) -> str:
@@ -122,8 +141,8 @@ def read_entry(folder: Path) -> RunEntry | None:
         return None
     profile = _get(run or {}, "profile") or {}
     started = str((run or {}).get("started_at") or folder.name.split("-", 1)[0])
+    corrupt = [p for p in (run_problem, summary_problem) if "corrupt" in p]
     if summary is None:
-        corrupt = [p for p in (run_problem, summary_problem) if "corrupt" in p]
         return RunEntry(
             path=folder,
             started=started,
@@ -133,6 +152,7 @@ def read_entry(folder: Path) -> RunEntry | None:
             verdict=CORRUPT if corrupt else RUNNING,
             seed=_int(_get(run or {}, "seed")),
             problem=corrupt[0] if corrupt else "no summary.json: still running, or killed",
+            corrupt=tuple(corrupt),
         )
     return RunEntry(
         path=folder,
@@ -144,15 +164,22 @@ def read_entry(folder: Path) -> RunEntry | None:
         orders=_int(_get(summary, "orders", "done")),
         staleness_p95_s=_num(_get(summary, "staleness_s", "p95")),
         refresh_latency_p95_s=_num(_get(summary, "refresh_latency_s", "p95")),
-        longest_outage_s=_num(summary.get("longest_outage_s")),
-        complaints_per_1000=_num(_get(summary, "complaints", "expected_per_1000_orders")),
+        longest_outage_s=_measured(summary, "longest_outage", summary.get("longest_outage_s")),
+        complaints_per_1000=_measured(
+            summary,
+            "complaints_per_1000_orders",
+            _get(summary, "complaints", "expected_per_1000_orders"),
+        ),
         seed=_int(summary.get("seed")),
         problem=run_problem if run is None else _first_reason(summary),
+        corrupt=tuple(corrupt),
     )
 
 
 def list_runs(results: Path) -> list[RunEntry]:
-    """Every run folder directly under ``results``, oldest first."""
+    """Every run folder under ``results``, oldest first: those directly under it, and those one
+    level down in a folder that holds runs (a candidates run's ``<UTC>-<profile>-candidates-<id>``),
+    named ``<that folder>/<run folder>``."""
     if not results.is_dir():
         raise FileNotFoundError(f"{results}: no such results folder")
     entries = []
@@ -160,8 +187,19 @@ def list_runs(results: Path) -> list[RunEntry]:
         entry = read_entry(folder)
         if entry is not None:
             entries.append(entry)
+            continue
+        for inner in sorted(p for p in folder.iterdir() if p.is_dir()):
+            nested = read_entry(inner)
+            if nested is not None:
+                entries.append(
+                    RunEntry(**{**_fields(nested), "label": f"{folder.name}/{inner.name}"})
+                )
     entries.sort(key=lambda e: (e.started, e.name))
     return entries
+
+
+def _fields(entry: RunEntry) -> dict[str, Any]:
+    return {name: getattr(entry, name) for name in RunEntry.__dataclass_fields__}
 
 
 _STYLE = {
@@ -183,7 +221,8 @@ def history_table(entries: Iterable[RunEntry]) -> Table:
     and key figures (store time). Why a run marked ``*`` is invalid, partial or corrupt is in
     :func:`history_notes`."""
     table = Table(title="peakbench runs", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("run · profile · target · plugin", overflow="fold")
+    for col in ("run", "profile", "target", "plugin"):
+        table.add_column(col, no_wrap=col != "run", overflow="fold")
     table.add_column("verdict", no_wrap=True)
     for col in ("orders", "staleness\np95", "refresh\np95", "longest\noutage", "compl.\n/1k"):
         table.add_column(col, justify="right", no_wrap=True)
@@ -191,10 +230,11 @@ def history_table(entries: Iterable[RunEntry]) -> Table:
         verdict = Text(e.verdict.upper(), _STYLE.get(e.verdict, ""))
         if e.problem:
             verdict.append("*", "dim")
-        run = Text(e.name, "bold")
-        run.append(f"\n{e.profile} · {e.target} · {e.plugin}", "dim")
         table.add_row(
-            run,
+            Text(e.name, "bold"),
+            e.profile,
+            e.target,
+            e.plugin,
             verdict,
             "–" if e.orders is None else f"{e.orders:,}",
             _d(e.staleness_p95_s),

@@ -29,31 +29,37 @@ def _dist(key: str, p: str) -> Callable[[dict[str, Any]], float | None]:
     return lambda s: (s.get(key) or {}).get(p)
 
 
+def _section(s: Any, key: str) -> dict[str, Any]:
+    """``s[key]`` when both are JSON objects, else ``{}`` (a damaged summary reads as unknown)."""
+    value = s.get(key) if isinstance(s, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
 def _int(value: Any) -> int | None:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _views(s: dict[str, Any]) -> tuple[int | None, str]:
     """Customer views assessed (the samples of staleness, stale share and complaints)."""
-    n = _int((s.get("staleness_s") or {}).get("count"))
+    n = _int(_section(s, "staleness_s").get("count"))
     return n, "no customer view of a shipped parcel was assessed"
 
 
 def _refresh_events(s: dict[str, Any]) -> tuple[int | None, str]:
-    n = _int((s.get("refresh_latency_s") or {}).get("count"))
+    n = _int(_section(s, "refresh_latency_s").get("count"))
     return n, "no carrier event became visible while the run measured the store"
 
 
 def _carrier_requests(s: dict[str, Any]) -> tuple[int | None, str]:
-    carriers = s.get("carriers")
-    if not isinstance(carriers, dict):
+    carriers = _section(s, "carriers")
+    if not carriers:
         return None, ""
-    n = sum(_int((c or {}).get("requests")) or 0 for c in carriers.values())
+    n = sum(_int(_section(carriers, c).get("requests")) or 0 for c in carriers)
     return n, "the plugin made no carrier request, so no outage could have been seen"
 
 
 def _complaint_samples(s: dict[str, Any]) -> tuple[int | None, str]:
-    orders = _int((s.get("orders") or {}).get("done"))
+    orders = _int(_section(s, "orders").get("done"))
     if orders == 0:
         return 0, "no order was placed, so there is nothing to count complaints per"
     return _views(s)
@@ -63,7 +69,7 @@ def _refresh_doubt(s: dict[str, Any], value: float) -> str:
     """Why a refresh-latency figure cannot be judged, or "": every sample censored (nothing was
     ever shown, so the figure is only a lower bound), or a sampled figure whose resolution is
     unknown (0) or wider than the figure itself."""
-    dist = s.get("refresh_latency_s") or {}
+    dist = _section(s, "refresh_latency_s")
     count = _int(dist.get("count")) or 0
     censored = _int(dist.get("censored")) or 0
     if count and censored >= count:
