@@ -19,8 +19,9 @@ from typing import TextIO
 
 from rich.console import Console
 
-WIDE = 200
-"""Columns of a console that writes to no terminal."""
+WIDE = 300
+"""Columns of a console that writes to no terminal: room for a results list row with a
+profile name of 61 characters (tables take only the width they need)."""
 
 _listeners: list[Callable[[], None]] = []
 
