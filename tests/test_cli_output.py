@@ -80,9 +80,7 @@ def test_every_flag_and_positional_has_help_and_shows_its_default() -> None:
     assert not missing, missing
     # a default that says something is shown in the help
     run = next(
-        a.choices["run"]
-        for a in parser._actions
-        if isinstance(a, argparse._SubParsersAction)
+        a.choices["run"] for a in parser._actions if isinstance(a, argparse._SubParsersAction)
     )
     text = run.format_help()
     for words in ("(default: results)", "(default: 1)", "(default: 5557)"):
