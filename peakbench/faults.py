@@ -65,7 +65,7 @@ class Fault:
         """The one-line invalid reason this fault gives the run."""
         who = f" in {self.child}" if self.child else ""
         # before t=0 (the warm-up) a time would read negative: say when it was instead
-        when = f"at t={self.t:.0f}s" if self.t >= -0.5 else "before the schedule started"
+        when = f"at t={self.t:.0f}s" if self.t >= -0.5 else "before the schedule started,"
         return f"{self.kind}{who} {when} during {self.phase}: {self.detail}"
 
 

@@ -171,7 +171,7 @@ def test_a_crash_is_partial_not_interrupted_and_its_time_is_never_negative(
     text = " ".join(s["invalid_reasons"])
     assert "interrupted" not in text
     assert "t=-" not in text
-    assert "child_died in store before the schedule started during replay" in text
+    assert "child_died in store before the schedule started, during replay" in text
     assert "partial run: it stopped early (child_died in store)" in text
     signal = {"t": 300.0, "kind": "signal", "child": None, "phase": "replay",
               "detail": "SIGTERM received"}  # fmt: skip
