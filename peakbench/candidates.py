@@ -66,7 +66,11 @@ def write_comparison(
     doc: dict[str, Any] = {
         "baseline": runs[0][0],
         "candidates": {
-            name: {"run": str(root), **({"exit_code": codes[i]} if i < len(codes) else {})}
+            name: {
+                "run": str(root),
+                "verdict": result.runs[i].verdict,
+                **({"exit_code": codes[i]} if i < len(codes) else {}),
+            }
             for i, (name, root) in enumerate(runs)
         },
         "same_plan": result.same_plan,

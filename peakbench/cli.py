@@ -60,6 +60,7 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     environment's, checked by ``run`` and ``target check``)."""
     profile = load_profile(Path(args.profile), _overrides(args.set))
     baseline = _baseline(args.baseline, profile.slo, validating=True)
+    _environment()
     _refuse_target(profile, args.allow_production)
     carriers = ", ".join(c.name for c in profile.carriers)
     console.print(
@@ -92,6 +93,19 @@ def _results_folder(arg: str) -> Path:
     return path
 
 
+def _environment() -> None:
+    """The run's fault and journal settings come from the environment: refuse bad ones early
+    (``run``, and ``validate`` which refuses what ``run`` would)."""
+    from peakbench.faults import FaultPolicy
+    from peakbench.segments import segment_bytes_from_env
+
+    try:
+        FaultPolicy.from_env(os.environ)
+        segment_bytes_from_env(os.environ)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _scale_flags(args: argparse.Namespace) -> None:
     """Flags that only mean something together: refuse them apart rather than ignore them."""
     _port(args.master_port, "--master-port")
@@ -121,14 +135,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    try:  # the run's fault and journal settings come from the environment: refuse bad ones early
-        from peakbench.faults import FaultPolicy
-        from peakbench.segments import segment_bytes_from_env
-
-        FaultPolicy.from_env(os.environ)
-        segment_bytes_from_env(os.environ)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    _environment()
     path = Path(args.profile) if args.profile else _default_profile()
     profile = load_profile(path, _overrides(args.set))
     baseline = _baseline(args.baseline, profile.slo)
@@ -257,7 +264,9 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
         profile, clock, _ = _loaded_run(root)
         summary = analyse(profile, clock, root, old["clock"]["end"], old.get("partial", False))
         summary["valid"] = summary["valid"] and old["valid"]
-        summary["invalid_reasons"] = old["invalid_reasons"]
+        # the run's own reasons (a fault, the orchestrator's) first, then any the journals add
+        fresh = [r for r in summary["invalid_reasons"] if r not in old["invalid_reasons"]]
+        summary["invalid_reasons"] = [*old["invalid_reasons"], *fresh]
         write_json(root / "summary.json", summary)
     else:
         summary = old

@@ -173,6 +173,8 @@ def test_a_bad_hang_timeout_is_refused_in_one_line(
     assert len(err) == 1 and err[0].startswith("error: PEAKBENCH_HANG_AFTER:"), err
     assert repr(value) in err[0]
     assert not results.exists()
+    assert main(["validate", str(profile)]) == 2  # validate refuses what run refuses
+    assert "PEAKBENCH_HANG_AFTER" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("content", ["", "{not json", "[1, 2]"])

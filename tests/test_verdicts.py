@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import yaml
 from _profiles import small
 from _runs import run_folder as _folder
+from rich.console import Console
 
 from peakbench.analysis import analyse
 from peakbench.clock import ClockSpec
 from peakbench.config.loader import parse_profile
 from peakbench.config.profile import Profile, SloSpec
 from peakbench.faults import Fault
+from peakbench.report.console import render_summary
 from peakbench.slo import checks
 
 SLO = {
@@ -112,6 +115,11 @@ def test_every_push_refused_makes_the_run_invalid_and_is_counted(tmp_path: Path)
         "every webhook push of trackship failed: 25 attempts, 0 delivered (HTTP 401 ×25), "
         "4 pushes given up"
     )
+    console = Console(file=StringIO(), width=100)
+    render_summary(console, s)
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "push trackship" in text
+    assert "25 attempts: 0 delivered, 25 failed, 4 given up (HTTP 401 ×25)" in text
     # one delivered push: the path works, the run is judged on its figures
     ok = [*lines, _push(200, 1, None, None), _push(None, 2, 500.0, "timeout")]
     root, clock = _folder(tmp_path / "ok", profile, push=ok)

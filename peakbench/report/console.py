@@ -96,6 +96,13 @@ def summary_table(summary: dict[str, Any]) -> Table:
             f"{c['requests']:,} requests: {c['ok']:,} ok, {c['throttled']:,} throttled, "
             f"{c['blocked']:,} blocked, {c['errors']:,} errors",
         )
+    for name, p in (summary.get("push") or {}).items():
+        codes = ", ".join(f"{k} ×{n:,}" for k, n in p["statuses"].items())
+        table.add_row(
+            f"push {name}",
+            f"{p['attempts']:,} attempts: {p['delivered']:,} delivered, {p['failed']:,} failed, "
+            f"{p['given_up']:,} given up (HTTP {codes})",
+        )
     outages = summary["outages"]
     if outages:
         longest = max(outages, key=lambda o: o["end"] - o["start"])
