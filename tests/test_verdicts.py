@@ -71,6 +71,10 @@ def test_no_views_fail_every_check_that_needs_them(tmp_path: Path) -> None:
         assert check["samples"] == 0
         assert "no samples in this run: no customer view" in check["message"]
     assert s["slo"]["passed"] is False
+    console = Console(file=StringIO(), width=100)
+    render_summary(console, s)
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert text.count("no samples") == 4  # refresh latency: no store change log either
 
 
 def test_no_carrier_requests_fail_the_outage_check_and_invalidate_the_run(tmp_path: Path) -> None:

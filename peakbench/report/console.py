@@ -151,7 +151,7 @@ def slo_table(summary: dict[str, Any]) -> Table:
         table.add_row(
             check["name"],
             fmt(check["threshold"]),
-            fmt(check["value"]),
+            "no samples" if check.get("samples") == 0 else fmt(check["value"]),
             Text("pass", "green") if check["passed"] else Text("FAIL", "bold red"),
         )
     return table
