@@ -604,9 +604,10 @@ class _Help(argparse.ArgumentDefaultsHelpFormatter):
     """Help with every default shown, except the ones that say nothing (off, none, empty)."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.default in (None, False, [], argparse.SUPPRESS) or "default:" in (
-            action.help or ""
-        ):
+        default = action.default
+        if default is None or default is False or default == [] or default == argparse.SUPPRESS:
+            return action.help
+        if "default:" in (action.help or ""):
             return action.help
         return super()._get_help_string(action)
 

@@ -86,6 +86,10 @@ def test_every_flag_and_positional_has_help_and_shows_its_default() -> None:
     for words in ("(default: results)", "(default: 1)", "(default: 5557)"):
         assert words in " ".join(text.split()), words
     assert "(default: None)" not in text and "(default: False)" not in text
+    compare = next(
+        a.choices["compare"] for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    assert "bootstrap seed (default: 0)" in " ".join(compare.format_help().split())
 
 
 def test_output_without_a_terminal_keeps_one_row_per_run(tmp_path: Path) -> None:
