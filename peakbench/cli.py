@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from peakbench.config.loader import ProfileError, load_profile
+from peakbench.helptext import DefaultsShown, VersionAction, all_parsers
 from peakbench.output import GuardedOutput, make_console
 
 if TYPE_CHECKING:
@@ -427,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument(
-        "--version", action=_Version, help="print the version (and git commit) and exit"
+        "--version", action=VersionAction, help="print the version (and git commit) and exit"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help="what to do")
 
@@ -595,57 +596,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="check a store that is not marked or does not look like staging",
     )
     tcheck.set_defaults(func=cmd_target_check)
-    for each in _parsers(parser):
-        each.formatter_class = _Help
+    for each in all_parsers(parser):
+        each.formatter_class = DefaultsShown
     return parser
-
-
-class _Help(argparse.ArgumentDefaultsHelpFormatter):
-    """Help with every default shown, except the ones that say nothing (off, none, empty)."""
-
-    def _get_help_string(self, action: argparse.Action) -> str | None:
-        default = action.default
-        if default is None or default is False or default == [] or default == argparse.SUPPRESS:
-            return action.help
-        if "default:" in (action.help or ""):
-            return action.help
-        return super()._get_help_string(action)
-
-
-def _parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
-    """``parser`` and every subcommand's parser below it."""
-    out = [parser]
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for sub in dict.fromkeys(action.choices.values()):
-                out += _parsers(sub)
-    return out
-
-
-def version_text() -> str:
-    """``peakbench 0.1.0 (git 1a2b3c4d5e6f)``: the installed version, and the commit of the
-    source it runs from when that is a git checkout."""
-    from importlib import metadata
-
-    from peakbench.results import _git_commit
-
-    try:
-        version = metadata.version("peakbench")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    commit = _git_commit()
-    return f"peakbench {version}" + (f" (git {commit[:12]})" if commit else "")
-
-
-class _Version(argparse.Action):
-    """``--version``: computed when asked (it runs git), not every time the parser is built."""
-
-    def __init__(self, option_strings: list[str], dest: str, help: str | None = None) -> None:
-        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
-
-    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
-        print(version_text())
-        parser.exit()
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
