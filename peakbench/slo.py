@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from peakbench import evidence
 from peakbench.durations import format_duration, parse_duration
 
 if TYPE_CHECKING:
@@ -27,71 +28,6 @@ if TYPE_CHECKING:
 
 def _dist(key: str, p: str) -> Callable[[dict[str, Any]], float | None]:
     return lambda s: (s.get(key) or {}).get(p)
-
-
-def _section(s: Any, key: str) -> dict[str, Any]:
-    """``s[key]`` when both are JSON objects, else ``{}`` (a damaged summary reads as unknown)."""
-    value = s.get(key) if isinstance(s, dict) else None
-    return value if isinstance(value, dict) else {}
-
-
-def _int(value: Any) -> int | None:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _views(s: dict[str, Any]) -> tuple[int | None, str]:
-    """Customer views assessed (the samples of staleness, stale share and complaints)."""
-    n = _int(_section(s, "staleness_s").get("count"))
-    return n, "no customer view of a shipped parcel was assessed"
-
-
-def _refresh_events(s: dict[str, Any]) -> tuple[int | None, str]:
-    n = _int(_section(s, "refresh_latency_s").get("count"))
-    return n, "no carrier event became visible while the run measured the store"
-
-
-def _carrier_requests(s: dict[str, Any]) -> tuple[int | None, str]:
-    carriers = _section(s, "carriers")
-    if not carriers:
-        return None, ""
-    n = sum(_int(_section(carriers, c).get("requests")) or 0 for c in carriers)
-    return n, "the plugin made no carrier request, so no outage could have been seen"
-
-
-def _complaint_samples(s: dict[str, Any]) -> tuple[int | None, str]:
-    orders = _int(_section(s, "orders").get("done"))
-    if orders == 0:
-        return 0, "no order was placed, so there is nothing to count complaints per"
-    return _views(s)
-
-
-def _refresh_doubt(s: dict[str, Any], value: float) -> str:
-    """Why a refresh-latency figure cannot be judged, or "": every sample censored (nothing was
-    ever shown, so the figure is only a lower bound), or a sampled figure whose resolution is
-    unknown (0) or wider than the figure itself."""
-    dist = _section(s, "refresh_latency_s")
-    count = _int(dist.get("count")) or 0
-    censored = _int(dist.get("censored")) or 0
-    if count and censored >= count:
-        return (
-            f"all {count} samples are censored (the store never showed any of these events "
-            "before the run ended): the figure is a lower bound, not a latency"
-        )
-    if dist.get("method") == "sampled":
-        resolution = dist.get("resolution_s")
-        if not isinstance(resolution, int | float) or resolution <= 0:
-            return "the views never bracketed an update, so the resolution is unknown (0)"
-        if resolution > value:
-            return (
-                f"its resolution ({format_duration(float(resolution))}, the median gap between "
-                f"views of a parcel) is wider than the figure ({format_duration(value)}): "
-                "views too sparse to measure it"
-            )
-    return ""
-
-
-def _no_doubt(s: dict[str, Any], value: float) -> str:
-    return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +44,7 @@ class Gauge:
     samples: Callable[[dict[str, Any]], tuple[int | None, str]]
     """How many samples the figure rests on (``None``: the summary does not say) and what no
     samples means; a check on no samples fails (:func:`judge`)."""
-    doubt: Callable[[dict[str, Any], float], str] = _no_doubt
+    doubt: Callable[[dict[str, Any], float], str] = evidence.no_doubt
     """Why the figure cannot be judged even with samples ("" when it can)."""
 
 
@@ -122,8 +58,8 @@ GAUGES: dict[str, Gauge] = {
                 f"refresh latency p{p}",
                 True,
                 _dist("refresh_latency_s", f"p{p}"),
-                _refresh_events,
-                _refresh_doubt,
+                evidence.refresh_events,
+                evidence.refresh_doubt,
             )
             for p in (50, 95, 99)
         ),
@@ -134,7 +70,7 @@ GAUGES: dict[str, Gauge] = {
                 f"staleness p{p}",
                 True,
                 _dist("staleness_s", f"p{p}"),
-                _views,
+                evidence.views,
             )
             for p in (50, 95, 99)
         ),
@@ -144,7 +80,7 @@ GAUGES: dict[str, Gauge] = {
             "longest throttle outage",
             True,
             lambda s: s.get("longest_outage_s"),
-            _carrier_requests,
+            evidence.carrier_requests,
         ),
         Gauge(
             "stale_views_share",
@@ -152,7 +88,7 @@ GAUGES: dict[str, Gauge] = {
             "share of views stale beyond slo.stale_after",
             False,
             lambda s: s.get("stale_views_share"),
-            _views,
+            evidence.views,
         ),
         Gauge(
             "complaints_per_1000_orders",
@@ -160,7 +96,7 @@ GAUGES: dict[str, Gauge] = {
             "expected complaints per 1,000 orders",
             False,
             lambda s: (s.get("complaints") or {}).get("expected_per_1000_orders"),
-            _complaint_samples,
+            evidence.complaint_samples,
         ),
     )
 }
