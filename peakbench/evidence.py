@@ -18,6 +18,7 @@ def section(s: Any, key: str) -> dict[str, Any]:
 
 
 def as_int(value: Any) -> int | None:
+    """A JSON number as an int (``None`` for anything else, booleans included)."""
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
@@ -28,11 +29,13 @@ def views(s: dict[str, Any]) -> tuple[int | None, str]:
 
 
 def refresh_events(s: dict[str, Any]) -> tuple[int | None, str]:
+    """Carrier events whose refresh latency was measured (censored ones included)."""
     n = as_int(section(s, "refresh_latency_s").get("count"))
     return n, "no carrier event became visible while the run measured the store"
 
 
 def carrier_requests(s: dict[str, Any]) -> tuple[int | None, str]:
+    """Requests the plugin made to the fleet: an outage can only be seen among them."""
     carriers = section(s, "carriers")
     if not carriers:
         return None, ""
@@ -41,6 +44,7 @@ def carrier_requests(s: dict[str, Any]) -> tuple[int | None, str]:
 
 
 def complaint_samples(s: dict[str, Any]) -> tuple[int | None, str]:
+    """Complaints per 1,000 orders need placed orders and assessed views."""
     orders = as_int(section(s, "orders").get("done"))
     if orders == 0:
         return 0, "no order was placed, so there is nothing to count complaints per"
@@ -73,4 +77,5 @@ def refresh_doubt(s: dict[str, Any], value: float) -> str:
 
 
 def no_doubt(s: dict[str, Any], value: float) -> str:
+    """For figures that are exact whenever they have samples."""
     return ""
