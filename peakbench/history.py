@@ -216,13 +216,23 @@ def _d(value: float | None) -> str:
     return "–" if value is None else format_duration(value)
 
 
-def history_table(entries: Iterable[RunEntry]) -> Table:
+WIDE_ROWS = 150
+"""Consoles at least this wide get one line per run (CI logs, pipes: see peakbench.output);
+narrower terminals get the run's profile, target and plugin under its name."""
+
+
+def history_table(entries: Iterable[RunEntry], one_line: bool = True) -> Table:
     """Past runs, one row each: which profile ran against which target and plugin, the verdict
     and key figures (store time). Why a run marked ``*`` is invalid, partial or corrupt is in
-    :func:`history_notes`."""
+    :func:`history_notes`. ``one_line``: profile, target and plugin in columns of their own
+    (one line per run on a wide console), else under the run's name."""
     table = Table(title="peakbench runs", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("run", "profile", "target", "plugin"):
-        table.add_column(col, no_wrap=col != "run", overflow="fold")
+    if one_line:
+        table.add_column("run", overflow="fold", min_width=24)
+        for col in ("profile", "target", "plugin"):
+            table.add_column(col, overflow="fold")
+    else:
+        table.add_column("run · profile · target · plugin", overflow="fold")
     table.add_column("verdict", no_wrap=True)
     for col in ("orders", "staleness\np95", "refresh\np95", "longest\noutage", "compl.\n/1k"):
         table.add_column(col, justify="right", no_wrap=True)
@@ -230,11 +240,14 @@ def history_table(entries: Iterable[RunEntry]) -> Table:
         verdict = Text(e.verdict.upper(), _STYLE.get(e.verdict, ""))
         if e.problem:
             verdict.append("*", "dim")
+        if one_line:
+            names: list[Text | str] = [Text(e.name, "bold"), e.profile, e.target, e.plugin]
+        else:
+            run = Text(e.name, "bold")
+            run.append(f"\n{e.profile} · {e.target} · {e.plugin}", "dim")
+            names = [run]
         table.add_row(
-            Text(e.name, "bold"),
-            e.profile,
-            e.target,
-            e.plugin,
+            *names,
             verdict,
             "–" if e.orders is None else f"{e.orders:,}",
             _d(e.staleness_p95_s),
@@ -255,6 +268,6 @@ def render_history(console: Console, entries: list[RunEntry]) -> None:
     if not entries:
         console.print("no runs yet")
         return
-    console.print(history_table(entries))
+    console.print(history_table(entries, one_line=console.width >= WIDE_ROWS))
     for note in history_notes(entries):
         console.print(Text(note, "dim"), soft_wrap=True)
