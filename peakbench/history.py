@@ -182,6 +182,9 @@ def list_runs(results: Path) -> list[RunEntry]:
     named ``<that folder>/<run folder>``."""
     if not results.is_dir():
         raise FileNotFoundError(f"{results}: no such results folder")
+    itself = read_entry(results) if (results / "run.json").exists() else None
+    if itself is not None:  # pointed at one run folder: that run
+        return [itself]
     entries = []
     for folder in sorted(p for p in results.iterdir() if p.is_dir()):
         entry = read_entry(folder)

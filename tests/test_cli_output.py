@@ -199,6 +199,9 @@ def test_an_empty_or_corrupt_run_json_is_one_line_naming_it(
     errors = [line for line in out.err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and errors[0].startswith(f"error: {bad / 'run.json'} is corrupt")
     assert ("(empty)" in errors[0]) == (content == "")
+    # pointed at the run folder itself
+    assert main(["results", "list", "--results", str(bad)]) == 2
+    assert f"error: {bad / 'run.json'} is corrupt" in capsys.readouterr().err
 
 
 def _profile_file(tmp_path: Path, slo: dict[str, Any]) -> Path:
