@@ -13,6 +13,7 @@ from typing import Any
 
 from peakbench.clock import ClockSpec, iso
 from peakbench.config.profile import Profile
+from peakbench.evidence import refresh_caveat
 from peakbench.faults import apply_faults, read_faults
 from peakbench.freshness import (
     ViewFreshness,
@@ -232,6 +233,7 @@ def analyse(
     reasons = invalid_reasons(profile, summary, unreachable, partial, faults)
     summary["valid"] = not reasons
     summary["invalid_reasons"] = reasons
+    summary["refresh_latency_s"]["caveat"] = refresh_caveat(summary)
     summary["slo"] = evaluate(profile.slo, summary)
     return apply_faults(summary, faults)  # docs/faults.md
 

@@ -79,3 +79,13 @@ def refresh_doubt(s: dict[str, Any], value: float) -> str:
 def no_doubt(s: dict[str, Any], value: float) -> str:
     """For figures that are exact whenever they have samples."""
     return ""
+
+
+def refresh_caveat(s: dict[str, Any]) -> str | None:
+    """``summary["refresh_latency_s"]["caveat"]``: why the refresh-latency figures cannot be
+    taken at face value (see :func:`refresh_doubt`, judged at p95), ``None`` when they can;
+    shown whether or not an SLO bounds them."""
+    p95 = section(s, "refresh_latency_s").get("p95")
+    if not isinstance(p95, int | float):
+        return None
+    return refresh_doubt(s, float(p95)) or None

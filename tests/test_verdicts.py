@@ -20,6 +20,7 @@ from peakbench.analysis import analyse
 from peakbench.clock import ClockSpec
 from peakbench.config.loader import parse_profile
 from peakbench.config.profile import Profile, SloSpec
+from peakbench.evidence import refresh_caveat
 from peakbench.faults import Fault
 from peakbench.report.console import render_summary
 from peakbench.slo import checks
@@ -58,6 +59,7 @@ def test_a_run_with_views_and_carrier_requests_can_pass(tmp_path: Path) -> None:
     assert _check(s, "longest_outage_s")["passed"]
     assert _check(s, "longest_outage_s")["samples"] == 20
     assert s["push"] == {}
+    assert s["refresh_latency_s"]["caveat"] is None
 
 
 def test_no_views_fail_every_check_that_needs_them(tmp_path: Path) -> None:
@@ -156,6 +158,8 @@ def test_censored_only_or_unresolved_refresh_latency_fails_its_check() -> None:
     # exact latencies (the sandbox's change log) have no sampling resolution to doubt
     (exact,) = checks(slo, _real(method="exact", resolution_s=0.001))
     assert exact.passed
+    assert refresh_caveat(_real()) is None
+    assert "all 40 samples are censored" in (refresh_caveat(_real(censored=40)) or "")
     (none,) = checks(slo, _real(count=0, p95=None))
     assert not none.passed and "no carrier event became visible" in none.message
 

@@ -169,6 +169,9 @@ def render_summary(console: Console, summary: dict[str, Any]) -> None:
     console.print(summary_table(summary))
     if summary["slo"]["checks"]:
         console.print(slo_table(summary))
+    caveat = (summary.get("refresh_latency_s") or {}).get("caveat")
+    if caveat:
+        console.print(f"[yellow]caveat:[/] refresh latency: {caveat}", highlight=False)
     for reason in summary["invalid_reasons"]:
         console.print(f"[yellow]invalid:[/] {reason}", highlight=False)
     for finding in (summary.get("resources") or {}).get("findings", []):
