@@ -114,12 +114,24 @@ def _nothing_happened(profile: Profile, s: dict[str, Any]) -> list[str]:
     for carrier, p in (s.get("push") or {}).items():
         if p["attempts"] and not p["delivered"]:
             codes = ", ".join(
-                f"{'no answer' if k == 'none' else f'HTTP {k}'} ×{n}"
+                f"{'no answer' if k == 'none' else f'HTTP {k}'} ×{n:,}"
                 for k, n in p["statuses"].items()
             )
             reasons.append(
-                f"every webhook push of {carrier} failed: {p['attempts']} attempts, 0 delivered "
-                f"({codes}), {p['given_up']} pushes given up; the store never received that "
-                "carrier's updates by push (check its push.secret_env and the store credentials)"
+                f"every webhook push of {carrier} failed: {p['attempts']:,} attempts, 0 "
+                f"delivered ({codes}), {p['given_up']:,} pushes given up; the store never "
+                f"received that carrier's updates by push ({_push_hint(carrier, p['statuses'])})"
             )
     return reasons
+
+
+def _push_hint(carrier: str, statuses: dict[str, int]) -> str:
+    """Where to look, from the most common answer the store gave."""
+    status = max(statuses, key=lambda k: statuses[k])
+    if status in ("401", "403"):
+        return f"check carriers.{carrier}.push.secret_env and the store's credentials"
+    if status in ("404", "405"):
+        return f"check carriers.{carrier}.push.url: the store has no webhook route there"
+    if status == "none":
+        return "the store did not answer: is it up, and is push.timeout long enough?"
+    return f"the store answered HTTP {status}"

@@ -121,6 +121,7 @@ def test_every_push_refused_makes_the_run_invalid_and_is_counted(tmp_path: Path)
         "every webhook push of trackship failed: 25 attempts, 0 delivered (HTTP 401 ×25), "
         "4 pushes given up"
     )
+    assert "check carriers.trackship.push.secret_env" in reason
     console = Console(file=StringIO(), width=100)
     render_summary(console, s)
     text = console.file.getvalue()  # type: ignore[attr-defined]
