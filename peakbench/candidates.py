@@ -26,6 +26,7 @@ from rich.console import Console
 
 from peakbench.config.profile import Profile
 from peakbench.config.store import SandboxTarget
+from peakbench.output import closed
 from peakbench.report.compare import Comparison, compare, comparison_html, render_comparison
 from peakbench.results import write_json
 
@@ -60,12 +61,16 @@ def write_comparison(
 ) -> Comparison:
     """Compare the candidates' run folders (the first is the baseline) and write
     ``comparison.html`` and ``candidates.json`` into ``parent``."""
-    result = compare([root for _, root in runs])
+    result = compare([root for _, root in runs], names=[name for name, _ in runs])
     (parent / "comparison.html").write_text(comparison_html(result))
     doc: dict[str, Any] = {
         "baseline": runs[0][0],
         "candidates": {
-            name: {"run": str(root), **({"exit_code": codes[i]} if i < len(codes) else {})}
+            name: {
+                "run": str(root),
+                "verdict": result.runs[i].verdict,
+                **({"exit_code": codes[i]} if i < len(codes) else {}),
+            }
             for i, (name, root) in enumerate(runs)
         },
         "same_plan": result.same_plan,
@@ -109,6 +114,8 @@ def run_candidates(
         codes.append(outcome.exit_code)
         if outcome.interrupted:  # Ctrl-C ends the whole comparison, not one candidate
             console.print(f"[yellow]interrupted: candidates after {name} not run[/]")
+            break
+        if closed(console):  # nobody reads the output any more (| head): stop here too
             break
     if len(runs) >= 2:
         render_comparison(console, write_comparison(parent, runs, codes))

@@ -98,6 +98,13 @@ def summary_table(summary: dict[str, Any]) -> Table:
             f"{c['requests']:,} requests: {c['ok']:,} ok, {c['throttled']:,} throttled, "
             f"{c['blocked']:,} blocked, {c['errors']:,} errors",
         )
+    for name, p in (summary.get("push") or {}).items():
+        codes = ", ".join(f"{k} ×{n:,}" for k, n in p["statuses"].items())
+        table.add_row(
+            f"push {name}",
+            f"{p['attempts']:,} attempts: {p['delivered']:,} delivered, {p['failed']:,} failed, "
+            f"{p['given_up']:,} given up (HTTP {codes})",
+        )
     outages = summary["outages"]
     if outages:
         longest = max(outages, key=lambda o: o["end"] - o["start"])
@@ -146,7 +153,7 @@ def slo_table(summary: dict[str, Any]) -> Table:
         table.add_row(
             check["name"],
             fmt(check["threshold"]),
-            fmt(check["value"]),
+            "no samples" if check.get("samples") == 0 else fmt(check["value"]),
             Text("pass", "green") if check["passed"] else Text("FAIL", "bold red"),
         )
     return table
@@ -164,6 +171,9 @@ def render_summary(console: Console, summary: dict[str, Any]) -> None:
     console.print(summary_table(summary))
     if summary["slo"]["checks"]:
         console.print(slo_table(summary))
+    caveat = (summary.get("refresh_latency_s") or {}).get("caveat")
+    if caveat:
+        console.print(f"[yellow]caveat:[/] refresh latency: {caveat}", highlight=False)
     for reason in summary["invalid_reasons"]:
         console.print(f"[yellow]invalid:[/] {reason}", highlight=False)
     for finding in (summary.get("resources") or {}).get("findings", []):
