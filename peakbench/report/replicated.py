@@ -127,7 +127,7 @@ def _set_info(runs: list[RunSamples]) -> RunInfo:
         longest_outage_s=max(i.longest_outage_s for i in infos),
         outage_s=sum(i.outage_s for i in infos) / len(infos),
         valid=all(i.valid for i in infos),
-        verdict=max((i.verdict for i in infos), key=_SEVERITY.index, default=""),
+        verdict=max((i.verdict for i in infos), key=_severity, default=""),
         reason="; ".join(f"{i.folder}: {i.reason}" for i in infos if i.reason),
         folder=Path(first.path).parent.name,
     )
@@ -171,3 +171,7 @@ def compare_sets(groups: Sequence[Sequence[Path]], confidence: float = 0.95) -> 
         seed=0,
         warnings=tuple(warnings),
     )
+
+
+def _severity(verdict: str) -> int:
+    return _SEVERITY.index(verdict) if verdict in _SEVERITY else 0
