@@ -106,6 +106,7 @@ async def run_world(
         )
     transport = InProcess(hosts)
     db = StoreDB(root / "store.sqlite")
+    db.group_commits()
     plugin_client = httpx.AsyncClient(transport=transport, trust_env=False)
     plugin = Plugin(store.plugin, endpoints, db, clock, client=plugin_client)
     store_app = create_store_app(db, plugin, clock, credentials)
@@ -131,6 +132,7 @@ async def run_world(
         if time.monotonic() - published[0] >= PROGRESS_WALL_S:
             published[0] = time.monotonic()
             replay.publish()
+            db.commit_group()
             if os.getppid() != parent:
                 raise asyncio.CancelledError
 
