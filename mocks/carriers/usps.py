@@ -169,12 +169,12 @@ class UspsPersonality(TokenTrackRequests):
         summaries: list[str] = []
         for item in doc:
             entry = item if isinstance(item, dict) else {}
-            number = entry.get("trackingNumber")
-            if not isinstance(number, str) or not number:
+            wanted = entry.get("trackingNumber")
+            if not isinstance(wanted, str) or not wanted:
                 return Ask(BATCH, numbers, "trackingNumber is required in every entry.")
-            numbers.append(number)
+            numbers.append(wanted)
             if str(entry.get("expand", "")).upper() == "SUMMARY":
-                summaries.append(number)
+                summaries.append(wanted)
         if len(numbers) > V3R2_LIMIT:
             return Ask(BATCH, numbers, f"At most {V3R2_LIMIT} tracking numbers per request.")
         if summaries:
