@@ -44,7 +44,7 @@ def numbers(count: int, days_ago: float = 4.0) -> list[str]:
     return [make_tracking_number(shipped + i * 60, "domestic", 100 + i) for i in range(count)]
 
 
-# -- AfterShip --------------------------------------------------------------------------------------
+# -- AfterShip -------------------------------------------------------------------------------------
 
 
 def aftership(base: str) -> tracking.Client:
@@ -113,7 +113,7 @@ def test_aftership_sends_rate_limit_headers_on_every_response(tmp_path: Path) ->
     assert plain.headers["x-ratelimit-limit"] == plain.headers["x-ratelimit-remaining"] == "10"
 
 
-# -- EasyPost ---------------------------------------------------------------------------------------
+# -- EasyPost --------------------------------------------------------------------------------------
 
 
 def test_easypost_batch_delete_filters_carrier_and_test_mode(tmp_path: Path) -> None:
@@ -142,7 +142,7 @@ def test_easypost_batch_delete_filters_carrier_and_test_mode(tmp_path: Path) -> 
         assert live.tracker.create(tracking_code=first).mode == "production"
 
 
-# -- FedEx ------------------------------------------------------------------------------------------
+# -- FedEx -----------------------------------------------------------------------------------------
 
 
 def fedex_token(http: httpx.Client) -> dict[str, str]:
@@ -188,7 +188,7 @@ def test_fedex_tracking_documents_and_brief_scans(tmp_path: Path) -> None:
     assert brief_result["latestStatusDetail"] == full_result["latestStatusDetail"]
 
 
-# -- TrackShip --------------------------------------------------------------------------------------
+# -- TrackShip -------------------------------------------------------------------------------------
 
 
 def test_trackship_carrier_lists_need_no_key(tmp_path: Path) -> None:
@@ -206,7 +206,7 @@ def test_trackship_carrier_lists_need_no_key(tmp_path: Path) -> None:
     assert plan.status_code == 401  # the other routes still want the key
 
 
-# -- OAuth token times ------------------------------------------------------------------------------
+# -- OAuth token times -----------------------------------------------------------------------------
 
 
 def test_token_times_are_wall_times_under_a_wall_clock(tmp_path: Path) -> None:
