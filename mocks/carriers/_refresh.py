@@ -79,7 +79,7 @@ class Registrations:
         """The account of the request being answered."""
         self.refresh: Refresh | None = None
         """The aggregator's refresh cadence on pulls (None: answers are current)."""
-        self.log: Callable[[str], None] | None = None
+        self.log: Callable[[str], object] | None = None
 
     def follow(self, carrier: CarrierSpec, seed: int) -> None:
         """Take ``carrier.refresh`` (its poll cadence) for pull answers."""
