@@ -135,10 +135,12 @@ def summary(event: ScanEvent) -> str:
 def error_doc(
     status: int, message: str, title: str, detail: str, source: str = "", version: str = API_VERSION
 ) -> dict[str, object]:
-    """USPS's error envelope as a document."""
-    error: dict[str, str] = {"title": title, "detail": detail}
+    """USPS's error envelope as a document: ``errors[]`` entries carry ``status``, ``title``,
+    ``detail`` and, for a bad parameter, ``source: {"parameter"}`` (the element shape of the
+    USPS specification, as clients generated from it model it)."""
+    error: dict[str, object] = {"status": str(status), "title": title, "detail": detail}
     if source:
-        error["source"] = source
+        error["source"] = {"parameter": source}
     return {
         "apiVersion": version,
         "error": {"code": str(status), "message": message, "errors": [error]},
