@@ -111,7 +111,7 @@ def karrio_track(gateway: Any, number: str) -> tuple[list[Any], list[Any]]:
     return details, messages
 
 
-# -- USPS v3: usps-v3 and karrio-usps ---------------------------------------------------------------
+# -- USPS v3: usps-v3 and karrio-usps --------------------------------------------------------------
 
 
 def test_usps_v3_client_parses_a_domestic_parcel_and_reports_429_ban_and_bad_key(
@@ -194,7 +194,7 @@ def _local_minute(event: ScanEvent) -> str:
     return time.strftime("%Y-%m-%dT%H:%M", time.gmtime(int(event.occurred_at) + event.utc_offset_s))
 
 
-# -- FedEx: fedextrack and karrio-fedex -------------------------------------------------------------
+# -- FedEx: fedextrack and karrio-fedex ------------------------------------------------------------
 
 
 def test_fedextrack_parses_scans_and_reports_429_ban_and_bad_key(tmp_path: Path) -> None:
@@ -253,7 +253,7 @@ def test_karrio_fedex_parses_scans_and_fetches_the_delivery_document(tmp_path: P
     assert "NOT.AUTHORIZED" in bad
 
 
-# -- DHL: dhltrack and karrio-dhl-universal ---------------------------------------------------------
+# -- DHL: dhltrack and karrio-dhl-universal --------------------------------------------------------
 
 
 def test_dhltrack_parses_events_and_reports_429_ban_and_bad_key(tmp_path: Path) -> None:
@@ -302,7 +302,7 @@ def test_karrio_dhl_universal_parses_events(tmp_path: Path) -> None:
     assert "429" in limited and "403" in ban and "401" in bad
 
 
-# -- UPS: karrio-ups --------------------------------------------------------------------------------
+# -- UPS: karrio-ups -------------------------------------------------------------------------------
 
 
 def test_karrio_ups_parses_activity(tmp_path: Path) -> None:
@@ -326,7 +326,7 @@ def test_karrio_ups_parses_activity(tmp_path: Path) -> None:
     assert "10429" in limited and "10403" in ban and "10401" in bad
 
 
-# -- AfterShip and EasyPost: the ban (fetch, 429 and bad key are in test_carrier_*) ----------------
+# -- AfterShip and EasyPost: the ban (fetch, 429 and bad key are in test_carrier_*) ---------------
 
 
 def test_aftership_sdk_reports_the_ban_as_forbidden(tmp_path: Path) -> None:
