@@ -61,7 +61,7 @@ def test_aftership_retrack_and_mark_as_completed_through_the_sdk(tmp_path: Path)
         assert tid is not None
         with pytest.raises(BadRequestError) as refused:  # an active tracking
             client.tracking.retrack_tracking_by_id(tid)
-        assert refused.value.meta_code == 4016
+        assert refused.value.meta_code == 4013
         done = client.tracking.mark_tracking_completed_by_id(tid, {"reason": "LOST"})
         assert done.data is not None and done.data.active is False
         assert done.data.tag is not None and done.data.tag.value == "Exception"

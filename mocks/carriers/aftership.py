@@ -16,7 +16,7 @@ Trackings belong to the account (API key) that created them: another key gets 40
 The requested ``slug`` is kept and answered back (the fleet carrier's name when none is given).
 Envelope ``{"meta": {"code", "type"?, "message"?}, "data": ...}``: the versioned API answers the
 tracking itself in ``data``, v4 wraps it in ``data.tracking``. Retrack is only allowed on an
-inactive tracking (``4016`` otherwise, as the API documents).
+inactive tracking (``4013`` otherwise, as the SDKs document).
 
 Throttle signature: 429 ``meta {code: 429, type: "TooManyRequests"}``. ``X-RateLimit-Limit``,
 ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset`` (unix time) go on EVERY response, as the
@@ -126,7 +126,7 @@ _RATE = meta_error(
 _INTERNAL = meta_error(500, "InternalError", "Something went wrong on AfterShip's end.")
 _QUOTA = meta_error(403, "Forbidden", "You have reached the tracking quota of your plan.")
 _RETRACK = meta_error(
-    4016, "BadRequest", "Retrack is not allowed. You can only retrack an inactive tracking."
+    4013, "BadRequest", "Retrack is not allowed. You can only retrack an inactive tracking."
 )
 _ERRORS = {
     "json": (4001, "Invalid JSON data."),
