@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+import urllib.error
 from pathlib import Path
 from typing import Any
 
@@ -225,3 +226,20 @@ def test_token_times_are_wall_times_under_a_wall_clock(tmp_path: Path) -> None:
         assert http.get(f"/tracking/v3/tracking/{number}", headers=auth).status_code == 200
     assert before - 1 <= doc["issued_at"] / 1000 <= time.time() + 1
     assert claims["exp"] - claims["iat"] == 28800 and claims["exp"] > time.time() + 28000
+
+
+# -- DHL
+
+
+def test_dhl_service_filter_finds_only_the_shipments_service(tmp_path: Path) -> None:
+    from dhltrack import DHL
+
+    number = numbers(1)[0]
+    with serving(app_of(tmp_path, "dhl")) as base:
+        client = DHL(KEY, "unused", base_url=base + "/track/")
+        found = client.track(number, service="ecommerce")
+        plain = client.track(number)
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            client.track(number, service="express")
+    assert found == plain and found["shipments"][0]["service"] == "ecommerce"
+    assert missing.value.code == 404
