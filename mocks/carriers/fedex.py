@@ -33,7 +33,6 @@ and of 403/5xx refusals; the messages above are FedEx's.
 
 from __future__ import annotations
 
-import base64
 import bisect
 import json
 import secrets
@@ -41,6 +40,13 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import NamedTuple
 
+from mocks.carriers._fedex_documents import (
+    DOCUMENT_TYPE,
+    DOCUMENTS,
+    PDF,
+    Document,
+    documents_ask,
+)
 from mocks.carriers._oauth import EXPIRED, NEEDS_TOKEN, TOKEN, TokenDesk
 from mocks.carriers._times import is_daily, local_date, offset_iso, offset_suffix
 from mocks.carriers.base import BATCH, OTHER, Ask, Reply
@@ -50,15 +56,7 @@ from peakbench.timeline import ScanEvent, TimelineModel, journey
 TOKEN_PATH = "/oauth/token"
 TRACK_PATH = "/track/v1/trackingnumbers"
 DOCUMENTS_PATH = "/track/v1/trackingdocuments"
-DOCUMENTS = "documents"
-"""Route name of the proof-of-delivery documents endpoint."""
-_PDF = base64.b64encode(
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\n"
-    b"trailer<</Root 1 0 R>>\n%%EOF\n"
-).decode()
-"""A one-page blank PDF: the proof-of-delivery document's bytes."""
+
 BATCH_LIMIT = 30
 """Most tracking numbers per track request."""
 TOKEN_TTL_S = 3600.0
@@ -240,7 +238,7 @@ class FedexPersonality:
         if token_side is not None:
             return token_side
         if route == DOCUMENTS:
-            return _documents_ask(body)
+            return documents_ask(body)
         if route != BATCH:
             return Ask(route, ())
         try:
@@ -310,9 +308,9 @@ class FedexPersonality:
                 "The requested document is not available for this tracking number.",
             )
             return Reply(404, body, "not_found", 1)
-        kind = ask.numbers.kind if isinstance(ask.numbers, _Document) else _DOCUMENT_TYPE
-        form = ask.numbers.form if isinstance(ask.numbers, _Document) else "PDF"
-        output = {"documentType": kind, "documentFormat": form, "document": [_PDF]}
+        kind = ask.numbers.kind if isinstance(ask.numbers, Document) else DOCUMENT_TYPE
+        form = ask.numbers.form if isinstance(ask.numbers, Document) else "PDF"
+        output = {"documentType": kind, "documentFormat": form, "document": [PDF]}
         doc = {"transactionId": _transaction_id(), "output": output}
         return Reply(200, json.dumps(doc, separators=(",", ":")).encode(), None, 1)
 
@@ -382,39 +380,8 @@ class FedexPersonality:
         )
 
 
-_DOCUMENT_TYPE = "SIGNATURE_PROOF_OF_DELIVERY"
-
-
 class _Brief(list[str]):
     """Numbers asked with ``includeDetailedScans: false``."""
-
-
-class _Document(tuple[str, ...]):
-    """The number a documents request asks for, with its ``kind`` and ``form``."""
-
-    kind: str
-    form: str
-
-
-def _documents_ask(body: bytes) -> Ask:
-    try:
-        doc = json.loads(body)
-    except (ValueError, RecursionError):
-        return Ask(DOCUMENTS, (), "The given JSON is not valid.")
-    doc = doc if isinstance(doc, dict) else {}
-    detail = doc.get("trackDocumentDetail")
-    detail = detail if isinstance(detail, dict) else {}
-    specs = doc.get("trackDocumentSpecification")
-    first = specs[0] if isinstance(specs, list) and specs and isinstance(specs[0], dict) else {}
-    inner = first.get("trackingNumberInfo")
-    number = inner.get("trackingNumber") if isinstance(inner, dict) else None
-    if not isinstance(number, str) or not number:
-        return Ask(DOCUMENTS, (), "trackDocumentSpecification.trackingNumberInfo is required.")
-    asked = _Document((number,))
-    kind, form = detail.get("documentType"), detail.get("documentFormat")
-    asked.kind = kind if isinstance(kind, str) and kind else _DOCUMENT_TYPE
-    asked.form = form if form in ("PDF", "PNG") else "PDF"
-    return Ask(DOCUMENTS, asked)
 
 
 def make(carrier: CarrierSpec, model: TimelineModel) -> FedexPersonality:
