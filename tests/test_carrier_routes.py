@@ -243,3 +243,32 @@ def test_dhl_service_filter_finds_only_the_shipments_service(tmp_path: Path) -> 
             client.track(number, service="express")
     assert found == plain and found["shipments"][0]["service"] == "ecommerce"
     assert missing.value.code == 404
+
+
+# -- USPS
+
+
+def test_usps_v3r2_post_and_v3_summary_over_a_real_server(tmp_path: Path) -> None:
+    known, unknown = numbers(1)[0], "9400100000000000000000"
+    app = app_of(tmp_path, "usps", keys=("usps-id:usps-secret",))
+    form = {"grant_type": "client_credentials", "client_id": "usps-id"}
+    with serving(app) as base, httpx.Client(base_url=base) as http:
+        token = http.post("/oauth2/v3/token", data={**form, "client_secret": "usps-secret"})
+        auth = {"authorization": f"Bearer {token.json()['access_token']}"}
+        listed = http.post(
+            "/tracking/v3r2/tracking", json=[{"trackingNumber": known}], headers=auth
+        )
+        mixed = http.post(
+            "/tracking/v3r2/tracking",
+            json=[{"trackingNumber": known, "expand": "SUMMARY"}, {"trackingNumber": unknown}],
+            headers=auth,
+        )
+        summary = http.get(f"/tracking/v3/tracking/{known}?expand=SUMMARY", headers=auth)
+        wrong = http.get("/tracking/v3r2/tracking", headers=auth)
+    assert listed.status_code == 200 and listed.json()[0]["trackingNumber"] == known
+    event = listed.json()[0]["trackingEvents"][0]
+    assert {"GMTTimestamp", "GMTOffset", "actionCode", "reasonCode", "eventZIPCode"} <= set(event)
+    assert "eventZIP" not in event and "authorizedAgent" not in event
+    assert mixed.status_code == 207 and "error" in mixed.json()[1]
+    assert summary.status_code == 200 and "trackingEvents" not in summary.json()
+    assert wrong.status_code == 404
