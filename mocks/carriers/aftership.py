@@ -96,10 +96,6 @@ class Asked(tuple[str, ...]):
         return asked
 
 
-Legacy = Asked
-"""Numbers asked through a legacy ``/v4`` route (kept for callers of the older name)."""
-
-
 def _dumps(doc: Any) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
 
