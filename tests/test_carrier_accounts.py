@@ -104,3 +104,27 @@ def test_trackship_registration_of_key_a_survives_key_b_deleting_it(tmp_path: Pa
         assert list(app.personality.registered()) == [NUMBER]  # type: ignore[attr-defined]
         http.post("/v1/shipment/delete", json=delete, headers={"trackship-api-key": KEY_A})
         assert list(app.personality.registered()) == []  # type: ignore[attr-defined]
+
+
+def test_one_clients_token_storm_never_evicts_another_clients_tokens() -> None:
+    from mocks.carriers._oauth import TokenDesk
+
+    desk = TokenDesk(ttl_s=3600.0, capacity=100, per_client=3)
+
+    def issue(client: str) -> str:
+        client_id, secret = client.split(":")
+        form = f"grant_type=client_credentials&client_id={client_id}&client_secret={secret}"
+        assert desk.credential([], form.encode(), START) == client
+        grant = desk.issue(START)
+        assert grant is not None
+        return grant.token
+
+    def holder(token: str) -> str | None:
+        return desk.credential([(b"authorization", f"Bearer {token}".encode())], b"", START)
+
+    kept = issue("b:secret")
+    storm = [issue("a:secret") for _ in range(10)]
+    assert holder(kept) == "b:secret"  # B's token survives A's ten
+    assert [holder(t) for t in storm[-3:]] == ["a:secret"] * 3
+    assert all(holder(t) is None for t in storm[:-3])  # A keeps its newest three
+    assert len(desk) == 4
