@@ -272,3 +272,32 @@ def test_usps_v3r2_post_and_v3_summary_over_a_real_server(tmp_path: Path) -> Non
     assert mixed.status_code == 207 and "error" in mixed.json()[1]
     assert summary.status_code == 200 and "trackingEvents" not in summary.json()
     assert wrong.status_code == 404
+
+
+# -- rate-limit headers: what is left of each kind of quota window
+
+
+@pytest.mark.parametrize("window", ["bucket", "sliding", "fixed", "calendar"])
+def test_allowance_counts_down_and_says_when_it_resets(window: str) -> None:
+    from mocks.behaviours.pipeline import build_pipeline
+    from peakbench.config.behaviours import parse_behaviours
+
+    specs = parse_behaviours([{"type": "quota", "limit": 3, "per": "1h", "window": window}])
+    pipeline = build_pipeline(specs, "seed", START)
+    assert pipeline.allowance("track", "k0", "ip", 0.0, START) == (
+        3,
+        3,
+        3600.0 * (window == "calendar"),
+    )
+    left = []
+    for i in range(3):
+        assert pipeline.admit("track", "k0", "ip", float(i), START + i) is None
+        limit, remaining, reset_in = pipeline.allowance(
+            "track", "k0", "ip", float(i), START + i
+        ) or (0, 0, 0.0)
+        left.append(remaining)
+        assert limit == 3 and 0 < reset_in <= 3600.0
+    assert left == [2, 1, 0]
+    assert pipeline.admit("track", "k0", "ip", 3.0, START + 3) is not None  # refused at 0 left
+    assert pipeline.allowance("track", "k9", "ip", 3.0, START + 3)[1] == 3  # type: ignore[index]
+    assert build_pipeline((), "seed").allowance("track", "k0", "ip", 0.0, START) is None
