@@ -106,7 +106,8 @@ def karrio_track(gateway: Any, number: str) -> tuple[list[Any], list[Any]]:
     import karrio.sdk as karrio
     from karrio.core.models import TrackingRequest
 
-    request = TrackingRequest(tracking_numbers=[number])
+    # karrio's EasyPost connector needs each number's carrier; the others ignore options
+    request = TrackingRequest(tracking_numbers=[number], options={number: {"carrier": "usps"}})
     details, messages = karrio.Tracking.fetch(request).from_(gateway).parse()
     return details, messages
 
@@ -324,6 +325,29 @@ def test_karrio_ups_parses_activity(tmp_path: Path) -> None:
     assert messages == [] and details[0].status == "delivered"
     assert len(details[0].events) == len(served.events(DOMESTIC))
     assert "10429" in limited and "10403" in ban and "10401" in bad
+
+
+# -- EasyPost: karrio-easypost
+
+
+def test_karrio_easypost_parses_tracking_details(tmp_path: Path) -> None:
+    with mock(tmp_path, "easypost", API_KEYS) as served:
+        base = served.base + "/v2"
+        details, messages = karrio_track(
+            karrio_gateway("easypost", base, api_key=API_KEYS[0]), DOMESTIC
+        )
+        slow = karrio_gateway("easypost", base, api_key=API_KEYS[1])
+        karrio_track(slow, DOMESTIC)
+        limited = karrio_result(slow, DOMESTIC)
+        banned = karrio_gateway("easypost", base, api_key=API_KEYS[2])
+        karrio_track(banned, DOMESTIC)
+        karrio_track(banned, DOMESTIC)
+        ban = karrio_result(banned, DOMESTIC)
+        bad = karrio_result(karrio_gateway("easypost", base, api_key="nobody"), DOMESTIC)
+    assert messages == [] and details[0].delivered is True  # no overall status from karrio
+    assert details[0].meta["tracker_id"].startswith("trk_")
+    assert len(details[0].events) == len(served.events(DOMESTIC))
+    assert "RATE_LIMITED" in limited and "FORBIDDEN" in ban and "APIKEY.REQUIRED" in bad
 
 
 # -- AfterShip and EasyPost: the ban (fetch, 429 and bad key are in test_carrier_*) ---------------
