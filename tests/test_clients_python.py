@@ -254,6 +254,34 @@ def test_karrio_fedex_parses_scans_and_fetches_the_delivery_document(tmp_path: P
     assert "NOT.AUTHORIZED" in bad
 
 
+def test_daylily_fedex_tracker_reads_status_and_dates_but_no_events(tmp_path: Path) -> None:
+    import requests
+    from daylily_carrier_tracking.fedex_tracker import FedexTracker
+
+    def tracker(base: str, client_id: str) -> FedexTracker:
+        config = {
+            "oauth_url": base + "/oauth/token",
+            "track_url": base + "/track/v1/trackingnumbers",
+            "client_id": client_id,
+            "client_secret": "secret",
+        }
+        return FedexTracker(config=config)
+
+    with mock(tmp_path, "fedex", OAUTH_KEYS) as served:
+        out = tracker(served.base, "good").track(DOMESTIC)
+        slow = tracker(served.base, "slow")
+        statuses = [slow.track(DOMESTIC)["source"]["http_status"] for _ in range(2)]
+        banned = tracker(served.base, "banned")
+        statuses += [banned.track(DOMESTIC)["source"]["http_status"] for _ in range(3)]
+        with pytest.raises(requests.HTTPError) as bad:
+            tracker(served.base, "nobody").track(DOMESTIC)
+    ops = out["ops_meta"]
+    assert out["source"]["http_status"] == 200 and ops["Delivery_Status"] == "Delivered"
+    assert ops["Delivery_dt"] and ops["Ship_dt"]
+    assert statuses == [200, 429, 200, 429, 403]  # reported in its result, never raised
+    assert bad.value.response is not None and bad.value.response.status_code == 401
+
+
 # -- DHL: dhltrack and karrio-dhl-universal --------------------------------------------------------
 
 
