@@ -123,7 +123,9 @@ def _outage(summary: dict[str, Any], o: dict[str, Any], count: int) -> str:
             f"at {at(summary, ban_at)}"
         )
     elif first.startswith("quota:"):
-        story = f", when the carrier's {_quota(first)} ran out; {kept} until it reset"
+        story = f", when the carrier's {_quota(first)} ran out; {kept}" + (
+            "" if o.get("open") else " until it reset"
+        )
     elif first == "ban":
         story = ", when the carrier banned the plugin for calling too often"
     elif last == "ban":

@@ -153,9 +153,10 @@ def rates_figure(series: RunSeries) -> go.Figure:
         )
     refresh = series.refresh
     width = series.bins.width
-    # a bin's events "waited for an outage" when the slowest of them was shown after one began
+    # a bin "waited for an outage" when it lies in one, or its slowest events (p99) appeared
+    # before one and were shown only after it began
     during = [
-        in_outage(series, t, t + width + (slow or 0.0))
+        in_outage(series, t, t + max(width, slow or 0.0))
         for t, slow in zip(series.bins.starts, refresh.p99, strict=True)
     ]
     lower = [c > 0 for c in refresh.censored]

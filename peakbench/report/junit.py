@@ -1,9 +1,10 @@
 """``junit.xml``: the readiness gate in the format every CI system displays.
 
 One ``<testsuite>`` per run; one ``<testcase>`` for run validity and one per SLO check, a
-``<failure>`` carrying the value-versus-threshold message. The shape is the common denominator
-of Jenkins' JUnit plugin, GitLab's ``artifacts:reports:junit`` and the GitHub Actions test
-reporters (``classname`` + ``name``, ``failure@message``, counts on the suite).
+``<failure>`` carrying the value-versus-threshold message; the suite's ``<system-out>`` carries
+the run's explanation (why it passed or failed, :mod:`peakbench.report.explain`). The shape is
+the common denominator of Jenkins' JUnit plugin, GitLab's ``artifacts:reports:junit`` and the
+GitHub Actions test reporters (``classname`` + ``name``, ``failure@message``, counts on the suite).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from peakbench.durations import format_duration
+from peakbench.report.explain import explain
 
 
 def _fmt(name: str, value: object) -> str:
@@ -89,6 +91,7 @@ def junit_xml(summary: dict[str, Any]) -> str:
             failure.text = message
         else:
             ET.SubElement(case, "system-out").text = message
+    ET.SubElement(suite, "system-out").text = explain(summary)
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, "unicode") + "\n"
 
