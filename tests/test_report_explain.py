@@ -127,7 +127,7 @@ def test_a_failed_run_without_outage_names_its_checks_in_words() -> None:
     ]
     text = explain(_summary(slo={"passed": False, "checks": checks}))
     assert text.startswith(
-        "No carrier refused the plugin for long, but staleness p95 was 1 h 47 min against a "
+        "No carrier refused the plugin, but staleness p95 was 1 h 47 min against a "
         "limit of 1 h and views stale for over 1 h was 12% against a limit of 10% "
         "(1 more checks failed)."
     )
@@ -147,15 +147,16 @@ def test_an_open_quota_outage_at_one_of_several_carriers() -> None:
     carriers = {"ups": {"requests": 5}, "dhl": {"requests": 5}}
     text = explain(_summary(outages=[short, outage], carriers=carriers, plugin=None))
     assert text.startswith(
-        "Tracking at ups froze for 18 h from Sat 28 Nov 11:00 GMT, when the carrier's daily "
-        "quota ran out; the plugin kept calling, and it was still down when the run ended "
-        "(one shorter outage too)."
+        "All 1 SLO checks passed, though tracking at ups froze for 18 h from Sat 28 Nov 11:00 "
+        "GMT, when the carrier's daily quota ran out; the plugin kept calling, and it was still "
+        "down when the run ended (one shorter outage too)."
     )
 
 
 def test_older_summaries_without_causes_still_explain() -> None:
     outage = {"carrier": "generic", "start": 0.0, "end": 7200.0, "cause": "ban", "open": False}
-    assert explain(_summary(outages=[outage])).startswith(
+    failed = {"passed": False, "checks": []}
+    assert explain(_summary(outages=[outage], slo=failed)).startswith(
         "Tracking froze for 2 h from Fri 27 Nov 05:00 GMT, when the carrier banned the plugin "
         "for calling too often."
     )
@@ -203,4 +204,12 @@ def test_a_plugin_that_never_called_a_carrier_is_named() -> None:
     carriers = {"generic": {"requests": 0, "ok": 0, "throttled": 0, "blocked": 0}}
     assert explain(_summary(carriers=carriers)).startswith(
         "The plugin never called a carrier, so no tracking page could ever move."
+    )
+
+
+def test_a_passing_run_with_a_short_outage_says_both() -> None:
+    s = _quota_then_ban()
+    s["slo"] = {"passed": True, "checks": [{**s["slo"]["checks"][0], "passed": True}]}
+    assert explain(s).startswith(
+        "All 1 SLO checks passed, though tracking froze for 8 h 38 min from Fri 27 Nov 16:10 GMT"
     )

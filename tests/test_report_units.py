@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from peakbench.report.labels import check_label, check_value, plugin_knobs, plugin_text
@@ -75,3 +77,13 @@ def test_the_plugin_row_shows_only_the_knobs_that_were_set() -> None:
     assert plugin_text(polite) == "well-behaved"
     assert plugin_text({**polite, "budget_per_day": 100.0}) == "well-behaved, budget_per_day: 100.0"
     assert plugin_text(None) == "the store's own (a real target)"
+
+
+def test_a_candidate_run_is_named_by_its_candidate(tmp_path: Path) -> None:
+    from peakbench.report.html import candidate_name
+
+    parent = tmp_path / "20261202T132922Z-black-friday-candidates-a1b2c3"
+    run = parent / "20261202T133000Z-black-friday-naive-d4e5f6"
+    assert candidate_name({"profile": "black-friday-naive"}, run) == "naive"
+    alone = tmp_path / "20261202T-black-friday-x"
+    assert candidate_name({"profile": "black-friday"}, alone) is None

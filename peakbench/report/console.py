@@ -70,7 +70,8 @@ def freshness_table(summary: dict[str, Any]) -> Table:
     """Refresh latency, staleness and apparent stall percentiles, with their sample counts."""
     table = Table(title="What customers saw (store time)", title_justify="left")
     for col in ("figure", "n", "p50", "p90", "p95", "p99", "max"):
-        table.add_column(col, justify="left" if col == "figure" else "right", no_wrap=True)
+        # durations wrap between their units on a narrow terminal rather than being cut off
+        table.add_column(col, justify="left" if col == "figure" else "right", no_wrap=col == "n")
     _dist_row(table, "refresh latency", summary["refresh_latency_s"])
     _dist_row(table, "staleness", summary["staleness_s"])
     _dist_row(table, "apparent stall", summary["apparent_stall_s"])

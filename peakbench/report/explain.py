@@ -77,7 +77,7 @@ def _what_happened(summary: dict[str, Any]) -> str:
         return _outage(summary, max(outages, key=lambda o: o["end"] - o["start"]), len(outages))
     failed = [c for c in (summary.get("slo") or {}).get("checks", []) if not c.get("passed")]
     if failed:
-        return "No carrier refused the plugin for long, but " + _failures(summary, failed) + "."
+        return "No carrier refused the plugin, but " + _failures(summary, failed) + "."
     checks = (summary.get("slo") or {}).get("checks", [])
     stale = (summary.get("staleness_s") or {}).get("p95")
     head = f"All {len(checks)} SLO checks passed" if checks else "No SLOs are set"
@@ -136,8 +136,15 @@ def _outage(summary: dict[str, Any], o: dict[str, Any], count: int) -> str:
         story += ", and it was still down when the run ended"
     others = f" ({count - 1} shorter outages too)" if count > 2 else ""
     others = " (one shorter outage too)" if count == 2 else others
+    slo = summary.get("slo") or {}
+    checks = slo.get("checks") or []
+    lead = (
+        f"All {len(checks)} SLO checks passed, though tracking"
+        if checks and slo.get("passed")
+        else "Tracking"
+    )
     return (
-        f"Tracking{where} froze for {duration(o['end'] - o['start'])} from "
+        f"{lead}{where} froze for {duration(o['end'] - o['start'])} from "
         f"{at(summary, o['start'])}{story}{others}."
     )
 
