@@ -88,7 +88,7 @@ def _header(summary: dict[str, Any], record: dict[str, Any], run_dir: Path) -> s
         ),
         ("this page", str(run_dir.resolve() / REPORT)),
         ("run", run_dir.name),
-        ("started", record.get("started_at", "?")),
+        ("started (wall clock)", _wall(record.get("started_at"))),
         ("versions", ", ".join(f"{k} {v}" for k, v in (record.get("versions") or {}).items())),
         ("git commit", record.get("git_commit") or "unknown"),
     ]
@@ -107,6 +107,16 @@ def _header(summary: dict[str, Any], record: dict[str, Any], run_dir: Path) -> s
         f"are store time in GMT; the replay ran at ×{clock['scale']:g}.</p>\n"
         f'<table class="kv">{body}</table>'
     )
+
+
+def _wall(text: object) -> str:
+    """The run's wall-clock start (ISO 8601 in run.json) in the reports' calendar format."""
+    from datetime import datetime
+
+    try:
+        return instant(datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return str(text or "?")
 
 
 def outages_html(summary: dict[str, Any]) -> str:

@@ -14,14 +14,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from peakbench.durations import format_duration
 from peakbench.report.explain import explain
+from peakbench.report.labels import check_label, check_value
 
 
 def _fmt(name: str, value: object) -> str:
-    if not isinstance(value, int | float):
-        return "–"
-    return format_duration(float(value)) if name.endswith("_s") else f"{value:g}"
+    return check_value(name, float(value)) if isinstance(value, int | float) else "–"
 
 
 def _message(check: dict[str, Any]) -> str:
@@ -30,7 +28,7 @@ def _message(check: dict[str, Any]) -> str:
     name = check["name"]
     verdict = "within" if check.get("passed") else "exceeds"
     return (
-        f"{name} = {_fmt(name, check.get('value'))}, {verdict} the limit "
+        f"{check_label(name)} = {_fmt(name, check.get('value'))}, {verdict} the limit "
         f"{_fmt(name, check.get('threshold'))}"
     )
 
