@@ -101,7 +101,7 @@ def test_display_lag_majority_comes_first_and_is_the_plugins_side() -> None:
 def test_a_passing_run_without_outages_gets_a_sentence_too() -> None:
     text = explain(_summary())
     assert text.startswith(
-        "All 1 SLO checks passed: 95% of customer views were at most 25 min behind the carrier, "
+        "The one SLO check passed: 95% of customer views were at most 25 min behind the carrier, "
         "and no carrier refused the plugin."
     )
     assert "Expect 20.9 complaints per 1,000 orders ($167.41 of support)" in text
@@ -129,7 +129,7 @@ def test_a_failed_run_without_outage_names_its_checks_in_words() -> None:
     assert text.startswith(
         "No carrier refused the plugin, but staleness p95 was 1 h 47 min against a "
         "limit of 1 h and views stale for over 1 h was 12% against a limit of 10% "
-        "(1 more checks failed)."
+        "(1 more check failed)."
     )
 
 
@@ -147,7 +147,7 @@ def test_an_open_quota_outage_at_one_of_several_carriers() -> None:
     carriers = {"ups": {"requests": 5}, "dhl": {"requests": 5}}
     text = explain(_summary(outages=[short, outage], carriers=carriers, plugin=None))
     assert text.startswith(
-        "All 1 SLO checks passed, though tracking at ups froze for 18 h from Sat 28 Nov 11:00 "
+        "The one SLO check passed, though tracking at ups froze for 18 h from Sat 28 Nov 11:00 "
         "GMT, when the carrier's daily quota ran out; the plugin kept calling, and it was still "
         "down when the run ended (one shorter outage too)."
     )
@@ -166,7 +166,7 @@ def test_an_invalid_run_says_it_cannot_be_trusted_and_why() -> None:
     s = _quota_then_ban(valid=False, invalid_reasons=["the harness fell behind", "x"])
     assert explain(s) == (
         "This run cannot be trusted, so it neither passes nor fails: the harness fell behind "
-        "(and 1 more reasons). Fix that and run it again before reading its figures."
+        "(and 1 more reason). Fix that and run it again before reading its figures."
     )
 
 
@@ -211,5 +211,19 @@ def test_a_passing_run_with_a_short_outage_says_both() -> None:
     s = _quota_then_ban()
     s["slo"] = {"passed": True, "checks": [{**s["slo"]["checks"][0], "passed": True}]}
     assert explain(s).startswith(
-        "All 1 SLO checks passed, though tracking froze for 8 h 38 min from Fri 27 Nov 16:10 GMT"
+        "The one SLO check passed, though tracking froze for 8 h 38 min from Fri 27 Nov 16:10 GMT"
     )
+
+
+def test_what_the_plugin_did_follows_its_on_throttle() -> None:
+    plugin = {"strategy": "well-behaved", "on_throttle": "backoff"}
+    text = explain(_quota_then_ban(plugin=plugin))
+    assert (
+        "daily quota ran out; the plugin backed off and retried (on_throttle: backoff) until "
+        in (text)
+    )
+    other = _quota_then_ban()
+    other["outages"][0]["causes"] = [{"cause": "concurrency", "from": 0.0, "refused": 3}]
+    other["outages"][0]["first_cause"] = "concurrency"
+    other["outages"][0]["cause"] = "concurrency"
+    assert ", when the carrier refused the plugin (concurrency)." in explain(other)

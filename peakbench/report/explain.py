@@ -41,7 +41,7 @@ def explain(summary: dict[str, Any]) -> str:
 
 def _invalid(summary: dict[str, Any]) -> str:
     reasons = [str(r) for r in summary.get("invalid_reasons") or []] or ["no reason recorded"]
-    more = f" (and {len(reasons) - 1} more reasons)" if len(reasons) > 1 else ""
+    more = f" (and {_count(len(reasons) - 1, 'more reason')})" if len(reasons) > 1 else ""
     return (
         f"This run cannot be trusted, so it neither passes nor fails: {reasons[0]}{more}. "
         "Fix that and run it again before reading its figures."
@@ -80,7 +80,7 @@ def _what_happened(summary: dict[str, Any]) -> str:
         return "No carrier refused the plugin, but " + _failures(summary, failed) + "."
     checks = (summary.get("slo") or {}).get("checks", [])
     stale = (summary.get("staleness_s") or {}).get("p95")
-    head = f"All {len(checks)} SLO checks passed" if checks else "No SLOs are set"
+    head = _all_passed(len(checks)) if checks else "No SLOs are set"
     fresh = (
         f": 95% of customer views were at most {duration(stale)} behind the carrier"
         if stale is not None
@@ -100,7 +100,7 @@ def _failures(summary: dict[str, Any], failed: list[dict[str, Any]]) -> str:
                 f"{check_label(name, summary)} was {check_value(name, c['value'])} against a "
                 f"limit of {check_value(name, c.get('threshold'))}"
             )
-    more = f" ({len(failed) - 2} more checks failed)" if len(failed) > 2 else ""
+    more = f" ({_count(len(failed) - 2, 'more check')} failed)" if len(failed) > 2 else ""
     return " and ".join(said) + more
 
 
@@ -110,12 +110,7 @@ def _outage(summary: dict[str, Any], o: dict[str, Any], count: int) -> str:
     causes = o.get("causes") or [{"cause": o["cause"], "from": o["start"]}]
     first = str(o.get("first_cause") or causes[0]["cause"])
     last = str(o["cause"])
-    plugin = summary.get("plugin") or {}
-    kept = (
-        f"the plugin kept calling (on_throttle: {plugin['on_throttle']})"
-        if plugin.get("on_throttle")
-        else "the plugin kept calling"
-    )
+    kept = _plugin_did(summary.get("plugin") or {})
     ban_at = next((c["from"] for c in causes if c["cause"] == "ban"), o["start"])
     if first.startswith("quota:") and last == "ban":
         story = (
@@ -129,9 +124,9 @@ def _outage(summary: dict[str, Any], o: dict[str, Any], count: int) -> str:
     elif first == "ban":
         story = ", when the carrier banned the plugin for calling too often"
     elif last == "ban":
-        story = f", when the carrier refused it ({first}); {kept} until the carrier banned it"
+        story = f", when the carrier refused the plugin ({first}); {kept} until it was banned"
     else:
-        story = f", when the carrier refused it ({first})"
+        story = f", when the carrier refused the plugin ({first})"
     if o.get("open"):
         story += ", and it was still down when the run ended"
     others = f" ({count - 1} shorter outages too)" if count > 2 else ""
@@ -139,7 +134,7 @@ def _outage(summary: dict[str, Any], o: dict[str, Any], count: int) -> str:
     slo = summary.get("slo") or {}
     checks = slo.get("checks") or []
     lead = (
-        f"All {len(checks)} SLO checks passed, though tracking"
+        f"{_all_passed(len(checks))}, though tracking"
         if checks and slo.get("passed")
         else "Tracking"
     )
@@ -147,6 +142,28 @@ def _outage(summary: dict[str, Any], o: dict[str, Any], count: int) -> str:
         f"{lead}{where} froze for {duration(o['end'] - o['start'])} from "
         f"{at(summary, o['start'])}{story}{others}."
     )
+
+
+def _plugin_did(plugin: dict[str, Any]) -> str:
+    """What the plugin did about refusals, from its ``on_throttle`` (a real store's: unknown)."""
+    policy = plugin.get("on_throttle")
+    if policy == "backoff":
+        return "the plugin backed off and retried (on_throttle: backoff)"
+    if policy == "stop-run":
+        return (
+            "the plugin stopped each queue run and called again at the next (on_throttle: stop-run)"
+        )
+    if policy:
+        return f"the plugin kept calling (on_throttle: {policy})"
+    return "the plugin kept calling"
+
+
+def _all_passed(n: int) -> str:
+    return "The one SLO check passed" if n == 1 else f"All {n} SLO checks passed"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _quota(cause: str) -> str:
