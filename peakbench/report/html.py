@@ -86,17 +86,16 @@ def _header(summary: dict[str, Any], record: dict[str, Any], run_dir: Path) -> s
             if summary.get("valid")
             else "INVALID: " + "; ".join(summary.get("invalid_reasons") or ["unknown"]),
         ),
-        ("this page", str(run_dir.resolve() / REPORT)),
         ("run", run_dir.name),
         ("started (wall clock)", _wall(record.get("started_at"))),
         ("versions", ", ".join(f"{k} {v}" for k, v in (record.get("versions") or {}).items())),
         ("git commit", record.get("git_commit") or "unknown"),
     ]
+    if summary.get("partial"):
+        rows.insert(8, ("partial", "yes: the run was interrupted"))  # after validity
     candidate = candidate_name(summary, run_dir)
     if candidate:
         rows.insert(2, ("candidate", candidate))
-    if summary.get("partial"):
-        rows.insert(8, ("partial", "yes: the run was interrupted"))
     body = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in rows)
     title = f"{summary['profile']}" + (f" (candidate {candidate})" if candidate else "")
     return (
