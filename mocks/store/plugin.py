@@ -105,7 +105,11 @@ class Plugin:
         self.aggregator = self._aggregator()
         # Never pick up proxies from the environment: the plugin talks to local mocks only.
         self._client = client or httpx.AsyncClient(trust_env=False)
-        self._timeout = request_timeout_wall(spec.request_timeout, clock.spec.scale)
+        self._timeout = (
+            spec.request_timeout  # store seconds: the in-process transport times out on them
+            if clock.virtual
+            else request_timeout_wall(spec.request_timeout, clock.spec.scale)
+        )
         self._task: asyncio.Task[None] | None = None
         self._guards: dict[str, Guard] = {}
         self._rng = random.Random(f"{spec.strategy}:{clock.spec.start_epoch}")
@@ -408,11 +412,14 @@ class Plugin:
         now = self.clock.now()
         wanted = set(asked)
         with self.db.transaction():
-            for tracking in reply.trackings:
-                number = tracking["tracking_number"]
-                if number in wanted:
-                    status = str(tracking.get("status") or "pending")
-                    self.db.apply_tracking(number, tracking["events"], status, now)
+            self.db.apply_trackings(
+                [
+                    (t["tracking_number"], t["events"], str(t.get("status") or "pending"))
+                    for t in reply.trackings
+                    if t["tracking_number"] in wanted
+                ],
+                now,
+            )
             self.db.touch((n for n in reply.not_found if n in wanted), now)
 
 

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from peakbench.live import Snapshot
+from peakbench.report.clocks import pace
 from peakbench.report.explain import explain
 from peakbench.report.labels import check_label, check_value, plugin_text, stale_after
 from peakbench.report.units import at, duration, money, share
@@ -18,12 +19,13 @@ def _d(value: float | None) -> str:
     return duration(value)
 
 
-def progress_table(snap: Snapshot, scale: float) -> Table:
-    """One glance at a running replay."""
+def progress_table(snap: Snapshot, scale: float | None) -> Table:
+    """One glance at a running replay (``scale`` None: in virtual time)."""
     table = Table(show_header=False, box=None, padding=(0, 2))
     pct = min(100.0, 100.0 * max(0.0, snap.t) / snap.duration) if snap.duration else 0.0
+    pace = "virtual time" if scale is None else f"×{scale:g}"
     table.add_row(
-        "store time", f"{_d(max(0.0, snap.t))} of {_d(snap.duration)} ({pct:.0f}%), ×{scale:g}"
+        "store time", f"{_d(max(0.0, snap.t))} of {_d(snap.duration)} ({pct:.0f}%), {pace}"
     )
     for kind, label in (("order", "orders placed"), ("ship", "shipments"), ("view", "views")):
         table.add_row(
@@ -121,7 +123,7 @@ def summary_table(summary: dict[str, Any]) -> Table:
         table.add_row("support cost", support_text(summary["support"]))
     table.add_row(
         "clock",
-        f"×{summary['clock']['scale']:g}; loopback round trip ≈ "
+        f"{pace(summary['clock'])}; loopback round trip ≈ "
         f"{_d(summary['distortion']['view_round_trip_p50_s'])} of store time",
     )
     if summary.get("resources"):

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from peakbench.report.clocks import pace, pace_sentence
 from peakbench.report.console import (
     cause_text,
     explanation,
@@ -79,7 +80,7 @@ def _header(summary: dict[str, Any], record: dict[str, Any], run_dir: Path) -> s
         ("plugin", plugin_text(summary.get("plugin"))),
         ("seed", summary["seed"]),
         ("store time", f"{span} ({_d(clock['end'] - clock['start'])})"),
-        ("clock scale", f"×{clock['scale']:g} (store seconds per wall second)"),
+        ("clock", pace_sentence(clock)),
         (
             "validity",
             "valid"
@@ -103,7 +104,7 @@ def _header(summary: dict[str, Any], record: dict[str, Any], run_dir: Path) -> s
         f'<span class="verdict {word.lower()}">{word}</span></h1>\n'
         f'<p class="why"><b>Why:</b> {_e(explanation(summary))}</p>\n'
         f'<p class="muted">This page: <code>{_e(run_dir.resolve() / REPORT)}</code>. All times '
-        f"are store time in GMT; the replay ran at ×{clock['scale']:g}.</p>\n"
+        f"are store time in GMT; clock: {_e(pace(clock))}.</p>\n"
         f'<table class="kv">{body}</table>'
     )
 
@@ -218,7 +219,7 @@ def assumptions_html(summary: dict[str, Any]) -> str:
         "became visible at the carrier. Its resolution is the loopback round trip of a view, "
         f"{_d(staleness.get('resolution_s'))} of store time at this clock scale: network round "
         "trips cannot scale with the clock (a distortion, not hidden).",
-        f"<b>Clock.</b> One wall second was {summary['clock']['scale']:g} store seconds.",
+        f"<b>Clock.</b> {_e(pace_sentence(summary['clock']))}",
         "<b>Support cost.</b> Each expected complaint is "
         f"{(summary.get('support') or {}).get('contacts_per_complaint', 1):g} support contact at "
         "the profile's <code>support.cost_per_contact</code>; the default is Gartner's 2019 "

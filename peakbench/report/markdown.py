@@ -13,6 +13,7 @@ from typing import Any
 
 from rich.table import Table
 
+from peakbench.report.clocks import pace_phrase
 from peakbench.report.console import (
     cause_text,
     explanation,
@@ -77,8 +78,8 @@ def render_markdown(summary: dict[str, Any], report: Path | None = None) -> str:
         f"**Why:** {explanation(summary)}",
         "",
         f"Target `{summary['target']}`, plugin {plugin_text(summary.get('plugin'))}; "
-        f"seed {summary['seed']}; {duration(clock['end'] - clock['start'])} of store time at "
-        f"×{clock['scale']:g}.",
+        f"seed {summary['seed']}; {duration(clock['end'] - clock['start'])} of store time "
+        f"{pace_phrase(clock)}.",
         "",
     ]
     for reason in summary.get("invalid_reasons") or []:
