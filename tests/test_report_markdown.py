@@ -123,7 +123,7 @@ def test_a_passing_run_reads_passed_with_its_figures() -> None:
     # the freshness table: sample count and percentiles as durations, right-aligned numbers
     assert "| figure | n | p50 | p90 | p95 | p99 | max |" in md
     assert "|---|---:|---:|---:|---:|---:|---:|" in md
-    assert "| staleness | 100 | 0 ms | 40 min 30 s | 45 min | 54 min | 1 h 8 min |" in md
+    assert "| staleness | 100 | 0 s | 40 min 30 s | 45 min | 54 min | 1 h 8 min |" in md
     assert "| refresh latency | 100 | 10 min |" in md
     # the SLO table marks each check, named in words
     assert "| staleness p95 | 1 h | 45 min | ✅ pass |" in md

@@ -14,7 +14,8 @@ from peakbench.report.units import at, duration, instant, money, share
     ("seconds", "text"),
     [
         (None, "–"),
-        (0.0, "0 ms"),
+        (0.0, "0 s"),
+        (0.0004, "0 ms"),
         (0.25, "250 ms"),
         (1.0, "1 s"),
         (4.5, "4.5 s"),

@@ -34,6 +34,8 @@ def duration(seconds: float | None) -> str:
         if total * small >= size:
             big, rest = divmod(total, size // small)
             return f"{big} {unit}" + (f" {rest} {small_unit}" if rest else "")
+    if seconds == 0:
+        return "0 s"
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
     if seconds < 10 and round(seconds, 1) != round(seconds):
