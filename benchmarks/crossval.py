@@ -9,7 +9,8 @@ wall mode's figures move. Each wall run is compared with the virtual one against
 tolerances below (docs/time.md says why they are what they are):
 
 - orders, shipments, views: equal (the schedule is the same and every item ran);
-- carrier requests: within 5% (the wall plugin's runner fires on wall ticks);
+- carrier requests before the run's last minute: within 5% (the wall plugin's runner fires on
+  wall ticks; a poll due at the very end instant runs only in wall time);
 - outage start and end: within one polling interval (a quota runs out on the poll that
   exhausts it; the store notices on its next pass);
 - refresh latency and staleness p50 / p95: within one polling interval or 10%, whichever is
@@ -52,7 +53,7 @@ def profile(duration: str) -> dict[str, Any]:
                 "behaviours": [
                     {"type": "latency", "distribution": "fixed", "delay": "300ms"},
                     {"type": "quota", "limit": 5, "per": "1s"},
-                    {"type": "quota", "limit": 150, "per": "1d"},
+                    {"type": "quota", "limit": 20, "per": "1d"},
                     {"type": "block", "violations": 30, "within": "10m", "ban": "1h"},
                 ],
             }
@@ -78,7 +79,23 @@ def run(tmp: Path, data: dict[str, Any], tag: str) -> dict[str, Any]:
         raise SystemExit(f"{tag}: no summary: {proc.stderr[-2000:]}")
     summary: dict[str, Any] = json.loads(runs[-1].read_text())
     summary["_wall_s"] = round(time.perf_counter() - began, 1)
+    summary["_requests_before_end"] = _requests_before(runs[-1].parent, summary["clock"]["end"])
     return summary
+
+
+END_MARGIN_S = 60.0
+"""Requests this close to the run's end are not compared: a poll due at the very end runs in
+wall time (the wall clock's start is anchored a few store seconds off) and not in virtual time
+(the world stops at the end instant)."""
+
+
+def _requests_before(root: Path, end: float) -> int:
+    count = 0
+    for path in (root / "journals").glob("carrier-*.jsonl"):
+        for line in path.read_text().splitlines():
+            if json.loads(line)["t"] < end - END_MARGIN_S:
+                count += 1
+    return count
 
 
 def compare(virtual: dict[str, Any], wall: dict[str, Any]) -> dict[str, Any]:
@@ -87,9 +104,8 @@ def compare(virtual: dict[str, Any], wall: dict[str, Any]) -> dict[str, Any]:
     for kind in ("orders", "ships", "views"):
         v, w = virtual[kind]["done"], wall[kind]["done"]
         out[f"{kind} done"] = (v, w, v == w)
-    v = sum(c["requests"] for c in virtual["carriers"].values())
-    w = sum(c["requests"] for c in wall["carriers"].values())
-    out["carrier requests"] = (v, w, abs(w - v) <= 0.05 * max(v, 1))
+    v, w = virtual["_requests_before_end"], wall["_requests_before_end"]
+    out["carrier requests (before the last minute)"] = (v, w, abs(w - v) <= 0.05 * max(v, 1))
     vo, wo = virtual["outages"], wall["outages"]
     if vo or wo:
         same = len(vo) == len(wo) and all(
@@ -113,10 +129,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default="60,300,1200,4800")
     parser.add_argument("--duration", default="3h")
+    parser.add_argument("--keep", type=Path, help="keep the run folders in this folder")
     args = parser.parse_args()
     scales = [float(s) for s in args.scales.split(",")]
     data = profile(args.duration)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = str(args.keep) if args.keep else scratch
+        Path(tmp).mkdir(parents=True, exist_ok=True)
         virtual = run(Path(tmp), data, "virtual")
         print(f"virtual: {virtual['_wall_s']} s wall", flush=True)
         walls = {}

@@ -44,6 +44,8 @@ from peakbench.faults import (
     FAULTS_FILE,
     HANG,
     MEASURING,
+    OUTPUT_CLOSED,
+    OUTPUT_CLOSED_DETAIL,
     SIGNAL,
     WRITE_FAILURE,
     DiskGuard,
@@ -286,6 +288,8 @@ class Run:
         for name, at_phase, at, nth_signal in events:
             nth = " again: children killed without their grace period" if nth_signal > 1 else ""
             fault = Fault(self._run_t(at), SIGNAL, None, at_phase, f"{name} received{nth}")
+            if name == OUTPUT_CLOSED:  # not a signal: stdout's reader went away (| head)
+                fault = Fault(self._run_t(at), name, None, at_phase, OUTPUT_CLOSED_DETAIL)
             self._announce(self.faults.record(fault))
         return True
 

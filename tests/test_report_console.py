@@ -131,7 +131,7 @@ def test_push_outcomes_show_only_when_present() -> None:
     }
     out = _render(s)
     assert (
-        "webhook pushes trackship 25 attempts: 0 delivered, 25 failed (HTTP 401 ×25), 4 given up"
+        "webhook push trackship 25 attempts: 0 delivered, 25 failed, 4 given up (HTTP 401 ×25)"
         in out
     )
     assert out.startswith("FAILED Every webhook push from trackship to the store failed")

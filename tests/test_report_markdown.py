@@ -198,8 +198,8 @@ def test_push_outcomes_and_support_cost_show_when_present() -> None:
     }
     md = render_markdown(s)
     assert (
-        "| webhook pushes aftership | 25 attempts: 0 delivered, 25 failed (HTTP 401 ×25), "
-        "4 given up |" in md
+        "| webhook push aftership | 25 attempts: 0 delivered, 25 failed, 4 given up "
+        "(HTTP 401 ×25) |" in md
     )
     assert "| support cost | 4.2 contacts per 1,000 orders cost $34.04 at $8.01 a contact" in md
     assert "Every webhook push from aftership to the store failed (25 attempts, HTTP 401" in md

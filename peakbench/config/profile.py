@@ -341,6 +341,9 @@ class Profile(Spec):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,60}$")
     description: str = ""
     seed: int = 20261127
+    replications: int = Field(default=1, ge=1, le=100)
+    """Runs per candidate, with seeds ``seed``, ``seed + 1``, …: comparisons then rest on
+    seed-to-seed variation (peakbench/report/replicated.py), not on one seed's orders."""
     clock: ClockConfig = ClockConfig()
     target: Target = SandboxTarget()
     candidates: Candidates = Field(default_factory=dict)

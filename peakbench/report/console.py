@@ -103,7 +103,7 @@ def summary_table(summary: dict[str, Any]) -> Table:
             f"{c['blocked']:,} blocked, {c['errors']:,} errors",
         )
     for name, p in sorted((summary.get("push") or {}).items()):
-        table.add_row(f"webhook pushes {name}", push_text(p))
+        table.add_row(f"webhook push {name}", push_text(p))
     table.add_row("throttle outages", outages_text(summary))
     limit = duration(stale_after(summary))
     table.add_row(
@@ -154,15 +154,13 @@ def cause_text(outage: dict[str, Any]) -> str:
 
 
 def push_text(push: dict[str, Any]) -> str:
-    """One pushing carrier's webhook outcomes: attempts, delivered, failed by status, given up."""
-    statuses = ", ".join(
-        f"HTTP {code} ×{n:,}" for code, n in sorted((push.get("statuses") or {}).items())
-    )
+    """One pushing carrier's webhook outcomes: attempts, delivered, failed, given up, and the
+    HTTP statuses the store answered (``none``: no answer)."""
+    codes = ", ".join(f"{code} ×{n:,}" for code, n in (push.get("statuses") or {}).items())
     return (
         f"{int(push.get('attempts') or 0):,} attempts: {int(push.get('delivered') or 0):,} "
-        f"delivered, {int(push.get('failed') or 0):,} failed"
-        + (f" ({statuses})" if statuses else "")
-        + f", {int(push.get('given_up') or 0):,} given up"
+        f"delivered, {int(push.get('failed') or 0):,} failed, "
+        f"{int(push.get('given_up') or 0):,} given up" + (f" (HTTP {codes})" if codes else "")
     )
 
 
@@ -198,7 +196,7 @@ def slo_table(summary: dict[str, Any]) -> Table:
         table.add_row(
             check_label(name, summary),
             check_value(name, check["threshold"]),
-            check_value(name, check["value"]),
+            "no samples" if check.get("samples") == 0 else check_value(name, check["value"]),
             Text("pass", "green") if check["passed"] else Text("FAIL", "bold red"),
         )
     return table
@@ -224,6 +222,9 @@ def render_summary(console: Console, summary: dict[str, Any]) -> None:
     console.print(summary_table(summary))
     if summary["slo"]["checks"]:
         console.print(slo_table(summary))
+    caveat = (summary.get("refresh_latency_s") or {}).get("caveat")
+    if caveat:
+        console.print(f"[yellow]caveat:[/] refresh latency: {caveat}", highlight=False)
     for reason in summary["invalid_reasons"]:
         console.print(f"[yellow]invalid:[/] {reason}", highlight=False)
     for finding in (summary.get("resources") or {}).get("findings", []):

@@ -93,8 +93,8 @@ def _failures(summary: dict[str, Any], failed: list[dict[str, Any]]) -> str:
     said = []
     for c in failed[:2]:
         name = str(c["name"])
-        if c.get("value") is None:
-            said.append(f"{check_label(name, summary)} had no samples")
+        if c.get("value") is None or c.get("samples") == 0:
+            said.append(f"{check_label(name, summary)} had nothing to measure")
         else:
             said.append(
                 f"{check_label(name, summary)} was {check_value(name, c['value'])} against a "
