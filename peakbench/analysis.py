@@ -34,6 +34,8 @@ from peakbench.journals import (
 )
 from peakbench.outages import Outage, find_outages, hit_by
 from peakbench.patience import complaint_probability
+from peakbench.report.explain import explain
+from peakbench.report.support import support_figures
 from peakbench.resources import resources_summary
 from peakbench.schedule import read_schedule
 from peakbench.slo import evaluate
@@ -211,11 +213,13 @@ def analyse(
         "staleness_s": dict(staleness.summary()),
         "apparent_stall_s": dict(apparent.summary()),
         "stale_views_share": round(stale_views / len(views), 4) if views else 0.0,
+        "stale_after_s": stale_after,
         "outages": [_outage_row(o, views, stale_after) for o in outages],
         "longest_outage_s": round(max((o.duration for o in outages), default=0.0), 3),
         "carriers": carriers,
         "push": push_summary(push_records(files.journals, skipped)),
         "complaints": complaints,
+        "support": support_figures(profile.support, complaints),
         "queue": {
             "samples": len(samples),
             "max_pending": max((s[1] for s in samples), default=0),
@@ -234,7 +238,8 @@ def analyse(
     summary["invalid_reasons"] = reasons
     summary["refresh_latency_s"]["caveat"] = refresh_caveat(summary)
     summary["slo"] = evaluate(profile.slo, summary)
-    return apply_faults(summary, faults)  # docs/faults.md
+    summary = apply_faults(summary, faults)  # docs/faults.md
+    return {**summary, "explanation": explain(summary)}  # peakbench/report/explain.py
 
 
 def _exact_refresh(
@@ -293,6 +298,8 @@ def _outage_row(o: Outage, views: list[tuple[str, ViewFreshness]], stale_after: 
         "end": round(o.end, 3),
         "duration": round(o.duration, 3),
         "cause": o.cause,
+        "first_cause": o.first_cause,
+        "causes": [{"cause": c, "from": round(t, 3), "refused": n} for c, t, n in o.causes],
         "refused": o.refused,
         "open": o.open,
         "orders_affected": len({v.tracking_number for v in hit}),

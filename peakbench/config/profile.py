@@ -19,6 +19,7 @@ from pydantic import (
 from peakbench.config.base import Duration, Probability, Spec
 from peakbench.config.fleet import CarrierSpec, FleetSpec, ListenSpec, TruthSpec
 from peakbench.config.store import Candidates, SandboxTarget
+from peakbench.config.support import SupportSpec
 from peakbench.config.targets import Target
 from peakbench.curves import CurveName
 from peakbench.resources import ResourcesSpec
@@ -355,6 +356,8 @@ class Profile(Spec):
     listen: ListenSpec = ListenSpec()
     """How the mock fleet listens (a fixed shared port for a real store's plugin to call)."""
     patience: PatienceSpec = PatienceSpec()
+    support: SupportSpec = SupportSpec()
+    """What a complaint costs the support team (peakbench/config/support.py)."""
     slo: SloSpec = SloSpec()
     replay: ReplaySpec = ReplaySpec()
     resources: ResourcesSpec = ResourcesSpec()
