@@ -265,6 +265,7 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
     from peakbench.analysis import analyse
     from peakbench.orchestrator import exit_code_for
     from peakbench.report.console import render_summary
+    from peakbench.report.explain import explain
     from peakbench.report.html import write_report
     from peakbench.report.junit import write_junit
     from peakbench.report.markdown import write_markdown
@@ -281,12 +282,14 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
         # the run's own reasons (a fault, the orchestrator's) first, then any the journals add
         fresh = [r for r in summary["invalid_reasons"] if r not in old["invalid_reasons"]]
         summary["invalid_reasons"] = [*old["invalid_reasons"], *fresh]
+        summary["explanation"] = explain(summary)
         write_json(root / "summary.json", summary)
     else:
         summary = old
     if args.baseline:
         profile, _, _ = _loaded_run(root)
         summary = regate(profile.slo, summary, _baseline(args.baseline, profile.slo))
+        summary["explanation"] = explain(summary)
         write_json(root / "summary.json", summary)
     write_junit(root, summary)
     render_summary(console, summary)

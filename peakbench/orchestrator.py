@@ -60,6 +60,7 @@ from peakbench.live import LiveFigures
 from peakbench.loadgen import Scale, free_port, locust_argv
 from peakbench.planner import build_plan
 from peakbench.report.console import progress_line, progress_table, render_summary
+from peakbench.report.explain import explain
 from peakbench.resources import ResourceSampler
 from peakbench.results import new_run_dir, redact, run_record, write_json
 from peakbench.schedule import write_schedule
@@ -226,6 +227,7 @@ class Run:
         summary = redact(summary)
         self._note_signals()
         summary = apply_faults(summary, [asdict(f) for f in self.faults.faults])
+        summary["explanation"] = explain(summary)  # validity, gate and faults are final now
         self._write_summary(root, summary)
         self._phase("reports")
         render_summary(self.console, summary)
@@ -236,6 +238,7 @@ class Run:
         self._write_reports(root, summary)
         if self._note_signals():  # a signal while the reports were written
             summary = apply_faults(summary, [asdict(f) for f in self.faults.faults])
+            summary["explanation"] = explain(summary)
             self._write_summary(root, summary)
         self._phase("done")
         code = exit_code_for(summary)
