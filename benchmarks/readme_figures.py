@@ -84,7 +84,8 @@ def _outages(s: dict[str, Any]) -> str:
     if not s["outages"]:
         return "none"
     longest = max(s["outages"], key=lambda o: o["duration"])
-    causes = "then ".join(dict.fromkeys(o["cause"] for o in s["outages"]))
+    steps = [c["cause"] for c in longest.get("causes") or []] or [longest["cause"]]
+    causes = ", then ".join(dict.fromkeys(steps))
     return f"{len(s['outages'])}, longest {_d(longest['duration'])} ({causes})"
 
 
