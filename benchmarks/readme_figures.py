@@ -19,6 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from peakbench.report.explain import QUOTA_WORDS
+
 PROFILES = (
     ("every 15 min (`black-friday.yaml`)", Path("profiles/black-friday.yaml")),
     ("hourly (`black-friday-gentle.yaml`)", Path("profiles/black-friday-gentle.yaml")),
@@ -80,11 +82,19 @@ def _carriers(s: dict[str, Any]) -> str:
     )
 
 
+def _cause(cause: str) -> str:
+    """``quota:1d`` → ``daily quota``; ``ban`` → ``a ban``."""
+    if cause.startswith("quota:"):
+        per = cause.removeprefix("quota:")
+        return QUOTA_WORDS.get(per, f"quota per {per}")
+    return "a ban" if cause == "ban" else cause
+
+
 def _outages(s: dict[str, Any]) -> str:
     if not s["outages"]:
         return "none"
     longest = max(s["outages"], key=lambda o: o["duration"])
-    steps = [c["cause"] for c in longest.get("causes") or []] or [longest["cause"]]
+    steps = [_cause(c["cause"]) for c in longest.get("causes") or []] or [_cause(longest["cause"])]
     causes = ", then ".join(dict.fromkeys(steps))
     return f"{len(s['outages'])}, longest {_d(longest['duration'])} ({causes})"
 
