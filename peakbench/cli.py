@@ -235,6 +235,10 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
     from peakbench.slo import regate
 
     root = Path(args.run)
+    if (root / "advise.json").exists():  # an advise folder (docs/advise.md)
+        from peakbench.advise.command import report as advise_report
+
+        return advise_report(root, console)
     if not (root / "run.json").exists():
         raise UsageError(f"{root}: not a peakbench results folder (no run.json)")
     old = _summary(root)
@@ -491,6 +495,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="check a store that is not marked or does not look like staging",
     )
     tcheck.set_defaults(func=cmd_target_check)
+
+    from peakbench.advise.command import add_parser as add_advise
+
+    add_advise(sub)
     return parser
 
 
