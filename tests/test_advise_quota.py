@@ -158,6 +158,27 @@ def test_the_advise_folder_is_self_describing_and_re_renders(
     assert (root / "advise.html").exists() and "recommendation:" in out.getvalue()
 
 
+def test_re_running_the_recommendation_gives_the_figures_advise_printed(
+    answer: tuple[Path, dict[str, Any], str],
+) -> None:
+    import subprocess
+    import sys
+
+    root, doc, _ = answer
+    assert doc["rerun"] == f"peakbench run {root / 'recommended.yaml'}"
+    results = root.parent / "rerun"
+    argv = [sys.executable, "-m", "peakbench", "run", str(root / "recommended.yaml")]
+    proc = subprocess.run(
+        [*argv, "--results", str(results)], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    summary = json.loads(next(results.glob("*/summary.json")).read_text())
+    point = next(p for p in doc["points"] if p["id"] == doc["recommendation"]["point"])
+    assert summary["staleness_s"]["p95"] == point["staleness_p95_s"]
+    assert summary["carriers"]["generic"]["requests"] == point["requests"] == 7
+    assert summary["slo"]["passed"] and summary["target"] == "sandbox"
+
+
 def test_when_nothing_passes_the_command_says_so_and_exits_1(tmp_path: Path) -> None:
     import subprocess
     import sys

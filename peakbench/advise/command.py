@@ -25,13 +25,14 @@ from rich.text import Text
 
 from peakbench.advise import space, verdict
 from peakbench.advise.page import write_page
-from peakbench.advise.runner import Done, Task, run_all
+from peakbench.advise.runner import PROFILE, Done, Task, run_all
 from peakbench.advise.tables import breaking_table, points_table, progress_text
 from peakbench.config.loader import load_profile
 from peakbench.config.profile import Profile
 from peakbench.results import redact, write_json
 
 ADVISE = "advise.json"
+RECOMMENDED = "recommended.yaml"
 
 
 def add_parser(sub: Any) -> None:
@@ -130,11 +131,25 @@ def advise(
         partial=interrupted or len(done) < len(tasks),
     )
     doc["strategy"] = strategy
+    doc["rerun"] = _recommended_profile(root, doc)
     write_json(root / ADVISE, doc)
     render(console, doc)
     page = write_page(root, doc)
     console.print(f"advise page: {page}", highlight=False, soft_wrap=True)
     return doc
+
+
+def _recommended_profile(root: Path, doc: dict[str, Any]) -> str | None:
+    """Copy the recommended point's first-seed profile to ``ROOT/recommended.yaml``; the command
+    that re-runs it as an ordinary run (the same figures, byte for byte, as that seed's run)."""
+    point = next((p for p in doc["points"] if p["id"] == doc["recommendation"].get("point")), None)
+    if point is None:
+        return None
+    source = root / "runs" / point["runs"][0]["run"] / PROFILE
+    if not source.exists():
+        return None
+    (root / RECOMMENDED).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    return f"peakbench run {root / RECOMMENDED}"
 
 
 def _document(
@@ -218,10 +233,15 @@ def _comparison(
     new, old = ids[rec["point"]], ids[rec["current_point"]]
     calls = new["requests"] - old["requests"]
     saved = (old["complaints"] or 0.0) - (new["complaints"] or 0.0)
+    contacts = (
+        "changes no expected support contact"
+        if abs(saved) < 0.05
+        else f"{'saves' if saved > 0 else 'adds'} {abs(saved):,.1f} expected support contacts"
+    )
     text = (
         f"{new['setting']} makes {abs(calls):,.0f} {'more' if calls >= 0 else 'fewer'} carrier "
         f"calls than the current settings ({new['requests']:,.0f} against {old['requests']:,.0f}) "
-        f"and {'saves' if saved >= 0 else 'adds'} {abs(saved):,.1f} expected support contacts"
+        f"and {contacts}"
     )
     if new["cost"] is not None and old["cost"] is not None:
         text += f"; cost {new['cost']:,.2f} against {old['cost']:,.2f} {currency}"
@@ -247,6 +267,10 @@ def render(console: Console, doc: dict[str, Any]) -> None:
         console.print(f"[{style}]recommendation:[/] {rec['text']}", highlight=False, soft_wrap=True)
         if doc.get("comparison"):
             console.print(doc["comparison"], highlight=False, soft_wrap=True)
+        if doc.get("rerun"):
+            console.print(
+                f"re-run the recommendation: {doc['rerun']}", highlight=False, soft_wrap=True
+            )
     if doc["partial"]:
         console.print(f"[yellow]partial: {doc['runs_done']}/{doc['runs_total']} runs done[/]")
 

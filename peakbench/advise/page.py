@@ -118,8 +118,7 @@ def trade_off_figure(doc: dict[str, Any]) -> go.Figure:
     fig.update_layout(
         template="plotly_white",
         height=560,
-        margin={"l": 80, "r": 40, "t": 90, "b": 60},
-        title={"text": "Customer outcome against carrier cost (ringed: frontier)", "x": 0},
+        margin={"l": 80, "r": 40, "t": 70, "b": 60},
         xaxis_title=x0[1],
         yaxis_title=y0[1],
         legend={"orientation": "h", "y": -0.15},
@@ -200,8 +199,15 @@ def body(doc: dict[str, Any]) -> str:
         parts.append(table_html(breaking_table(doc)))
     if doc["points"]:
         parts.append("<h2>Trade-off</h2>")
+        parts.append(
+            '<p class="muted">Customer outcome against carrier cost, one marker per setting '
+            "and peak size (mean over seeds; ringed: on the frontier). Switch either axis with "
+            "its menu; hover a marker for its figures.</p>"
+        )
         parts.append(figure_html(trade_off_figure(doc), "advise-trade-off"))
-        parts.append(table_html(points_table(doc)))
+        table = points_table(doc)
+        parts.append(table_html(table))
+        parts.append(f'<p class="muted">{_e(table.caption)}.</p>')
         parts.append(_runs(doc))
     parts.append(_how())
     return "\n".join(parts)
@@ -213,9 +219,10 @@ def _runs(doc: dict[str, Any]) -> str:
         links = " ".join(f'<a href="runs/{_e(r["run"])}/">seed {r["seed"]}</a>' for r in p["runs"])
         rows.append(f"<li>{_e(p['setting'])} at {p['multiplier']:g}×: {links}</li>")
     return (
-        "<details><summary>Run folders (open one with <code>peakbench report "
-        "runs/RUN</code>, re-run it with <code>peakbench run runs/RUN/run.json</code>'s profile)"
-        "</summary><ul>" + "".join(rows) + "</ul></details>"
+        "<details><summary>Run folders: open one with <code>peakbench report runs/RUN</code>, "
+        "re-run it with <code>peakbench run runs/RUN/profile.yaml</code></summary><ul>"
+        + "".join(rows)
+        + "</ul></details>"
     )
 
 

@@ -18,11 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from rich.console import Console
 
 from peakbench.advise.metrics import RunFigures, run_figures
 from peakbench.config.profile import Profile
 from peakbench.orchestrator import Run
+from peakbench.results import redact
+
+PROFILE = "profile.yaml"
 
 
 class PointRun(Run):
@@ -59,6 +63,9 @@ def run_task(task: Task) -> Done:
     console = Console(file=io.StringIO(), width=100)
     run = PointRun(task.profile, task.source, task.results, console, ["advise"])
     outcome = run.execute()
+    # the point's own profile beside its results: `peakbench run RUN/profile.yaml` re-runs it
+    text = yaml.safe_dump(redact(task.profile.model_dump(mode="json")), sort_keys=False)
+    (outcome.root / PROFILE).write_text(text, encoding="utf-8")
     figures = run_figures(task.profile, outcome.root, outcome.summary, outcome.exit_code)
     return Done(
         task.point, task.seed_index, figures, time.monotonic() - started, outcome.interrupted
