@@ -202,3 +202,45 @@ def test_when_nothing_passes_the_command_says_so_and_exits_1(tmp_path: Path) -> 
         timeout=120,
     )
     assert again.returncode == 1 and "advise page:" in again.stdout
+
+
+def test_an_interrupted_advise_keeps_the_finished_runs_and_exits_3(tmp_path: Path) -> None:
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "quota.yaml"
+    path.write_text(yaml.safe_dump(QUOTA))
+    results = tmp_path / "results"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "peakbench", "advise", str(path), "--results", str(results)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    seen = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # the progress lines come every 5 s
+        line = proc.stdout.readline()
+        seen.append(line)
+        if not line or re.search(r"advise: [1-8]/9 runs", line):
+            break
+    proc.send_signal(signal.SIGTERM)
+    rest, _ = proc.communicate(timeout=120)
+    out = "".join(seen) + rest
+    assert proc.returncode == 3, out[-2000:]
+    doc = json.loads(next(results.glob("*/advise.json")).read_text())
+    assert doc["partial"] and 1 <= doc["runs_done"] < doc["runs_total"] == 9
+    # a run cut short is not judged: every point shown has all its runs, each a finished one
+    for p in doc["points"]:
+        for run in p["runs"]:
+            summary = json.loads(
+                (
+                    results / next(results.iterdir()).name / "runs" / run["run"] / "summary.json"
+                ).read_text()
+            )
+            assert not summary.get("partial") and summary["valid"]
+    assert "partial:" in out

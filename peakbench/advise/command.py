@@ -4,7 +4,8 @@ Load the profile, plan the space (peakbench/advise/space.py), run every point an
 ordinary virtual run in a process pool (runner.py), reduce the runs (verdict.py), then write the
 advise folder ``<results>/<UTC>-<profile>-advise-<id>/``: ``advise.json``, ``profile.json``
 (the resolved profile), ``advise.html`` and ``runs/`` (one run folder per point and seed).
-Exit 0 when a setting passes at the forecast peak, 1 when none does, 2 for bad input.
+Exit 0 when a setting passes at the forecast peak, 1 when none does, 2 for bad input, 3 when
+interrupted (the folder still holds the answer over the runs that finished, marked partial).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from peakbench.results import redact, write_json
 
 ADVISE = "advise.json"
 RECOMMENDED = "recommended.yaml"
+EXIT_PARTIAL = 3
+"""An interrupted advise: its answer covers only the runs that finished."""
 
 
 def add_parser(sub: Any) -> None:
@@ -67,9 +70,11 @@ def cli_advise(args: argparse.Namespace, console: Console) -> int:
     results = _results_folder(args.results)
     profile = load_profile(Path(args.profile), _overrides(args.set))
     try:
-        return advise(profile, args.profile, results, console, args.workers).get("exit_code", 1)
+        plan(profile, results, args.profile)  # an impossible setting is bad input: nothing starts
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    doc = advise(profile, args.profile, results, console, args.workers)
+    return EXIT_PARTIAL if doc["partial"] else int(doc["exit_code"])
 
 
 def plan(profile: Profile, root: Path, source: str) -> tuple[list[space.Point], list[Task]]:

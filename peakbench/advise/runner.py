@@ -9,8 +9,11 @@ still answers for the forecast.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import multiprocessing
+import os
+import signal
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -84,10 +87,11 @@ def run_all(tasks: Sequence[Task], workers: int, progress: Progress) -> tuple[li
     if workers <= 1:
         try:
             for task in tasks:
-                done.append(run_task(task))
-                progress(done, len(tasks), time.monotonic() - started)
-                if done[-1].interrupted:
+                result = run_task(task)
+                if result.interrupted:  # a run cut short measures nothing to judge by
                     return done, True
+                done.append(result)
+                progress(done, len(tasks), time.monotonic() - started)
         except KeyboardInterrupt:
             return done, True
         return done, False
@@ -99,13 +103,24 @@ def run_all(tasks: Sequence[Task], workers: int, progress: Progress) -> tuple[li
             finished, pending = wait(pending, timeout=2.0, return_when=FIRST_COMPLETED)
             for future in finished:
                 result = future.result()
-                done.append(result)
                 interrupted = interrupted or result.interrupted
+                if not result.interrupted:  # a run cut short measures nothing to judge by
+                    done.append(result)
             progress(done, len(tasks), time.monotonic() - started)
             if interrupted:
                 break
     except KeyboardInterrupt:
         interrupted = True
+        _interrupt_workers(pool)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return done, interrupted
+
+
+def _interrupt_workers(pool: ProcessPoolExecutor) -> None:
+    """Pass an interrupt on to the workers (a SIGTERM reaches only this process): each running
+    run stops where it is and keeps what it measured, as an interrupted ``peakbench run`` does."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(OSError, ValueError):
+            if proc.pid is not None and proc.is_alive():
+                os.kill(proc.pid, signal.SIGTERM)
