@@ -130,3 +130,43 @@ def test_advise_refuses_bad_input_with_one_line_and_exit_2(tmp_path: Path) -> No
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("\n") == 1 and "advise.knobs.on_throttle[0]" in proc.stderr
     assert not (tmp_path / "r").exists()
+
+
+def _fig(
+    pid: int, strategy: str, m: float, passed: bool, room: float, calls: float, **kw: Any
+) -> dict[str, Any]:
+    return {
+        "id": pid, "strategy": strategy, "setting": kw.get("setting", f"{strategy} #{pid}"),
+        "current": kw.get("current", False), "multiplier": m, "passed": passed,
+        "headroom": room, "requests": calls, "failed_checks": kw.get("failed", []),
+    }  # fmt: skip
+
+
+def test_when_no_tuning_passes_advise_names_the_strategy_that_does() -> None:
+    figures = [
+        _fig(0, "direct-polling", 1, False, -0.5, 900, current=True, failed=["longest_outage_s"]),
+        _fig(1, "direct-polling", 1, False, -0.1, 300, failed=["staleness_p95_s"]),
+        _fig(2, "well-behaved", 1, True, 0.30, 250),
+        _fig(3, "live-refresh", 1, True, 0.32, 700),
+    ]
+    rec = verdict.recommend(figures, "direct-polling")
+    assert rec["status"] == "replace" and rec["point"] == 2  # within 5 points: fewer calls wins
+    assert rec["text"].startswith("no tuning of direct-polling passes; well-behaved #2 passes")
+    figures.append(_fig(4, "direct-polling", 1, True, 0.10, 400))
+    rec = verdict.recommend(figures, "direct-polling")
+    assert (rec["status"], rec["point"], rec["alternative"]) == ("tune", 4, "well-behaved #2")
+
+
+def test_the_breaking_point_is_the_smallest_multiplier_failing_each_slo() -> None:
+    figures = [
+        _fig(0, "direct-polling", 1, True, 0.2, 10, setting="s"),
+        _fig(1, "direct-polling", 2, False, -0.1, 20, setting="s", failed=["staleness_p95_s"]),
+        _fig(2, "direct-polling", 1.5, False, -0.1, 15, setting="s", failed=["longest_outage_s"]),
+    ]
+    checks = ["staleness_p95_s", "longest_outage_s", "stale_views_share"]
+    assert verdict.breaking_point(figures, "s", checks) == {
+        "staleness_p95_s": 2,
+        "longest_outage_s": 1.5,
+        "stale_views_share": None,
+        "any": 1.5,
+    }
