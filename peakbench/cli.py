@@ -273,6 +273,10 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
     from peakbench.slo import regate
 
     root = Path(args.run)
+    if (root / "advise.json").exists():  # an advise folder (docs/advise.md)
+        from peakbench.advise.command import report as advise_report
+
+        return advise_report(root, console)
     _run_record(root)
     old = _summary(root)
     if args.recompute:
@@ -627,6 +631,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="check a store that is not marked or does not look like staging",
     )
     tcheck.set_defaults(func=cmd_target_check)
+
+    from peakbench.advise.command import add_parser as add_advise
+
+    add_advise(sub)
     for each in all_parsers(parser):
         each.formatter_class = DefaultsShown
     return parser

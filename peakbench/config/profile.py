@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from peakbench.config.advise import AdviseSpec
 from peakbench.config.base import Duration, Probability, Spec
 from peakbench.config.fleet import CarrierSpec, FleetSpec, ListenSpec, TruthSpec
 from peakbench.config.store import Candidates, SandboxTarget
@@ -362,6 +363,8 @@ class Profile(Spec):
     replay: ReplaySpec = ReplaySpec()
     resources: ResourcesSpec = ResourcesSpec()
     """Resource sampling of the run's processes and the leak limits (docs/soak.md)."""
+    advise: AdviseSpec | None = None
+    """The space ``peakbench advise`` searches (docs/advise.md); None: its defaults."""
 
     @model_validator(mode="after")
     def _unique_carriers(self) -> Profile:
