@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,11 +27,24 @@ from peakbench.slo import check_relative, split_relative
 
 class ClockConfig(Spec):
     start: AwareDatetime = datetime.fromisoformat("2026-11-27T00:00:00-05:00")
-    """Store-calendar instant of run second 0 (Black Friday 2026, midnight US Eastern)."""
+    """Store-calendar instant of run second 0 (Black Friday 2026, midnight US Eastern), or
+    ``now``: the moment the profile is loaded, which is also the default at ``scale: 1`` (a
+    real store ships on the real date, so its carrier events must be stamped on it too)."""
     scale: float = Field(default=1200.0, gt=0, le=100_000)
     """Store seconds per wall second (1 for a real staging store)."""
     duration: Duration = Field(default=48 * 3600.0, gt=0)
     """How much store time the run covers, the post-peak tracking phase included."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _start_now(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        start = data.get("start")
+        real_time = "start" not in data and data.get("scale") in (1, 1.0)
+        if real_time or (isinstance(start, str) and start.strip().lower() == "now"):
+            return {**data, "start": datetime.now(UTC).replace(microsecond=0)}
+        return data
 
 
 def _check_zone(value: str) -> str:

@@ -7,6 +7,7 @@ Secrets never live in a profile: it names the environment variables that hold th
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -32,6 +33,18 @@ class HtmlReadout(Spec):
     """An attribute name, or ``text`` for the element's text."""
     event_selector: str | None = "li.tracking-event"
     event_time_attribute: str | None = "data-occurred"
+    event_exclude: str | None = None
+    """A CSS selector for placeholders among the ``event_selector`` matches (an element that
+    matches it, or holds a match, is not an event): TrackShip's "Tracking is still not yet
+    available" row is a ``.tracking_detail`` like a real event."""
+    event_time_format: str | None = None
+    """``strptime`` format of localized event times (``%B %d, %Y %I:%M %p`` reads "December 2,
+    2026 12:28 am"); ``None``: ISO-8601. Times without a zone are in ``timezone``."""
+    event_time_selector: str | None = None
+    """Read each event's time from this descendant's ``event_time_attribute`` instead of the
+    event element's own."""
+    timezone: str = "UTC"
+    """IANA zone of times shown without one (the store's ``timezone_string``)."""
 
 
 class JsonReadout(Spec):
@@ -97,8 +110,18 @@ class WooCommerceTarget(Spec):
     """Order meta key written when ``ship_via: meta``."""
     tracking_provider: str | None = None
     """Provider slug for shipment items; default: the profile's first carrier name."""
+    ship_fields: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    """Extra fields sent with every ship request, e.g. AST's ``status_shipped: 1`` (without it
+    AST never hands the number to TrackShip)."""
+    products: list[int] = Field(default_factory=list)
+    """Product ids the replay's orders buy. Empty: the product with SKU ``product_sku`` is
+    found (or created, a simple $10 product) before the run starts."""
+    product_sku: str = Field(default="peakbench-test", min_length=1)
     readout: Annotated[HtmlReadout | JsonReadout, Field(discriminator="kind")] = HtmlReadout()
     verify_tls: bool = True
+    ca_file: str | None = None
+    """PEM file of a CA to trust for the store's certificate (a staging store's local CA,
+    e.g. ``ca.pem`` from ``peakbench mocks ca``), besides the system's."""
     timeout: float = Field(default=30.0, gt=0, le=600)
     """Wall seconds per request."""
 
@@ -106,6 +129,13 @@ class WooCommerceTarget(Spec):
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file_exists(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).is_file():
+            raise ValueError(f"no CA file at {value}")
+        return value
 
     @model_validator(mode="after")
     def _no_plain_http_secrets(self) -> WooCommerceTarget:
