@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import ssl
 import time
 from pathlib import Path
 from types import FrameType
@@ -80,8 +81,12 @@ class Watch:
         if run._store_url is not None:
             self.probes.append(("store", Probe(f"{run._store_url}/__admin/health", policy, now)))
         urls = sorted({c["base_url"] for c in run._fleet.get("carriers", {}).values()})
+        tls_dir = run.profile.fleet.listen.tls_dir  # an HTTPS fleet: trust its local CA
+        verify: bool | ssl.SSLContext = True
+        if tls_dir is not None:
+            verify = ssl.create_default_context(cafile=str(Path(tls_dir) / "ca.pem"))
         for url in urls:
-            self.probes.append(("mocks", Probe(f"{url}/__admin/counters", policy, now)))
+            self.probes.append(("mocks", Probe(f"{url}/__admin/counters", policy, now, verify)))
         self.logs = [(c.name, LogWatch(c.log)) for c in run.children]
         self.disk = DiskGuard(root, policy.disk_reserve_bytes)
         processes = run.scale.processes

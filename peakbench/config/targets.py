@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
@@ -34,9 +35,11 @@ class HtmlReadout(Spec):
     event_selector: str | None = "li.tracking-event"
     event_time_attribute: str | None = "data-occurred"
     event_exclude: str | None = None
-    """A CSS selector for placeholders among the ``event_selector`` matches (an element that
-    matches it, or holds a match, is not an event): TrackShip's "Tracking is still not yet
-    available" row is a ``.tracking_detail`` like a real event."""
+    """A CSS selector for placeholders among the ``event_selector`` matches: an element that
+    matches it, or holds a match, is not an event."""
+    event_exclude_text: str | None = None
+    """An element whose text contains this is a placeholder, not an event: TrackShip's
+    "Tracking is still not yet available" row is a ``.tracking_detail`` like a real event."""
     event_time_format: str | None = None
     """``strptime`` format of localized event times (``%B %d, %Y %I:%M %p`` reads "December 2,
     2026 12:28 am"); ``None``: ISO-8601. Times without a zone are in ``timezone``."""
@@ -45,6 +48,15 @@ class HtmlReadout(Spec):
     event element's own."""
     timezone: str = "UTC"
     """IANA zone of times shown without one (the store's ``timezone_string``)."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name like 'UTC'") from None
+        return value
 
 
 class JsonReadout(Spec):

@@ -51,6 +51,8 @@ PRODUCTS = [
 ]
 DEAD_PROXY = "http://127.0.0.1:9"
 """Where a raw cURL call that is not for loopback goes: the discard port, closed."""
+THEME = Path("/usr/share/wordpress/wp-content/themes/twentytwentyone")
+"""A classic theme (Debian's wordpress-theme-twentytwentyone): pages render their shortcodes."""
 TOOLS = ("mariadb-install-db", "mariadbd", "php-fpm8.2", "php", "nginx")
 
 
@@ -383,10 +385,7 @@ def _install_wordpress(root: Path, plugins: Path, store: dict[str, Any]) -> None
     for plugin in sorted((REPO / "wordpress").glob("*.php")):
         shutil.copy(plugin, content / "mu-plugins" / plugin.name)
     shutil.copy(root / "tls" / "ca.pem", content / "mu-plugins" / "peakbench-ca.pem")
-    themes = Path("/usr/share/wordpress/wp-content/themes")
-    for theme in sorted(themes.iterdir()) if themes.is_dir() else []:
-        if theme.name.startswith("twentytwenty"):
-            shutil.copytree(theme, content / "themes" / theme.name)
+    shutil.copytree(THEME, content / "themes" / THEME.name)
     for archive in ARCHIVES.values():
         with tarfile.open(plugins / archive) as tar:
             tar.extractall(content / "plugins", filter="data")
@@ -396,6 +395,8 @@ def build_store(root: Path, plugins: Path) -> RealStore:
     """Build and start a store under ``root`` (an empty folder). Stop it with ``store.stop()``."""
     for tool in TOOLS:
         _tool(tool)
+    if not THEME.is_dir():
+        raise StoreUnavailable(f"{THEME} is missing (.ci/run installs {THEME.name})")
     began = time.monotonic()
     port, mocks_port = free_port(), free_port()
     url = f"https://127.0.0.1:{port}"

@@ -38,6 +38,7 @@ if ( 'core' === $step ) {
 	update_option( 'home', $cfg['url'] );
 	update_option( 'permalink_structure', '/%postname%/' );
 	update_option( 'timezone_string', 'UTC' );
+	switch_theme( 'twentytwentyone' );
 	$out['user_id'] = $result['user_id'];
 }
 
