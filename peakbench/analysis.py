@@ -31,6 +31,7 @@ from peakbench.journals import (
 )
 from peakbench.outages import Outage, find_outages, hit_by
 from peakbench.patience import complaint_probability
+from peakbench.probe_figures import probe_summary
 from peakbench.resources import resources_summary
 from peakbench.schedule import read_schedule
 from peakbench.slo import evaluate
@@ -110,6 +111,8 @@ def analyse(
     views: list[tuple[str, ViewFreshness]] = []
     observed: dict[str, list[tuple[float, int]]] = {}
     """Per parcel, ``(t, shown)`` of each view: the samples of refresh latency on a real store."""
+    probed: dict[str, list[tuple[float, int]]] = {}
+    """Per parcel, ``(t, shown)`` of each freshness probe read (peakbench/probe.py)."""
     for rec in replay_records(files.replay, skipped):
         late[rec.kind] += rec.late
         if rec.dropped:
@@ -120,6 +123,8 @@ def analyse(
             unreachable += rec.status == 0
             continue
         done[rec.kind] += 1
+        if rec.kind == "probe" and rec.shown is not None:
+            probed.setdefault(rec.tracking_number, []).append((rec.start, rec.shown))
         if rec.kind == "view" and rec.shown is not None and rec.tracking_number in carrier_of:
             view_round_trips.record(rec.end - rec.start)
             observed.setdefault(rec.tracking_number, []).append((rec.start, rec.shown))
@@ -221,6 +226,19 @@ def analyse(
             "view_round_trip_p50_s": round(resolution, 3),
             "note": "network round trips cannot scale with the clock",
         },
+        "probe": probe_summary(
+            profile.probe,
+            probed,
+            _counts(scheduled, done, late, failed, dropped, "probe"),
+            models,
+            carrier_of,
+            ship_due,
+            clock,
+            profile.clock.duration,
+            end,
+        )
+        if profile.probe is not None
+        else None,
         "skipped_journal_lines": skipped.lines,
         "resources": resources_summary(root, profile.resources),
         "partial": partial,

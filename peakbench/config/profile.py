@@ -21,6 +21,7 @@ from peakbench.config.fleet import CarrierSpec, FleetSpec, ListenSpec, TruthSpec
 from peakbench.config.store import Candidates, SandboxTarget
 from peakbench.config.targets import Target
 from peakbench.curves import CurveName
+from peakbench.probe import ProbeSpec
 from peakbench.resources import ResourcesSpec
 from peakbench.slo import check_relative, split_relative
 
@@ -362,6 +363,8 @@ class Profile(Spec):
     patience: PatienceSpec = PatienceSpec()
     slo: SloSpec = SloSpec()
     replay: ReplaySpec = ReplaySpec()
+    probe: ProbeSpec | None = None
+    """The freshness probe (``peakbench/probe.py``): off unless given."""
     resources: ResourcesSpec = ResourcesSpec()
     """Resource sampling of the run's processes and the leak limits (docs/soak.md)."""
 
