@@ -32,6 +32,7 @@ from peakbench.journals import (
 from peakbench.outages import Outage, find_outages, hit_by
 from peakbench.patience import complaint_probability
 from peakbench.probe_figures import probe_summary
+from peakbench.probe_queue import queue_summary
 from peakbench.resources import resources_summary
 from peakbench.schedule import read_schedule
 from peakbench.slo import evaluate
@@ -191,7 +192,9 @@ def analyse(
     summary: dict[str, Any] = {
         "profile": profile.name,
         "target": profile.target.kind,
-        "plugin": profile.target.plugin.model_dump(mode="json") if sandbox else None,
+        "plugin": profile.target.plugin.model_dump(mode="json")
+        if sandbox
+        else _real_plugin(profile),
         "seed": profile.seed,
         "clock": {
             "scale": clock.scale,
@@ -221,7 +224,7 @@ def analyse(
             "max_due": max((s[2] for s in samples), default=0),
         }
         if sandbox
-        else None,
+        else queue_summary(files.journals),
         "distortion": {
             "view_round_trip_p50_s": round(resolution, 3),
             "note": "network round trips cannot scale with the clock",
@@ -248,6 +251,12 @@ def analyse(
     summary["invalid_reasons"] = reasons
     summary["slo"] = evaluate(profile.slo, summary)
     return apply_faults(summary, read_faults(root))  # docs/faults.md
+
+
+def _real_plugin(profile: Profile) -> dict[str, str] | None:
+    """A real store's logistics plugins as its run found them (system status), or ``None``."""
+    plugins = getattr(profile.target, "plugins", None)
+    return {"strategy": ", ".join(plugins)} if plugins else None
 
 
 def _exact_refresh(

@@ -324,10 +324,10 @@ def resolve_products(send: Callable[[Request], httpx.Response], sku: str) -> lis
 
 def with_products(profile: Profile, creds: wc.Credentials) -> Profile:
     """``profile`` with its WooCommerce target's ``products`` filled from the store (by
-    ``product_sku``, created when missing) unless the profile lists them; ValueError with one
-    line when the store cannot be asked."""
+    ``product_sku``, created when missing) unless the profile lists them, and its ``plugins``
+    from the store's system status; ValueError with one line when the store cannot be asked."""
     target = profile.target
-    if not isinstance(target, WooCommerceTarget) or target.products:
+    if not isinstance(target, WooCommerceTarget):
         return profile
     with httpx.Client(timeout=target.timeout, verify=tls_verify(target)) as http:
 
@@ -339,10 +339,15 @@ def with_products(profile: Profile, creds: wc.Credentials) -> Profile:
             )
 
         try:
-            products = resolve_products(send, target.product_sku)
+            products = target.products or resolve_products(send, target.product_sku)
+            plugins = list(target.plugins)
+            status = send(wc.system_status())
+            if not plugins and status.is_success:
+                found = wc.logistics_plugins(wc.parse_active_plugins(_json(status)))
+                plugins = [f"{p.name} {p.version}" for p in found]
         except httpx.HTTPError as exc:
             raise ValueError(f"cannot reach {target.url} to find its products: {exc}") from None
-    resolved = target.model_copy(update={"products": products})
+    resolved = target.model_copy(update={"products": products, "plugins": plugins})
     return profile.model_copy(update={"target": resolved})
 
 

@@ -22,6 +22,8 @@ from peakbench.faults import (
     WorkerWatch,
     dropped_lines,
 )
+from peakbench.probe_queue import JOURNAL, QueueSampler
+from peakbench.target import tls_verify
 
 if TYPE_CHECKING:
     from peakbench.orchestrator import Run
@@ -96,6 +98,8 @@ class Watch:
             else None
         )
         self.locust = locust
+        self.queue = queue_sampler(run, root)
+        """The real store's queue probe, when the target asks for it."""
         self._next = 0.0
         self._lost: str | None = None
 
@@ -107,6 +111,8 @@ class Watch:
         self._next = now + 1.0
         run = self.run
         run._remember_tree()
+        if self.queue is not None:
+            self.queue.poll(now)
         disk = self.disk.check()
         if disk is not None:
             run._fault(DISK_FULL, None, disk)
@@ -145,3 +151,18 @@ class Watch:
     def close(self) -> None:
         for _, probe in self.probes:
             probe.close()
+        if self.queue is not None:
+            self.queue.close()
+
+
+def queue_sampler(run: Run, root: Path) -> QueueSampler | None:
+    """A queue sampler for a real WooCommerce target whose profile has ``queue_probe``."""
+    target = run.real
+    if target is None or target.queue_probe is None or run.credentials is None:
+        return None
+    wall = run._wall
+    if wall is None:
+        return None
+    return QueueSampler(
+        target, run.credentials, root / "journals" / JOURNAL, wall.now, tls_verify(target)
+    )

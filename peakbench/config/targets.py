@@ -100,6 +100,17 @@ def host_looks_like_staging(host: str) -> bool:
     )
 
 
+class QueueProbe(Spec):
+    """Sample the store's background queue during a run through the must-use plugin
+    ``wordpress/peakbench-queue-probe.php`` (read-only, behind the REST keys)."""
+
+    route: str = "/wp-json/peakbench/v1/queue"
+    every: float = Field(default=10.0, ge=1.0, le=3600.0)
+    """Wall seconds between two samples."""
+    timeout: float = Field(default=5.0, gt=0, le=60)
+    """Wall seconds per read (the run's watch loop waits for it)."""
+
+
 class WooCommerceTarget(Spec):
     """A real WooCommerce staging store, reached through its REST API (secrets from env vars)."""
 
@@ -129,7 +140,13 @@ class WooCommerceTarget(Spec):
     """Product ids the replay's orders buy. Empty: the product with SKU ``product_sku`` is
     found (or created, a simple $10 product) before the run starts."""
     product_sku: str = Field(default="peakbench-test", min_length=1)
+    plugins: list[str] = Field(default_factory=list)
+    """The store's logistics plugins and versions (``TrackShip for WooCommerce 2.0.7``): read
+    from WooCommerce's system status when a run starts, so run.json and the report name what
+    was measured. A profile need not set it."""
     readout: Annotated[HtmlReadout | JsonReadout, Field(discriminator="kind")] = HtmlReadout()
+    queue_probe: QueueProbe | None = None
+    """Sample Action Scheduler and WP-Cron during a run (``None``: not sampled)."""
     verify_tls: bool = True
     ca_file: str | None = None
     """PEM file of a CA to trust for the store's certificate (a staging store's local CA,

@@ -35,7 +35,7 @@ def _profile(store: RealStore, name: str, readout: dict[str, Any]) -> dict[str, 
     return {
         "name": name,
         "seed": 5,
-        "clock": {"start": "now", "scale": 1, "duration": "150s"},
+        "clock": {"start": "now", "scale": 1, "duration": "120s"},
         "target": woocommerce_target(store, readout=readout),
         "peak": {"curve": "flat", "peak_orders_per_hour": 240, "order_window": "60s"},
         "fulfilment": {"median": "15s", "p90": "30s"},
@@ -62,6 +62,7 @@ def _profile(store: RealStore, name: str, readout: dict[str, Any]) -> dict[str, 
             "expected_day_share": 0,
         },
         "replay": {"users": 4, "warmup_wall_s": 2},
+        "probe": {"period": "15s", "max_reads_per_s": 2},
     }
 
 
@@ -142,17 +143,39 @@ def test_trackship_run_reads_the_customer_page_and_matches_the_database(
     views = _replay(root, "view")
     assert summary["views"]["done"] == len(views) > 0 and numbers
     assert all(v["page_status"] for v in views)
-    moved = [v for v in views if v["shown"] > 0]
-    assert moved, views
-    assert summary["refresh_latency_s"]["count"] > 0
     assert summary["refresh_latency_s"]["method"] == "sampled"
+    # the freshness probe read every open shipment's page every 15 s: refresh latency with a
+    # known resolution, from what the plugin stored after TrackShip's pushes
+    probe = summary["probe"]
+    assert probe["period_s"] == 15 and probe["reads"]["done"] == probe["reads"]["scheduled"] > 0
+    shown = [p for p in _replay(root, "probe") if p["shown"]]
+    assert shown and all(p["page_status"] != "Shipped" for p in shown)
+    refresh = probe["refresh_latency_s"]
+    assert refresh["count"] > 0 and refresh["resolution_s"] == 15
+    assert 0 < refresh["p50"] < 120
 
 
 def test_rest_readout_run_reads_the_status_the_plugin_stored(
     real_store: RealStore, tmp_path: Path
 ) -> None:
     profile = _profile(real_store, "real-rest", ORDER_META)
-    summary, root = _run(real_store, tmp_path, profile)
+    profile["target"]["queue_probe"] = {"every": 5}
+    real_store.set_cron(False)  # WP-Cron stopped for the whole run: past-due actions pile up
+    try:
+        summary, root = _run(real_store, tmp_path, profile)
+    finally:
+        real_store.set_cron(True)
+    assert "Advanced Shipment Tracking for WooCommerce 3.9.2" in summary["plugin"]["strategy"]
+    assert "TrackShip for WooCommerce 2.0.7" in summary["plugin"]["strategy"]
+    run = json.loads((root / "run.json").read_text())
+    assert "TrackShip for WooCommerce 2.0.7" in json.dumps(run)
+    queue = summary["queue"]
+    assert queue["source"] == "queue-probe" and queue["samples"] >= 10 and queue["errors"] == 0
+    assert queue["cron_disabled_samples"] == queue["samples"]
+    samples = [json.loads(line) for line in (root / "journals" / "queue.jsonl").open()]
+    past_due = [s["past_due"] for s in samples]
+    assert past_due[-1] > past_due[0] and max(past_due) == queue["max_due"] > 0
+    assert "TrackShip" in (root / "report.html").read_text()
     assert summary["orders"]["done"] == summary["orders"]["scheduled"] > 0
     views = _replay(root, "view")
     assert views and summary["views"]["done"] == len(views)
@@ -162,4 +185,9 @@ def test_rest_readout_run_reads_the_status_the_plugin_stored(
         stored = _stored_status(real_store, view["tracking_number"])
         if view["page_status"] is not None:  # read after a push: the status the plugin stored
             assert stored is not None
-    assert any(v["page_status"] in ("pre_transit", "in_transit") for v in views), views
+    probes = _replay(root, "probe")
+    assert summary["probe"]["reads"]["done"] == len(probes) > 0
+    statuses = {p["page_status"] for p in probes}
+    assert statuses & {"pre_transit", "in_transit"}, statuses
+    for read in probes:  # each read showed the status the plugin had stored by then, or none
+        assert read["page_status"] in (None, "pending_trackship", "pre_transit", "in_transit")
