@@ -42,3 +42,19 @@ def test_target_check_over_oauth_names_the_home_url(real_store: RealStore, tmp_p
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "home URL" in proc.stdout and real_store.url in proc.stdout
     assert f"set target.url: {real_store.url}" in proc.stdout
+
+
+def test_the_example_profile_checks_out_on_the_store(real_store: RealStore) -> None:
+    proc = peakbench(
+        real_store,
+        "target",
+        "check",
+        "profiles/staging-woocommerce.yaml",
+        "--set",
+        f"target.url={real_store.url}",
+        "--set",
+        f"target.ca_file={real_store.ca_file}",
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # just shipped: TrackShip's page shows its placeholder, which is not an event
+    assert "html readout: status=Shipped, 0 event(s) shown" in proc.stdout
