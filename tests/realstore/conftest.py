@@ -1,4 +1,4 @@
-"""The real store, built once per test session under pytest's temporary root (see _store.py).
+"""The real store, built once per test session under pytest's temporary root (see _wpstore.py).
 
 Skipped, with one line, only where the plugins are absent; a missing package or a failed build
 is an error, not a skip (CI always has both)."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from _store import RealStore, StoreUnavailable, build_store, plugins_dir
+from _wpstore import RealStore, StoreUnavailable, build_store, plugins_dir
 
 
 @pytest.fixture(scope="session")

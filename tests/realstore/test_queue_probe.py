@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import httpx
-from _store import RealStore
+from _wpstore import RealStore
 
 HOOK = "peakbench_probe_test"
 

@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from _profiles import peakbench, woocommerce_target, write
-from _store import RealStore
+from _wpprofiles import peakbench, woocommerce_target, write
+from _wpstore import RealStore
 
 TRACKSHIP_PAGE = {
     "kind": "html",

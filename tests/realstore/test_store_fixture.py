@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import httpx
-from _store import RealStore
+from _wpstore import RealStore
 
 
 def _get(store: RealStore, path: str) -> httpx.Response:

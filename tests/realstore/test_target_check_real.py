@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from _profiles import AST_READOUT, peakbench, woocommerce_target, write
-from _store import RealStore
+from _wpprofiles import AST_READOUT, peakbench, woocommerce_target, write
+from _wpstore import RealStore
 
 
 def _profile(store: RealStore, **target: object) -> dict[str, object]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from _store import REPO, RealStore
+from _wpstore import REPO, RealStore
 
 AST_READOUT = {
     "kind": "json",
