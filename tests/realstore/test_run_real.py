@@ -175,7 +175,9 @@ def test_rest_readout_run_reads_the_status_the_plugin_stored(
     samples = [json.loads(line) for line in (root / "journals" / "queue.jsonl").open()]
     past_due = [s["past_due"] for s in samples]
     assert past_due[-1] > past_due[0] and max(past_due) == queue["max_due"] > 0
-    assert "TrackShip" in (root / "report.html").read_text()
+    report = (root / "report.html").read_text()
+    assert "TrackShip for WooCommerce 2.0.7" in report  # the plugin, not "plugin ?"
+    assert "fig-queue" in report  # the store's queue over time, as for the sandbox
     assert summary["orders"]["done"] == summary["orders"]["scheduled"] > 0
     views = _replay(root, "view")
     assert views and summary["views"]["done"] == len(views)
