@@ -22,8 +22,8 @@ from peakbench.faults import (
     WorkerWatch,
     dropped_lines,
 )
+from peakbench.preflight import tls_verify
 from peakbench.probe_queue import JOURNAL, QueueSampler
-from peakbench.target import tls_verify
 
 if TYPE_CHECKING:
     from peakbench.orchestrator import Run
