@@ -163,7 +163,7 @@ class Replay:
         ``segment_bytes``, default from the environment: :func:`segment_bytes_from_env`), start
         streaming."""
         scheduled = count_kinds(item.kind for item in read_schedule(config.schedule))
-        unknown = set(scheduled) - set(KINDS)
+        unknown = set(scheduled) - {*KINDS, "probe"}  # probe: freshness probe reads
         if unknown:
             raise ValueError(f"{config.schedule}: unknown item kinds {sorted(unknown)}")
         if segment_bytes is None:
@@ -218,7 +218,7 @@ class Replay:
         lag = start - item.t
         late = lag > self.config.late_after
         view = None
-        if item.kind == "view":
+        if item.kind == "view" or item.kind == "probe":
             seen = outcome.observation
             view = (
                 (item.tracking_number, seen.shown, seen.newest_occurred, seen.status)

@@ -43,7 +43,8 @@ class Storefront:
         return wc.authorize(request, self.target.url, self.credentials, self.target.auth)
 
     def create(self, ref: int, seed: int) -> Request:
-        return self.api(wc.create_order(ref, seed))
+        products = self.target.products if self.target is not None else ()
+        return self.api(wc.create_order(ref, seed, products))
 
     def ship(
         self, handle: wc.OrderHandle, carrier: str, tracking_number: str, shipped_on: str
@@ -59,7 +60,12 @@ class Storefront:
             )
         else:
             request = wc.ship(
-                handle.id, provider, tracking_number, shipped_on, target.trackings_namespace
+                handle.id,
+                provider,
+                tracking_number,
+                shipped_on,
+                target.trackings_namespace,
+                target.ship_fields,
             )
         return self.api(request)
 

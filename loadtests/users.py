@@ -27,7 +27,12 @@ from peakbench.adapters.request import query_string
 from peakbench.clock import epoch_of, iso
 from peakbench.schedule import Item
 
-NAMES = {"order": "order:create", "ship": "order:ship", "view": "view:tracking"}
+NAMES = {
+    "order": "order:create",
+    "ship": "order:ship",
+    "view": "view:tracking",
+    "probe": "probe:tracking",
+}
 _DAYS: dict[int, str] = {}
 """Calendar dates by day number (a run spans a few days: bounded)."""
 
@@ -60,7 +65,12 @@ class ReplayUser(FastHttpUser):
         take, release, record = replay.take, replay.release, replay.record
         wall_epoch, scale = replay.config.clock.wall_epoch, replay.config.clock.scale
         drop_after = replay.config.drop_after
-        execute = {"order": self._create, "ship": self._ship, "view": self._view}
+        execute = {
+            "order": self._create,
+            "ship": self._ship,
+            "view": self._view,
+            "probe": self._probe,
+        }
         sleep, wall = gevent.sleep, time.time
         while (item := take()) is not None:
             try:
@@ -130,7 +140,11 @@ class ReplayUser(FastHttpUser):
             text = _DAYS[day] = iso(epoch)[:10]
         return text
 
-    def _view(self, item: Item) -> Outcome:
+    def _probe(self, item: Item) -> Outcome:
+        """A freshness probe read: the same request and reading as a view, named apart."""
+        return self._view(item, NAMES["probe"])
+
+    def _view(self, item: Item, name: str = NAMES["view"]) -> Outcome:
         handle = self._handle(item)
         if handle is None:
             return Outcome(False, 0, f"order ref {item.ref} was not created")
@@ -145,7 +159,7 @@ class ReplayUser(FastHttpUser):
                 seen = self.store.read_view(content or b"", lambda: response.text or "")
             except ValueError as exc:
                 error = str(exc)
-        self._report(sent, NAMES["view"], error)
+        self._report(sent, name, error)
         return Outcome(error is None, status, error, seen)
 
     def _error(self, status: int, response: Any) -> str | None:

@@ -437,6 +437,9 @@ def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
         parser.error(f"give --fleet FILE, or all of {', '.join(missing)}")
     try:
         fleet = FleetSpec.model_validate(json.loads(args.config.read_text(encoding="utf-8")))
+        if tls is None and fleet.listen.tls_dir is not None:  # the profile asks for HTTPS
+            tls_dir = Path(fleet.listen.tls_dir)
+            tls = (tls_dir / "mocks.pem", tls_dir / "mocks-key.pem")
         clock_spec = ClockSpec.from_json(json.loads(args.clock.read_text(encoding="utf-8")))
         keys = parse_keys(environ.get("PEAKBENCH_CARRIER_KEYS"))
         push = push_wiring(fleet, environ, args.store_url, args.store_ready_file)

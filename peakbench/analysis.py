@@ -34,6 +34,8 @@ from peakbench.journals import (
 )
 from peakbench.outages import Outage, find_outages, hit_by
 from peakbench.patience import complaint_probability
+from peakbench.probe_figures import probe_summary
+from peakbench.probe_queue import queue_summary
 from peakbench.report.explain import explain
 from peakbench.report.support import support_figures
 from peakbench.resources import resources_summary
@@ -116,6 +118,8 @@ def analyse(
     views: list[tuple[str, ViewFreshness]] = []
     observed: dict[str, list[tuple[float, int]]] = {}
     """Per parcel, ``(t, shown)`` of each view: the samples of refresh latency on a real store."""
+    probed: dict[str, list[tuple[float, int]]] = {}
+    """Per parcel, ``(t, shown)`` of each freshness probe read (peakbench/probe.py)."""
     for rec in replay_records(files.replay, skipped):
         late[rec.kind] += rec.late
         if rec.dropped:
@@ -126,6 +130,8 @@ def analyse(
             unreachable += rec.status == 0
             continue
         done[rec.kind] += 1
+        if rec.kind == "probe" and rec.shown is not None:
+            probed.setdefault(rec.tracking_number, []).append((rec.start, rec.shown))
         if rec.kind == "view" and rec.shown is not None and rec.tracking_number in carrier_of:
             view_round_trips.record(rec.end - rec.start)
             observed.setdefault(rec.tracking_number, []).append((rec.start, rec.shown))
@@ -192,7 +198,9 @@ def analyse(
     summary: dict[str, Any] = {
         "profile": profile.name,
         "target": profile.target.kind,
-        "plugin": profile.target.plugin.model_dump(mode="json") if sandbox else None,
+        "plugin": profile.target.plugin.model_dump(mode="json")
+        if sandbox
+        else _real_plugin(profile),
         "seed": profile.seed,
         "clock": {
             "mode": "virtual" if profile.virtual else "wall",
@@ -226,8 +234,21 @@ def analyse(
             "max_due": max((s[2] for s in samples), default=0),
         }
         if sandbox
-        else None,
+        else queue_summary(files.journals),
         "distortion": distortion(profile.virtual, resolution, files.journals),
+        "probe": probe_summary(
+            profile.probe,
+            probed,
+            _counts(scheduled, done, late, failed, dropped, "probe"),
+            models,
+            carrier_of,
+            ship_due,
+            clock,
+            profile.clock.duration,
+            end,
+        )
+        if profile.probe is not None
+        else None,
         "skipped_journal_lines": skipped.lines,
         "resources": resources_summary(root, profile.resources),
         "partial": partial,
@@ -240,6 +261,12 @@ def analyse(
     summary["slo"] = evaluate(profile.slo, summary)
     summary = apply_faults(summary, faults)  # docs/faults.md
     return {**summary, "explanation": explain(summary)}  # peakbench/report/explain.py
+
+
+def _real_plugin(profile: Profile) -> dict[str, str] | None:
+    """A real store's logistics plugins as its run found them (system status), or ``None``."""
+    plugins = getattr(profile.target, "plugins", None)
+    return {"strategy": ", ".join(plugins)} if plugins else None
 
 
 def _exact_refresh(

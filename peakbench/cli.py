@@ -148,6 +148,13 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         )
     baseline = _baseline(args.baseline, profile.slo)
     credentials = _preflight(profile, args.allow_production)
+    if credentials is not None:
+        from peakbench.preflight import with_products
+
+        try:  # a real store's orders buy its own products, found or created before the run
+            profile = with_products(profile, credentials)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     if profile.candidates:  # one run per candidate plugin, then a comparison
         from peakbench.candidates import run_candidates
 

@@ -20,6 +20,7 @@ import math
 import os
 import re
 import shutil
+import ssl
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -214,12 +215,14 @@ class Probe:
     """A child's health endpoint, polled with a timeout: hung after ``hang_after_s`` without an
     answer (a SIGSTOPped process accepts connections in the kernel but never answers)."""
 
-    def __init__(self, url: str, policy: FaultPolicy, now: float) -> None:
+    def __init__(
+        self, url: str, policy: FaultPolicy, now: float, verify: bool | ssl.SSLContext = True
+    ) -> None:
         self.url = url
         self.policy = policy
         self.last_ok = now
         self.last_error = ""
-        self._client = httpx.Client(timeout=policy.probe_timeout_s, trust_env=False)
+        self._client = httpx.Client(timeout=policy.probe_timeout_s, trust_env=False, verify=verify)
 
     def check(self, now: float) -> tuple[str | None, Any]:
         """``(hang detail or None, the answer's JSON or None)``; ``now`` in wall seconds."""

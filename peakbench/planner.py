@@ -20,6 +20,7 @@ from peakbench._random import lognormal
 from peakbench.arrivals import OrderRate, order_rate, poisson_arrivals
 from peakbench.config.fleet import CarrierSpec
 from peakbench.config.profile import Profile
+from peakbench.probe import Shipment, probe_items
 from peakbench.schedule import Item
 from peakbench.timeline import journey, make_tracking_number
 from peakbench.views import phase_of, view_times
@@ -37,6 +38,8 @@ class Plan:
     """Items per phase and kind: ``{"peak": {"order": …, "ship": …, "view": …}, "wave": {…}}``."""
     order_end: float = 0.0
     """Run second where orders stop and the tracking wave begins."""
+    probe_period: float | None = None
+    """Store seconds between two probe reads of a shipment (``None``: no probe)."""
 
 
 def order_window(profile: Profile) -> float:
@@ -71,6 +74,7 @@ def build_plan(profile: Profile) -> Plan:
     start_epoch = profile.start_epoch
     zone = ZoneInfo(profile.peak.timezone)
     items: list[Item] = []
+    shipments: list[Shipment] = []
     order_times = arrivals(profile, rng)
     for ref, t_order in enumerate(order_times, start=1):
         items.append(Item(round(t_order, 3), "order", ref))
@@ -83,10 +87,15 @@ def build_plan(profile: Profile) -> Plan:
         # the number carries whole seconds; ship no earlier than the carrier's label time
         t_ship = max(t_ship, math.ceil(start_epoch + t_ship) - start_epoch)
         items.append(Item(round(t_ship, 3), "ship", ref, carrier.name, number))
+        shipments.append(Shipment(ref, carrier.name, number, round(t_ship, 3)))
         events = journey(models[carrier.name], number)
         for t_view in view_times(rng, profile.views, lane, t_ship, events, start_epoch, zone):
             if t_ship < t_view < end:
                 items.append(Item(round(t_view, 3), "view", ref, carrier.name, number))
+    probe_period = None
+    if profile.probe is not None:  # no random draws: the rest of the plan stays the same
+        reads, probe_period = probe_items(profile.probe, shipments, end, profile.clock.scale)
+        items += reads
     items.sort(key=lambda it: (it.t, it.ref, it.kind))
     phased = tuple(
         Item(i.t, i.kind, i.ref, i.carrier, i.tracking_number, phase_of(i.t, order_end))
@@ -103,4 +112,5 @@ def build_plan(profile: Profile) -> Plan:
         kinds["view"],
         {p: dict(c) for p, c in tally.items()},
         order_end,
+        probe_period,
     )

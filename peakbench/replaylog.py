@@ -14,7 +14,7 @@ from typing import Literal, NotRequired, TypedDict
 class JournalLine(TypedDict):
     """One executed item. Times are run seconds (store time since the run's start)."""
 
-    kind: Literal["order", "ship", "view"]
+    kind: Literal["order", "ship", "view", "probe"]
     ref: int
     due: float
     start: float
@@ -26,7 +26,7 @@ class JournalLine(TypedDict):
     """The item started more than ``late_after`` store seconds after ``due``."""
     error: str | None
     tracking_number: NotRequired[str]
-    """Views only, from the schedule item."""
+    """Views (and probe reads, which carry the same fields) only, from the schedule item."""
     shown: NotRequired[int | None]
     """Views only: how many events the tracking page showed (null when the view failed)."""
     newest: NotRequired[str | None]

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Literal, NamedTuple
 
-Kind = Literal["order", "ship", "view"]
+Kind = Literal["order", "ship", "view", "probe"]
 _FIELDS = ("t", "kind", "ref", "carrier", "tracking_number", "phase")
 _OLD_FIELDS = _FIELDS[:5]
 

@@ -40,6 +40,7 @@ from peakbench.config.targets import (
     WooCommerceTarget,
     host_looks_like_staging,
 )
+from peakbench.preflight import oauth_hint, resolve_products, tls_verify
 from peakbench.timeline import make_tracking_number
 
 EXIT_OK, EXIT_REFUSED, EXIT_FAILED = 0, 2, 3
@@ -179,8 +180,12 @@ def check_woocommerce(
     carrier: str,
     tracking_number: str,
     seed: int = 0,
+    plugins: list[wc.Plugin] | None = None,
 ) -> None:
-    """The steps against a WooCommerce REST API (``http`` has the store's base URL)."""
+    """The steps against a WooCommerce REST API (``http`` has the store's base URL).
+
+    ``plugins``: when given, the store's active plugins (from WooCommerce's system status) are
+    read into it."""
     base = target.url
 
     def send(request: Request, api: bool = True) -> httpx.Response:
@@ -190,10 +195,13 @@ def check_woocommerce(
         return http.request(request.method, request.url(base), json=body, headers=request.headers)
 
     order: wc.OrderHandle | None = None
+    home: str | None = None
     try:
         with checker.step("reachable") as s:
             response = send(Request("GET", "/wp-json/"), api=False)
             s["detail"] = f"{_http_detail(response)} from {base}/wp-json/"
+            index = _json(response)
+            home = index.get("home") if isinstance(index, dict) else None
         with checker.step("authenticated") as s:
             response = send(wc.list_orders())
             mode = wc.resolve_auth(target.auth, base)
@@ -201,15 +209,36 @@ def check_woocommerce(
                 s["detail"] = f"{mode} auth accepted (order list readable)"
             elif response.status_code in (401, 403):
                 s["outcome"], s["detail"] = "fail", f"{mode} auth refused: {_http_detail(response)}"
+                s["detail"] += oauth_hint(mode, base, home, wc.error_code(_json(response)))
             else:
                 s["outcome"] = "warn"
                 s["detail"] = f"order list answered {_http_detail(response)}; the next step tells"
+        if plugins is not None:
+            with checker.step("plugins") as s:
+                response = send(wc.system_status())
+                if not response.is_success:
+                    s["outcome"] = "warn"
+                    s["detail"] = f"system status unreadable: {_http_detail(response)}"
+                else:
+                    plugins.extend(wc.parse_active_plugins(_json(response)))
+                    s["detail"] = wc.describe_plugins(plugins)
+        with checker.step("products") as s:
+            products = list(target.products)
+            if products:
+                s["detail"] = f"product ids {products} from the profile"
+            else:
+                products = resolve_products(send, target.product_sku)
+                s["detail"] = f"product id {products[0]} (SKU {target.product_sku})"
         with checker.step("order created") as s:
-            response = send(wc.create_order(0, seed))
+            response = send(wc.create_order(0, seed, products))
             if not response.is_success:
                 raise ValueError(f"create order: {_http_detail(response)}")
             order = wc.parse_order(_json(response) or {})
             s["detail"] = f"order {order.id} ({_http_detail(response)})"
+            total = (_json(response) or {}).get("total")
+            if total is not None and float(total or 0) <= 0:
+                s["outcome"] = "warn"
+                s["detail"] += f": total {total}, the products are not priced"
         with checker.step("shipped") as s:
             if target.ship_via == "meta":
                 request = wc.ship_with_meta(
@@ -217,7 +246,12 @@ def check_woocommerce(
                 )
             else:
                 request = wc.ship(
-                    order.id, carrier, tracking_number, None, target.trackings_namespace
+                    order.id,
+                    carrier,
+                    tracking_number,
+                    None,
+                    target.trackings_namespace,
+                    target.ship_fields,
                 )
             response = send(request)
             if not response.is_success:
@@ -375,6 +409,7 @@ def check_sandbox(checker: Checker, profile: Profile, target: SandboxTarget) -> 
                 auth="basic",
                 tracking_provider=carrier,
                 readout=HtmlReadout(),
+                products=list(wc.SANDBOX_PRODUCTS),
             )
             epoch = spec.start_epoch + WallClock(spec).now()
             number = make_tracking_number(epoch, "domestic", secrets.randbelow(10**6))
@@ -417,9 +452,11 @@ def run_check(
             checker = Checker(console, Secrets(creds.consumer_key, creds.consumer_secret))
             provider = target.tracking_provider or carrier
             with httpx.Client(
-                timeout=target.timeout, verify=target.verify_tls, transport=transport
+                timeout=target.timeout, verify=tls_verify(target), transport=transport
             ) as http:
-                check_woocommerce(checker, http, target, creds, provider, number, profile.seed)
+                check_woocommerce(
+                    checker, http, target, creds, provider, number, profile.seed, plugins=[]
+                )
         else:
             token = shopify_token(target, env)
             checker = Checker(console, Secrets(token))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import ssl
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,8 @@ from peakbench.faults import (
     dropped_lines,
 )
 from peakbench.output import on_closed
+from peakbench.preflight import tls_verify
+from peakbench.probe_queue import JOURNAL, QueueSampler
 
 if TYPE_CHECKING:
     from peakbench.orchestrator import Run
@@ -93,8 +96,12 @@ class Watch:
         if run._store_url is not None:
             self.probes.append(("store", Probe(f"{run._store_url}/__admin/health", policy, now)))
         urls = sorted({c["base_url"] for c in run._fleet.get("carriers", {}).values()})
+        tls_dir = run.profile.fleet.listen.tls_dir  # an HTTPS fleet: trust its local CA
+        verify: bool | ssl.SSLContext = True
+        if tls_dir is not None:
+            verify = ssl.create_default_context(cafile=str(Path(tls_dir) / "ca.pem"))
         for url in urls:
-            self.probes.append(("mocks", Probe(f"{url}/__admin/counters", policy, now)))
+            self.probes.append(("mocks", Probe(f"{url}/__admin/counters", policy, now, verify)))
         self.logs = [(c.name, LogWatch(c.log)) for c in run.children]
         self.disk = DiskGuard(root, policy.disk_reserve_bytes)
         processes = run.scale.processes
@@ -104,6 +111,8 @@ class Watch:
             else None
         )
         self.locust = locust
+        self.queue = queue_sampler(run, root)
+        """The real store's queue probe, when the target asks for it."""
         self._next = 0.0
         self._lost: str | None = None
 
@@ -115,6 +124,8 @@ class Watch:
         self._next = now + 1.0
         run = self.run
         run._remember_tree()
+        if self.queue is not None:
+            self.queue.poll(now)
         disk = self.disk.check()
         if disk is not None:
             run._fault(DISK_FULL, None, disk)
@@ -153,3 +164,18 @@ class Watch:
     def close(self) -> None:
         for _, probe in self.probes:
             probe.close()
+        if self.queue is not None:
+            self.queue.close()
+
+
+def queue_sampler(run: Run, root: Path) -> QueueSampler | None:
+    """A queue sampler for a real WooCommerce target whose profile has ``queue_probe``."""
+    target = run.real
+    if target is None or target.queue_probe is None or run.credentials is None:
+        return None
+    wall = run._wall
+    if wall is None:
+        return None
+    return QueueSampler(
+        target, run.credentials, root / "journals" / JOURNAL, wall.now, tls_verify(target)
+    )

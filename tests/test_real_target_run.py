@@ -44,6 +44,7 @@ def _profile(store_url: str, fleet_port: int, **target: Any) -> dict[str, Any]:
             "key_env": "PB_TEST_WC_KEY",
             "secret_env": "PB_TEST_WC_SECRET",
             "readout": {"kind": "html"},
+            "products": [101, 102, 103],  # the sandbox's catalogue has no product routes
             **target,
         },
         "peak": {"curve": "flat", "peak_orders_per_hour": 40, "order_window": "8h"},

@@ -95,7 +95,25 @@ def _woo_routes(router: respx.MockRouter, key: str = KEY) -> dict[str, respx.Rou
         "delete": router.delete("/wp-json/wc/v3/orders/727").mock(
             side_effect=authed(httpx.Response(200, json=ORDER))
         ),
+        "plugins": router.get("/wp-json/wc/v3/system_status").mock(
+            side_effect=authed(httpx.Response(200, json=STATUS))
+        ),
+        "products": router.get("/wp-json/wc/v3/products", params={"sku": "peakbench-test"}).mock(
+            side_effect=authed(httpx.Response(200, json=[{"id": 31, "sku": "peakbench-test"}]))
+        ),
     }
+
+
+STATUS = {
+    "active_plugins": [
+        {"plugin": "woocommerce/woocommerce.php", "name": "WooCommerce", "version": "7.8.2"},
+        {
+            "plugin": "woo-advanced-shipment-tracking/woocommerce-advanced-shipment-tracking.php",
+            "name": "Advanced Shipment Tracking for WooCommerce",
+            "version": "3.9.2",
+        },
+    ]
+}
 
 
 def test_woocommerce_target_check_passes_and_cleans_up(
@@ -108,6 +126,10 @@ def test_woocommerce_target_check_passes_and_cleans_up(
     assert all(r.called for r in routes.values()), out
     assert "status=in_transit, 1 event(s)" in out and "order 727 deleted" in out
     assert routes["delete"].calls.last.request.url.params["force"] == "true"
+    assert "Advanced Shipment Tracking for WooCommerce 3.9.2" in out
+    assert "WooCommerce 7.8.2" not in out  # not a logistics plugin
+    created = json.loads(routes["create"].calls.last.request.content)
+    assert {i["product_id"] for i in created["line_items"]} == {31}
     assert SECRET not in out and KEY not in out
 
 

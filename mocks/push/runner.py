@@ -13,6 +13,7 @@ import base64
 import contextlib
 import json
 import logging
+import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -259,7 +260,13 @@ async def run_push(
         max_connections=spec.concurrency, max_keepalive_connections=spec.concurrency
     )
     try:
-        async with httpx.AsyncClient(limits=limits, trust_env=False, transport=transport) as client:
+        verify: bool | ssl.SSLContext = True
+        if spec.ca_file:
+            verify = ssl.create_default_context()
+            verify.load_verify_locations(cafile=spec.ca_file)
+        async with httpx.AsyncClient(
+            limits=limits, trust_env=False, verify=verify, transport=transport
+        ) as client:
             pusher = Pusher(
                 carrier.name,
                 carrier.personality,

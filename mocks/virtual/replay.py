@@ -101,12 +101,12 @@ class ScheduleReplay:
                 ok, status, error, seen = await self._create(item)
             elif item.kind == "ship":
                 ok, status, error, seen = await self._ship(item)
-            else:
+            else:  # a view, or a freshness probe read (the same request and reading)
                 ok, status, error, seen = await self._view(item)
         except Exception as exc:  # a bug here must cost one item, not the whole replay
             ok, status, error, seen = False, 0, f"replay error: {exc!r}", None
         view = None
-        if item.kind == "view":
+        if item.kind == "view" or item.kind == "probe":
             view = (
                 (item.tracking_number, seen.shown, seen.newest_occurred, seen.status)
                 if seen is not None

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -129,20 +130,51 @@ def _value(node: LexborNode, attribute: str) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
+def _placeholder(spec: HtmlReadout, node: LexborNode) -> bool:
+    if spec.event_exclude and (
+        node.css_matches(spec.event_exclude) or node.css_first(spec.event_exclude) is not None
+    ):
+        return True
+    text = spec.event_exclude_text
+    return bool(text) and text is not None and text in node.text()
+
+
+def _event_time(spec: HtmlReadout, node: LexborNode) -> str | None:
+    """The event's time as ISO-8601 when ``event_time_format`` reads it, else as shown."""
+    attr = spec.event_time_attribute
+    if attr is None:
+        return None
+    if spec.event_time_selector:
+        inner = node.css_first(spec.event_time_selector)
+        if inner is None:
+            return None
+        node = inner
+    text = _value(node, attr)
+    if text is None or spec.event_time_format is None:
+        return text
+    try:
+        local = datetime.strptime(" ".join(text.split()), spec.event_time_format)
+    except ValueError:
+        return None  # not a time in that format: counted as an event, without a time
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=ZoneInfo(spec.timezone))
+    return local.isoformat()
+
+
 def read_html(spec: HtmlReadout, page: str) -> Observation:
     """Read the page with the spec's selectors. ValueError when the status element is missing
-    (a login page, an error page, a theme that dropped the section)."""
+    (a login page, an error page, a theme that dropped the section). Placeholders
+    (``event_exclude``, ``event_exclude_text``) are not events; localized times are read with
+    ``event_time_format`` in ``timezone``."""
     tree = LexborHTMLParser(page)
     status_node = tree.css_first(spec.status_selector)
     if status_node is None:
         raise ValueError(f"not a tracking page: nothing matches {spec.status_selector!r}")
     shown, times = 0, []
     if spec.event_selector:
-        nodes = tree.css(spec.event_selector)
+        nodes = [n for n in tree.css(spec.event_selector) if not _placeholder(spec, n)]
         shown = len(nodes)
-        if spec.event_time_attribute:
-            attr = spec.event_time_attribute
-            times = [t for n in nodes if (t := _value(n, attr))]
+        times = [t for n in nodes if (t := _event_time(spec, n))]
     return Observation(shown, _newest(times), _value(status_node, spec.status_attribute))
 
 

@@ -13,7 +13,7 @@ import html
 import json as jsonlib
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -136,12 +136,14 @@ _ADDRESSES = (
     ("London", "", "EC1A 1BB", "GB"),
     ("Berlin", "", "10115", "DE"),
 )
-_PRODUCTS = (101, 102, 103, 117, 204, 205, 311, 342)
+SANDBOX_PRODUCTS = (101, 102, 103, 117, 204, 205, 311, 342)
+"""The sandbox store's product ids (a real store's come from its profile or its catalogue)."""
 
 
-def create_order(ref: int, seed: int = 0) -> Request:
+def create_order(ref: int, seed: int = 0, products: Sequence[int] = ()) -> Request:
     """POST a paid order for schedule reference ``ref``; the body is a pure function of
-    ``(seed, ref)``, so a replay is repeatable. ``meta_data`` carries ``_peakbench_ref``."""
+    ``(seed, ref, products)``, so a replay is repeatable. ``meta_data`` carries
+    ``_peakbench_ref``. ``products``: the store's product ids to buy (default: the sandbox's)."""
     rng = random.Random(f"{seed}:order:{ref}")
     first, last = rng.choice(_FIRST), rng.choice(_LAST)
     city, state, postcode, country = rng.choice(_ADDRESSES)
@@ -155,7 +157,8 @@ def create_order(ref: int, seed: int = 0) -> Request:
         "country": country,
     }
     billing = {**address, "email": f"customer{ref}@example.com", "phone": "555-0100"}
-    products = rng.sample(_PRODUCTS, rng.choice((1, 1, 2)))
+    catalogue = tuple(products) or SANDBOX_PRODUCTS
+    products = rng.sample(catalogue, min(len(catalogue), rng.choice((1, 1, 2))))
     body = {
         "payment_method": "bacs",
         "payment_method_title": "Direct bank transfer",
@@ -190,14 +193,16 @@ def ship(
     tracking_number: str,
     date_shipped: str | None = None,
     namespace: str = TRACKINGS_NAMESPACE,
+    extra: Mapping[str, Any] | None = None,
 ) -> Request:
     """POST a shipment-tracking item (the official Shipment Tracking plugin's route; AST
     serves it too, and under ``/wp-json/wc-ast/v3`` as ``namespace``).
 
     ``date_shipped`` is a store-calendar date (``YYYY-MM-DD``) or ``None`` to let the store
-    stamp it.
+    stamp it. ``extra``: more body fields (AST's ``status_shipped: 1``).
     """
-    body: dict[str, str] = {"tracking_provider": carrier, "tracking_number": tracking_number}
+    body: dict[str, Any] = {**(extra or {})}
+    body.update(tracking_provider=carrier, tracking_number=tracking_number)
     if date_shipped is not None:
         body["date_shipped"] = date_shipped
     path = namespace.rstrip("/") + f"/orders/{order_id}/shipment-trackings"
@@ -223,6 +228,65 @@ def parse_tracking_item(body: Any) -> str:
     if not isinstance(tracking_id, str | int) or tracking_id == "":
         raise ValueError("shipment-tracking response without a 'tracking_id'")
     return str(tracking_id)
+
+
+def find_products(sku: str) -> Request:
+    """GET the products with SKU ``sku``."""
+    return Request("GET", "/wp-json/wc/v3/products", params={"sku": sku})
+
+
+def create_product(sku: str, name: str = "peakbench test product", price: str = "10.00") -> Request:
+    """POST a simple, published, priced product (orders of unknown ids become $0 items)."""
+    body = {"name": name, "sku": sku, "type": "simple", "regular_price": price, "status": "publish"}
+    return Request("POST", "/wp-json/wc/v3/products", json=body)
+
+
+def parse_product_ids(body: Any) -> list[int]:
+    """Ids of a product list (or of one created product)."""
+    items = body if isinstance(body, list) else [body]
+    return [i["id"] for i in items if isinstance(i, Mapping) and isinstance(i.get("id"), int)]
+
+
+@dataclass(frozen=True, slots=True)
+class Plugin:
+    """An active WordPress plugin, as WooCommerce's system status lists it."""
+
+    file: str
+    name: str
+    version: str
+
+
+LOGISTICS = re.compile(r"track|shipment|shipping|fulfil|parcel|carrier|delivery", re.IGNORECASE)
+"""Plugin names or files that look like a logistics plugin (the one a run measures)."""
+
+
+def system_status() -> Request:
+    """GET WooCommerce's system status (environment, active plugins with versions)."""
+    return Request("GET", "/wp-json/wc/v3/system_status")
+
+
+def parse_active_plugins(body: Any) -> list[Plugin]:
+    """The ``active_plugins`` of a system status body (empty when absent)."""
+    items = body.get("active_plugins") if isinstance(body, Mapping) else None
+    return [
+        Plugin(str(i.get("plugin", "")), str(i.get("name", "")), str(i.get("version", "")))
+        for i in items or []
+        if isinstance(i, Mapping)
+    ]
+
+
+def logistics_plugins(plugins: Sequence[Plugin]) -> list[Plugin]:
+    """The plugins that look like logistics plugins (tracking, shipment, shipping, …)."""
+    return [p for p in plugins if LOGISTICS.search(p.name) or LOGISTICS.search(p.file)]
+
+
+def describe_plugins(plugins: Sequence[Plugin]) -> str:
+    """``Advanced Shipment Tracking 3.9.2, TrackShip for WooCommerce 2.0.7`` (logistics ones
+    first), or a note when none is active."""
+    chosen = logistics_plugins(plugins)
+    if not chosen:
+        return f"{len(plugins)} active plugin(s), none looks like a logistics plugin"
+    return ", ".join(f"{p.name} {p.version}" for p in chosen)
 
 
 def get_order(order_id: int) -> Request:

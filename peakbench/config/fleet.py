@@ -7,9 +7,10 @@ own parameters plus the shared fields of :class:`BehaviourBase`.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from peakbench.config.base import Duration, Probability, Spec
 from peakbench.config.behaviours import (
@@ -111,6 +112,20 @@ class ListenSpec(Spec):
     mode: Literal["per-carrier", "shared"] = "per-carrier"
     port: int = Field(default=0, ge=0, le=65535)
     """The shared port (0: any free port); ignored per carrier, where the OS picks each."""
+    tls_dir: str | None = None
+    """A ``peakbench mocks ca`` folder: the fleet serves HTTPS with its ``mocks.pem`` and
+    ``mocks-key.pem`` (a real store's plugins call carriers over HTTPS only)."""
+
+    @field_validator("tls_dir")
+    @classmethod
+    def _tls_files(cls, value: str | None) -> str | None:
+        if value is not None:
+            missing = [n for n in ("mocks.pem", "mocks-key.pem") if not (Path(value) / n).is_file()]
+            if missing:
+                raise ValueError(
+                    f"{value} has no {' or '.join(missing)}: run peakbench mocks ca --dir {value}"
+                )
+        return value
 
 
 class FleetSpec(Spec):

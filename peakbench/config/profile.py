@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -23,13 +23,16 @@ from peakbench.config.store import Candidates, SandboxTarget
 from peakbench.config.support import SupportSpec
 from peakbench.config.targets import Target
 from peakbench.curves import CurveName
+from peakbench.probe import ProbeSpec
 from peakbench.resources import ResourcesSpec
 from peakbench.slo import check_relative, split_relative
 
 
 class ClockConfig(Spec):
     start: AwareDatetime = datetime.fromisoformat("2026-11-27T00:00:00-05:00")
-    """Store-calendar instant of run second 0 (Black Friday 2026, midnight US Eastern)."""
+    """Store-calendar instant of run second 0 (Black Friday 2026, midnight US Eastern), or
+    ``now``: the moment the profile is loaded, which is also the default at ``scale: 1`` (a
+    real store ships on the real date, so its carrier events must be stamped on it too)."""
     scale: float = Field(default=1200.0, gt=0, le=100_000)
     """Store seconds per wall second (1 for a real staging store)."""
     duration: Duration = Field(default=48 * 3600.0, gt=0)
@@ -39,6 +42,17 @@ class ClockConfig(Spec):
     process, store time jumping to whatever is due; the same seed gives the same figures on any
     machine, and ``scale`` does not apply. ``wall``: real processes, sockets and Locust at
     ``scale``. Default: virtual for the sandbox, wall for a real store (which needs it)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _start_now(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        start = data.get("start")
+        real_time = "start" not in data and data.get("scale") in (1, 1.0)
+        if real_time or (isinstance(start, str) and start.strip().lower() == "now"):
+            return {**data, "start": datetime.now(UTC).replace(microsecond=0)}
+        return data
 
 
 def _check_zone(value: str) -> str:
@@ -361,6 +375,8 @@ class Profile(Spec):
     """What a complaint costs the support team (peakbench/config/support.py)."""
     slo: SloSpec = SloSpec()
     replay: ReplaySpec = ReplaySpec()
+    probe: ProbeSpec | None = None
+    """The freshness probe (``peakbench/probe.py``): off unless given."""
     resources: ResourcesSpec = ResourcesSpec()
     """Resource sampling of the run's processes and the leak limits (docs/soak.md)."""
     advise: AdviseSpec | None = None

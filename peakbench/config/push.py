@@ -104,6 +104,10 @@ class PushSpec(Spec):
     """Send WooCommerce REST auth (Basic ``consumer_key:consumer_secret`` from
     ``PEAKBENCH_STORE_CREDENTIALS``); default: on for ``trackship`` only."""
 
+    ca_file: str | None = None
+    """PEM file of a CA the push client trusts for the store's certificate (a staging store's
+    local CA, e.g. ``ca.pem`` from ``peakbench mocks ca``), besides the system's."""
+
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:

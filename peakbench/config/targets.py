@@ -7,8 +7,10 @@ Secrets never live in a profile: it names the environment variables that hold th
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
@@ -32,6 +34,29 @@ class HtmlReadout(Spec):
     """An attribute name, or ``text`` for the element's text."""
     event_selector: str | None = "li.tracking-event"
     event_time_attribute: str | None = "data-occurred"
+    event_exclude: str | None = None
+    """A CSS selector for placeholders among the ``event_selector`` matches: an element that
+    matches it, or holds a match, is not an event."""
+    event_exclude_text: str | None = None
+    """An element whose text contains this is a placeholder, not an event: TrackShip's
+    "Tracking is still not yet available" row is a ``.tracking_detail`` like a real event."""
+    event_time_format: str | None = None
+    """``strptime`` format of localized event times (``%B %d, %Y %I:%M %p`` reads "December 2,
+    2026 12:28 am"); ``None``: ISO-8601. Times without a zone are in ``timezone``."""
+    event_time_selector: str | None = None
+    """Read each event's time from this descendant's ``event_time_attribute`` instead of the
+    event element's own."""
+    timezone: str = "UTC"
+    """IANA zone of times shown without one (the store's ``timezone_string``)."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name like 'UTC'") from None
+        return value
 
 
 class JsonReadout(Spec):
@@ -75,6 +100,17 @@ def host_looks_like_staging(host: str) -> bool:
     )
 
 
+class QueueProbe(Spec):
+    """Sample the store's background queue during a run through the must-use plugin
+    ``wordpress/peakbench-queue-probe.php`` (read-only, behind the REST keys)."""
+
+    route: str = "/wp-json/peakbench/v1/queue"
+    every: float = Field(default=10.0, ge=1.0, le=3600.0)
+    """Wall seconds between two samples."""
+    timeout: float = Field(default=5.0, gt=0, le=60)
+    """Wall seconds per read (the run's watch loop waits for it)."""
+
+
 class WooCommerceTarget(Spec):
     """A real WooCommerce staging store, reached through its REST API (secrets from env vars)."""
 
@@ -97,8 +133,24 @@ class WooCommerceTarget(Spec):
     """Order meta key written when ``ship_via: meta``."""
     tracking_provider: str | None = None
     """Provider slug for shipment items; default: the profile's first carrier name."""
+    ship_fields: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    """Extra fields sent with every ship request, e.g. AST's ``status_shipped: 1`` (without it
+    AST never hands the number to TrackShip)."""
+    products: list[int] = Field(default_factory=list)
+    """Product ids the replay's orders buy. Empty: the product with SKU ``product_sku`` is
+    found (or created, a simple $10 product) before the run starts."""
+    product_sku: str = Field(default="peakbench-test", min_length=1)
+    plugins: list[str] = Field(default_factory=list)
+    """The store's logistics plugins and versions (``TrackShip for WooCommerce 2.0.7``): read
+    from WooCommerce's system status when a run starts, so run.json and the report name what
+    was measured. A profile need not set it."""
     readout: Annotated[HtmlReadout | JsonReadout, Field(discriminator="kind")] = HtmlReadout()
+    queue_probe: QueueProbe | None = None
+    """Sample Action Scheduler and WP-Cron during a run (``None``: not sampled)."""
     verify_tls: bool = True
+    ca_file: str | None = None
+    """PEM file of a CA to trust for the store's certificate (a staging store's local CA,
+    e.g. ``ca.pem`` from ``peakbench mocks ca``), besides the system's."""
     timeout: float = Field(default=30.0, gt=0, le=600)
     """Wall seconds per request."""
 
@@ -106,6 +158,13 @@ class WooCommerceTarget(Spec):
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file_exists(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).is_file():
+            raise ValueError(f"no CA file at {value}")
+        return value
 
     @model_validator(mode="after")
     def _no_plain_http_secrets(self) -> WooCommerceTarget:

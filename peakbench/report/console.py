@@ -75,6 +75,10 @@ def freshness_table(summary: dict[str, Any]) -> Table:
         # durations wrap between their units on a narrow terminal rather than being cut off
         table.add_column(col, justify="left" if col == "figure" else "right", no_wrap=col == "n")
     _dist_row(table, "refresh latency", summary["refresh_latency_s"])
+    probe = summary.get("probe")
+    if probe:  # the freshness probe's figure, its resolution the probe period
+        label = f"… probe every {_d(probe['period_s'])}"
+        _dist_row(table, label, probe["refresh_latency_s"])
     _dist_row(table, "staleness", summary["staleness_s"])
     _dist_row(table, "apparent stall", summary["apparent_stall_s"])
     return table

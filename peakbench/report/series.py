@@ -29,6 +29,7 @@ from peakbench.journals import (
     store_shipments,
 )
 from peakbench.patience import complaint_probability
+from peakbench.probe_queue import queue_tuples
 from peakbench.results import load_run
 from peakbench.schedule import read_schedule
 from peakbench.timeline import journey
@@ -134,7 +135,7 @@ def read_series(run_dir: Path) -> RunSeries:
     files = RunFiles(run_dir)
     end = float(summary["clock"]["end"])
     records = list(carrier_records(files.journals))
-    queue = tuple(queue_samples(files.store_db))
+    queue = tuple(queue_samples(files.store_db)) or tuple(queue_tuples(files.journals))
     # the plugin goes on polling while the run drains: cover those requests too, never clamp them
     span = max([end, *(r.t for r in records), *(q[0] for q in queue)])
     bins = Bins.covering(span)
