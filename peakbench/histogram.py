@@ -34,8 +34,10 @@ class Distribution:
         self.resolution_s = resolution_s
 
     def record(self, seconds: float) -> None:
-        ms = min(_MAX_MS, max(0, round(seconds * 1000.0)))
-        self._h.record_value(ms)
+        """Record one duration, clamped to 0 .. ~3 years (the max is clamped alike, so it never
+        disagrees with the percentiles)."""
+        seconds = min(_MAX_MS / 1000.0, max(0.0, seconds))
+        self._h.record_value(round(seconds * 1000.0))
         self._max = max(self._max, seconds)
 
     @property
