@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from loadtests.journal import RowBuffer
-from loadtests.lateness import Lateness
 from loadtests.pool import PooledReplay
-from loadtests.progress import ProgressDoc, count_kinds, merge_snapshots, write_atomic
 from loadtests.replay import ReplayConfig, parse_target, partition
 from loadtests.sizing import Arrivals
 from peakbench.clock import ClockSpec, WallClock
+from peakbench.lateness import Lateness
+from peakbench.progress import ProgressDoc, count_kinds, merge_snapshots, write_atomic
 from peakbench.schedule import Item, read_schedule
 from peakbench.segments import SegmentWriter, segment_bytes_from_env
 

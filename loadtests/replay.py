@@ -21,10 +21,10 @@ from typing import NamedTuple
 from pydantic import ValidationError
 
 from loadtests.journal import Journal, RowBuffer
-from loadtests.progress import KINDS, Progress, count_kinds, write_atomic
 from peakbench.adapters.woocommerce import Observation
 from peakbench.clock import ClockSpec, WallClock
 from peakbench.config.targets import WooCommerceTarget
+from peakbench.progress import KINDS, Progress, count_kinds, write_atomic
 from peakbench.schedule import Item, read_schedule
 from peakbench.segments import segment_bytes_from_env
 

@@ -36,7 +36,12 @@ class ClockSpec:
 
 
 class Clock(Protocol):
-    """The seam for time: real processes use :class:`WallClock`, tests :class:`ManualClock`."""
+    """The seam for time: real processes use :class:`WallClock`, the virtual-time world
+    :class:`LoopClock`, tests :class:`ManualClock`."""
+
+    virtual: bool
+    """Store time does not follow the wall clock: a sleep costs no wall time, and nothing in
+    the world may pace itself, time out or poll by wall seconds."""
 
     @property
     def spec(self) -> ClockSpec: ...
@@ -52,6 +57,8 @@ class Clock(Protocol):
 
 class WallClock:
     """Store time derived from the wall clock through a :class:`ClockSpec`."""
+
+    virtual = False
 
     def __init__(self, spec: ClockSpec, time_fn: Callable[[], float] = time.time) -> None:
         self._spec = spec
@@ -75,6 +82,8 @@ class WallClock:
 class ManualClock:
     """A clock that moves only when told to; ``sleep`` advances it (for tests)."""
 
+    virtual = False
+
     def __init__(self, t: float = 0.0, start_epoch: float = 1_795_755_600.0, scale: float = 1.0):
         self.t = t
         self._spec = ClockSpec(start_epoch=start_epoch, scale=scale, wall_epoch=0.0)
@@ -92,6 +101,31 @@ class ManualClock:
     async def sleep(self, store_seconds: float) -> None:
         self.t += max(0.0, store_seconds)
         await asyncio.sleep(0)
+
+
+class LoopClock:
+    """Store time read from the running event loop's clock (DESIGN.md "Time").
+
+    Under a virtual-time loop (:mod:`mocks.virtual.loop`) the loop's clock jumps to the next
+    timer when nothing is ready, so a sleep or a timeout of the world completes in store time,
+    whatever the machine does: one store second is one loop second (``spec.scale`` is 1)."""
+
+    virtual = True
+
+    def __init__(self, start_epoch: float, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._t0 = loop.time()
+        self._spec = ClockSpec(start_epoch=start_epoch, scale=1.0, wall_epoch=0.0)
+
+    @property
+    def spec(self) -> ClockSpec:
+        return self._spec
+
+    def now(self) -> float:
+        return self._loop.time() - self._t0
+
+    async def sleep(self, store_seconds: float) -> None:
+        await asyncio.sleep(max(0.0, store_seconds))
 
 
 def epoch_of(spec: ClockSpec, t: float) -> float:

@@ -152,15 +152,25 @@ class Run:
         self.faults = FaultLog(root / FAULTS_FILE)
         self._phase("planning")
         write_schedule(root / "schedule.csv", plan.items)
+        pace = (
+            "in virtual time"
+            if profile.virtual
+            else f"at ×{profile.clock.scale:g} "
+            f"(≈{profile.clock.duration / profile.clock.scale:.0f} s wall)"
+        )
         self.console.print(
             f"[bold]peakbench[/] {profile.name}: {plan.orders:,} orders, {plan.shipments:,} "
             f"shipments, {plan.views:,} views over {profile.clock.duration / 3600:g} h of store "
-            f"time at ×{profile.clock.scale:g} (≈{profile.clock.duration / profile.clock.scale:.0f}"
-            f" s wall)\n  results: {root}"
+            f"time {pace}\n  results: {root}"
         )
-        clock = ClockSpec(
-            profile.start_epoch, profile.clock.scale, time.time() + profile.replay.warmup_wall_s
-        )
+        if profile.virtual:  # store time is the world's loop time: no wall anchor, scale 1
+            clock = ClockSpec(profile.start_epoch, 1.0, 0.0)
+        else:
+            clock = ClockSpec(
+                profile.start_epoch,
+                profile.clock.scale,
+                time.time() + profile.replay.warmup_wall_s,
+            )
         write_json(root / "run.json", run_record(profile, clock, self.source, self.argv))
         write_json(root / "clock.json", clock.to_json())
         write_json(root / "fleet.json", profile.fleet.model_dump(mode="json"))
@@ -186,15 +196,18 @@ class Run:
         self._check_disk(root)
         try:
             if not stop() and not self.faults.faults:
-                self._launch(root, env, stop)
-                end = self._watch(root, wall, stop)
+                if profile.virtual:
+                    end = self._run_world(root, env, stop)
+                else:
+                    self._launch(root, env, stop)
+                    end = self._watch(root, wall, stop)
         except ChildError as exc:
             if exc.kind is not None and not stop():
                 kind = exc.kind
                 if kind == CHILD_DIED and WRITE_FAILURE.search(str(exc)):
                     kind = DISK_FULL  # it died because a write failed
                 self._fault(kind, exc.child, str(exc))
-            end = max(0.0, min(wall.now(), profile.clock.duration))
+            end = self._world_end(root) if profile.virtual else self._wall_end(wall)
         finally:
             self._end_children(stop)
         self._signals_measured = stop.count
@@ -339,6 +352,78 @@ class Run:
                 log.debug("could not write %s", name, exc_info=True)
                 self.console.print(f"[yellow]could not write {name}: {exc}[/]")
                 (root / f".{name}.tmp").unlink(missing_ok=True)  # a disk full leaves half of one
+
+    def _wall_end(self, wall: WallClock) -> float:
+        return max(0.0, min(wall.now(), self.profile.clock.duration))
+
+    def _world_end(self, root: Path) -> float:
+        """How far the virtual world got: its own last word, else its last progress file."""
+        for name in ("world.done.json", "progress.json"):
+            try:
+                doc = json.loads((root / name).read_text(encoding="utf-8"))
+                return max(
+                    0.0,
+                    min(float(doc["end" if name[0] == "w" else "t"]), self.profile.clock.duration),
+                )
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        return 0.0
+
+    def _run_world(self, root: Path, env: dict[str, str], stop: Stop) -> float:
+        """Run the sandbox world in virtual store time (one child, no sockets, no Locust) and
+        follow it; the store time it reached."""
+        profile = self.profile
+        names = {c.name: {"base_url": "", "personality": c.personality} for c in profile.carriers}
+        write_json(root / "store.json", store_config(profile, {"carriers": names}))
+        write_json(root / "world.json", {"duration": profile.clock.duration, "seed": profile.seed})
+        # hash order must not decide anything in the world; fixing it makes sure it cannot
+        env = {**env, "PYTHONHASHSEED": "0"}
+        world = self._child(
+            root, "world", [sys.executable, "-m", "mocks.virtual", "--run", str(root)], env, None
+        )
+        self._phase("replay")
+        figures = LiveFigures(profile, root, profile.start_epoch)
+        sampler = ResourceSampler(
+            root, WallClock(ClockSpec(profile.start_epoch, 1.0, time.time())), profile.resources
+        )
+        tty = self.console.is_terminal
+        last_line = 0.0
+        t = 0.0
+        with Live(
+            progress_table(figures.poll(0.0), None),
+            console=self.console,
+            refresh_per_second=4,
+            transient=True,
+            auto_refresh=tty,
+        ) as live:
+            while world.alive and not stop():
+                t = self._world_end(root)
+                snap = figures.poll(t)
+                sampler.poll(self.children)
+                if tty:
+                    live.update(progress_table(snap, None))
+                elif time.monotonic() - last_line >= 2:
+                    self.console.print(progress_line(snap), highlight=False)
+                    last_line = time.monotonic()
+                if self._check_disk(root):
+                    break
+                time.sleep(0.1)
+        if stop():
+            world.stop(8.0, lambda: stop.hurry)
+        code = world.returncode if not world.alive else None
+        if code not in (0, None) and not stop():
+            kind = DISK_FULL if WRITE_FAILURE.search(world.log_tail(5)) else CHILD_DIED
+            self._fault(
+                kind,
+                "world",
+                f"the virtual-time world exited with {exit_text(code)} "
+                f"(last log line: {world.log_tail() or 'none'})",
+            )
+        end = self._world_end(root)
+        figures.poll(end)
+        if not tty:
+            self.console.print(progress_line(figures.poll(end)), highlight=False)
+        return end
 
     def _launch(self, root: Path, env: dict[str, str], stop: Stop) -> None:
         store_url = self.real.url if self.real is not None else None

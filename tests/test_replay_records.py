@@ -9,11 +9,11 @@ import pytest
 from hdrh.histogram import HdrHistogram
 
 from loadtests.journal import Journal, JournalLine, line_text
-from loadtests.lateness import Lateness
-from loadtests.progress import Progress, count_kinds, write_atomic
 from loadtests.replay import Outcome, Replay, load_config
 from peakbench.adapters.woocommerce import Observation
 from peakbench.clock import ClockSpec
+from peakbench.lateness import Lateness
+from peakbench.progress import Progress, count_kinds, write_atomic
 from peakbench.schedule import Item, write_schedule
 
 

@@ -25,10 +25,10 @@ import yaml
 from _profiles import QUOTA_AND_BAN, small
 
 from loadtests.cluster import MasterReplay, worker_replay, worker_report
-from loadtests.lateness import Lateness
 from loadtests.replay import Outcome, ReplayConfig, partition
 from peakbench.clock import ClockSpec
 from peakbench.journals import replay_records
+from peakbench.lateness import Lateness
 from peakbench.loadgen import Scale, locust_argv
 from peakbench.schedule import Item, write_schedule
 from peakbench.segments import segment_files

@@ -35,6 +35,8 @@ TICK_WALL_S = 0.1
 """Longest wall sleep of the loop: how soon a new registration starts being polled."""
 FLUSH_WALL_S = 1.0
 """Wall seconds between journal flushes."""
+VIRTUAL_IDLE_S = 10.0
+"""Store seconds between looks for new registrations under a virtual clock."""
 _JSON = (b"content-type", b"application/json")
 MIN_TIMEOUT_WALL_S = 2.0
 """A push timeout never scales below this many wall seconds: round trips do not scale."""
@@ -122,7 +124,11 @@ class Pusher:
             f"{seed}:{carrier}",
             spec.first_poll,
         )
-        timeout_wall = max(spec.timeout / max(clock.spec.scale, 1e-9), min_timeout_wall)
+        timeout_wall = (
+            spec.timeout  # store seconds: the in-process transport times out on them
+            if clock.virtual
+            else max(spec.timeout / max(clock.spec.scale, 1e-9), min_timeout_wall)
+        )
         self.delivery = Delivery(
             self,
             client,
@@ -201,8 +207,13 @@ class Pusher:
                     self.journal.flush()
                     flushed = time.monotonic()
                 wait = self.next_t() - self.clock.now()
-                # never a busy loop: a bug that keeps a poll due must not spin the CPU
-                wall = min(TICK_WALL_S, max(0.005, wait / scale))
+                if self.clock.virtual:
+                    # store time costs nothing: sleep to what is due, and look for new
+                    # registrations every VIRTUAL_IDLE_S (far below any aggregator's cadence)
+                    wall = min(max(wait, 0.001), VIRTUAL_IDLE_S)
+                else:
+                    # never a busy loop: a bug that keeps a poll due must not spin the CPU
+                    wall = min(TICK_WALL_S, max(0.005, wait / scale))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=wall)
         finally:
@@ -224,6 +235,7 @@ async def run_push(
     base_url: str | Callable[[], str | None] | None = None,
     segment_bytes: int = DEFAULT_SEGMENT_BYTES,
     keep: int | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> None:
     """Push ``carrier``'s tracking updates to the store until ``stop`` is set.
 
@@ -233,7 +245,8 @@ async def run_push(
     ``PEAKBENCH_STORE_CREDENTIALS`` for WooCommerce REST auth; ``model``: the carrier's truth
     model (default: ``personality.model``); ``seed``: the fleet seed (fixes the poll jitter);
     ``base_url``: the store's base URL, or a resolver returning it once known, for a relative
-    ``push.url``; ``segment_bytes`` / ``keep``: the journal's segment size and retention.
+    ``push.url``; ``segment_bytes`` / ``keep``: the journal's segment size and retention;
+    ``transport``: how the store is reached (default: sockets).
     """
     spec = carrier.push
     if spec is None:
@@ -246,7 +259,7 @@ async def run_push(
         max_connections=spec.concurrency, max_keepalive_connections=spec.concurrency
     )
     try:
-        async with httpx.AsyncClient(limits=limits, trust_env=False) as client:
+        async with httpx.AsyncClient(limits=limits, trust_env=False, transport=transport) as client:
             pusher = Pusher(
                 carrier.name,
                 carrier.personality,

@@ -9,9 +9,10 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mocks.app import CarrierApp
-from peakbench.clock import WallClock
+from peakbench.clock import Clock
 from peakbench.config.fleet import FleetSpec
 from peakbench.segments import DEFAULT_SEGMENT_BYTES
 
@@ -26,12 +27,15 @@ class PushWiring:
     """Parsed ``PEAKBENCH_STORE_CREDENTIALS``, for WooCommerce REST auth on pushes."""
     store_url: str | Callable[[], str | None] | None = None
     """The store's base URL, or a resolver of it (the store starts after the fleet)."""
+    transport: Any = None
+    """An ``httpx.AsyncBaseTransport`` that reaches the store (the virtual-time world's
+    in-process one); ``None``: sockets."""
 
 
 def start_pushes(
     apps: Sequence[CarrierApp],
     fleet: FleetSpec,
-    clock: WallClock,
+    clock: Clock,
     journal_dir: Path,
     wiring: PushWiring,
     stop: asyncio.Event,
@@ -51,6 +55,7 @@ def start_pushes(
             app.carrier, app.personality, clock, journal_dir / f"push-{name}.jsonl",  # type: ignore[arg-type]
             wiring.secrets.get(name), wiring.store_credentials, stop,
             seed=fleet.seed, base_url=wiring.store_url, segment_bytes=segment_bytes, keep=keep,
+            transport=wiring.transport,
         )  # fmt: skip
         tasks.append(asyncio.create_task(coro, name=f"push-{name}"))
     return tasks

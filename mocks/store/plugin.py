@@ -105,7 +105,11 @@ class Plugin:
         self.aggregator = self._aggregator()
         # Never pick up proxies from the environment: the plugin talks to local mocks only.
         self._client = client or httpx.AsyncClient(trust_env=False)
-        self._timeout = request_timeout_wall(spec.request_timeout, clock.spec.scale)
+        self._timeout = (
+            spec.request_timeout  # store seconds: the in-process transport times out on them
+            if clock.virtual
+            else request_timeout_wall(spec.request_timeout, clock.spec.scale)
+        )
         self._task: asyncio.Task[None] | None = None
         self._guards: dict[str, Guard] = {}
         self._rng = random.Random(f"{spec.strategy}:{clock.spec.start_epoch}")

@@ -32,6 +32,11 @@ class ClockConfig(Spec):
     """Store seconds per wall second (1 for a real staging store)."""
     duration: Duration = Field(default=48 * 3600.0, gt=0)
     """How much store time the run covers, the post-peak tracking phase included."""
+    mode: Literal["virtual", "wall"] | None = None
+    """Which clock drives the run (DESIGN.md "Time"). ``virtual``: the sandbox world in one
+    process, store time jumping to whatever is due; the same seed gives the same figures on any
+    machine, and ``scale`` does not apply. ``wall``: real processes, sockets and Locust at
+    ``scale``. Default: virtual for the sandbox, wall for a real store (which needs it)."""
 
 
 def _check_zone(value: str) -> str:
@@ -359,6 +364,22 @@ class Profile(Spec):
         if dupes:
             raise ValueError(f"carrier names must be unique, repeated: {', '.join(dupes)}")
         return self
+
+    @model_validator(mode="after")
+    def _clock_fits_target(self) -> Profile:
+        if self.clock.mode == "virtual" and self.target.kind != "sandbox":
+            raise ValueError(
+                f"clock.mode: virtual runs the sandbox store only; a {self.target.kind} store "
+                "runs in wall time (clock.mode: wall)"
+            )
+        return self
+
+    @property
+    def virtual(self) -> bool:
+        """Whether the run executes in virtual store time (see ``clock.mode``)."""
+        if self.clock.mode is not None:
+            return self.clock.mode == "virtual"
+        return self.target.kind == "sandbox"
 
     @property
     def fleet(self) -> FleetSpec:

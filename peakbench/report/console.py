@@ -16,12 +16,13 @@ def _d(value: float | None) -> str:
     return "–" if value is None else format_duration(value)
 
 
-def progress_table(snap: Snapshot, scale: float) -> Table:
-    """One glance at a running replay."""
+def progress_table(snap: Snapshot, scale: float | None) -> Table:
+    """One glance at a running replay (``scale`` None: in virtual time)."""
     table = Table(show_header=False, box=None, padding=(0, 2))
     pct = min(100.0, 100.0 * max(0.0, snap.t) / snap.duration) if snap.duration else 0.0
+    pace = "virtual time" if scale is None else f"×{scale:g}"
     table.add_row(
-        "store time", f"{_d(max(0.0, snap.t))} of {_d(snap.duration)} ({pct:.0f}%), ×{scale:g}"
+        "store time", f"{_d(max(0.0, snap.t))} of {_d(snap.duration)} ({pct:.0f}%), {pace}"
     )
     for kind, label in (("order", "orders placed"), ("ship", "shipments"), ("view", "views")):
         table.add_row(

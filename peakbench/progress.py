@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
 
-from loadtests.lateness import Lateness, LatenessDoc
+from peakbench.lateness import Lateness, LatenessDoc
 
 KINDS = ("order", "ship", "view")
 
@@ -52,7 +52,7 @@ def count_kinds(kinds: Iterable[str]) -> dict[str, int]:
 
 @dataclass(slots=True)
 class Progress:
-    """Mutable tallies of one replay (single gevent thread, so no locking)."""
+    """Mutable tallies of one replay (one thread: a gevent hub or an event loop, so no locking)."""
 
     scheduled: dict[str, int]
     done: dict[str, int] = field(default_factory=_zero)

@@ -1,0 +1,213 @@
+"""The schedule, replayed in store time: each order, shipment and customer view enters the
+store at its scheduled instant, as the same WooCommerce requests the Locust replay sends.
+
+An item starts exactly at its due time (an event-loop task per item, started in schedule
+order), so nothing is ever late or dropped: the harness cannot fall behind a clock that waits
+for it. Each executed item is one line of ``journals/replay.jsonl`` in the format the Locust
+replay writes (:mod:`peakbench.replaylog`), and the tallies go to ``progress.json``
+(:mod:`peakbench.progress`), so the analysis, the live display and ``report --recompute`` read
+a virtual run exactly as a wall-time one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from peakbench.adapters import woocommerce as wc
+from peakbench.adapters.request import Request, query_string
+from peakbench.clock import Clock, epoch_of, iso
+from peakbench.progress import Progress, write_atomic
+from peakbench.replaylog import Row, lines_text
+from peakbench.schedule import Item
+from peakbench.segments import SegmentWriter
+
+NAMES = {"order": "order:create", "ship": "order:ship", "view": "view:tracking"}
+
+REQUEST_TIMEOUT_S = 70.0
+"""Store seconds a request may take before it counts as failed (the Locust user's connection
+plus network timeouts)."""
+
+
+class ScheduleReplay:
+    """Executes a schedule against the store at ``client``'s base URL, in the loop's time."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        client: httpx.AsyncClient,
+        credentials: wc.Credentials,
+        journal: Path,
+        progress: Path,
+        scheduled: dict[str, int],
+        *,
+        seed: int = 0,
+        segment_bytes: int,
+        max_buffered: int = 5000,
+    ) -> None:
+        self.clock = clock
+        self.client = client
+        self.seed = seed
+        self.progress = Progress(scheduled)
+        self._progress_path = progress
+        self._auth = wc.auth_header(credentials.consumer_key, credentials.consumer_secret)
+        self._secrets = (credentials.consumer_secret, credentials.consumer_key)
+        self._handles: dict[int, wc.OrderHandle] = {}
+        self._creating: dict[int, asyncio.Event] = {}
+        self._rows: list[Row] = []
+        self._max_buffered = max_buffered
+        journal.parent.mkdir(parents=True, exist_ok=True)
+        self._journal = SegmentWriter(journal, segment_bytes, mode="w")
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self, items: Iterable[Item], on_item: Callable[[float], None]) -> None:
+        """Start every item at its due time; return when all have finished. ``on_item`` is
+        called with the store time before each item starts (progress, stop checks)."""
+        now = self.clock.now
+        for item in items:
+            wait = item.t - now()
+            if wait > 0:
+                await self.clock.sleep(wait)
+            on_item(item.t)
+            if item.kind == "order":  # ships and views of it wait for its creation to end
+                self._creating.setdefault(item.ref, asyncio.Event())
+            task = asyncio.create_task(self._execute(item))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks))
+        self.progress.finished = True
+
+    def publish(self) -> None:
+        """Replace ``progress.json`` with the current tallies."""
+        write_atomic(self._progress_path, self.progress.snapshot(self.clock.now()))
+
+    def close(self) -> None:
+        """Write what is buffered and close the journal."""
+        self._flush()
+        self._journal.close()
+        self.publish()
+
+    # -- one item -------------------------------------------------------------------------------
+
+    async def _execute(self, item: Item) -> None:
+        start = self.clock.now()
+        try:
+            if item.kind == "order":
+                ok, status, error, seen = await self._create(item)
+            elif item.kind == "ship":
+                ok, status, error, seen = await self._ship(item)
+            else:
+                ok, status, error, seen = await self._view(item)
+        except Exception as exc:  # a bug here must cost one item, not the whole replay
+            ok, status, error, seen = False, 0, f"replay error: {exc!r}", None
+        view = None
+        if item.kind == "view":
+            view = (
+                (item.tracking_number, seen.shown, seen.newest_occurred, seen.status)
+                if seen is not None
+                else (item.tracking_number, None, None, None)
+            )
+        end = self.clock.now()
+        self._rows.append(
+            (item.kind, item.ref, item.t, start, end, ok, status, False, error, view, False)
+        )
+        self.progress.record(item.kind, ok, start - item.t, False)
+        if len(self._rows) >= self._max_buffered:
+            self._flush()
+
+    async def _create(self, item: Item) -> _Result:
+        handle = None
+        try:
+            status, body, error = await self._send(wc.create_order(item.ref, self.seed))
+            if error is None:
+                try:
+                    parsed = json.loads(body)
+                except ValueError:
+                    error = "response is not JSON"
+                else:
+                    try:
+                        handle = wc.parse_order(parsed)
+                    except ValueError as exc:
+                        error = str(exc)
+            return error is None, status, error, None
+        finally:
+            if handle is not None:
+                self._handles[item.ref] = handle
+            event = self._creating.pop(item.ref, None)
+            if event is not None:
+                event.set()
+
+    async def _handle(self, item: Item) -> wc.OrderHandle | None:
+        event = self._creating.get(item.ref)
+        if event is not None:
+            await event.wait()
+        return self._handles.get(item.ref)
+
+    async def _ship(self, item: Item) -> _Result:
+        handle = await self._handle(item)
+        if handle is None:
+            return False, 0, f"order ref {item.ref} was not created", None
+        day = iso(epoch_of(self.clock.spec, item.t))[:10]
+        request = wc.ship(handle.id, item.carrier, item.tracking_number, day)
+        status, _, error = await self._send(request)
+        return error is None, status, error, None
+
+    async def _view(self, item: Item) -> _Result:
+        handle = await self._handle(item)
+        if handle is None:
+            return False, 0, f"order ref {item.ref} was not created", None
+        status, body, error = await self._send(wc.tracking_page(handle.id, handle.order_key), False)
+        seen = None
+        if error is None:
+            try:
+                seen = wc.parse_tracking_page(body.decode("utf-8", "replace"))
+            except ValueError as exc:
+                error = str(exc)
+        return error is None, status, error, seen
+
+    async def _send(self, request: Request, api: bool = True) -> tuple[int, bytes, str | None]:
+        """Send ``request``; (status, body, error): error is None for a 2xx."""
+        url = request.path + ("?" + query_string(request.params) if request.params else "")
+        headers = {**request.headers, **(self._auth if api else {})}
+        try:
+            response = await self.client.request(
+                request.method,
+                url,
+                json=dict(request.json) if request.json is not None else None,
+                headers=headers,
+                timeout=REQUEST_TIMEOUT_S,
+            )
+        except httpx.HTTPError as exc:
+            return 0, b"", self._scrub(f"no response: {exc!r}")
+        status = response.status_code
+        if 200 <= status < 300:
+            return status, response.content, None
+        return status, response.content, self._scrub(_http_error(status, response))
+
+    def _scrub(self, text: str) -> str:
+        for value in self._secrets:
+            text = text.replace(value, "***")
+        return text
+
+    def _flush(self) -> None:
+        if self._rows:
+            rows, self._rows = self._rows, []
+            self._journal.write("\n".join(lines_text(list(rows))) + "\n")
+            self._journal.flush()
+
+
+_Result = tuple[bool, int, str | None, "wc.Observation | None"]
+
+
+def _http_error(status: int, response: httpx.Response) -> str:
+    try:  # WooCommerce errors name themselves: {"code": "woocommerce_rest_…", "message": …}
+        code: Any = response.json().get("code")
+    except Exception:
+        code = None
+    return f"HTTP {status} {code}" if isinstance(code, str) else f"HTTP {status}"

@@ -1,0 +1,224 @@
+"""The composition root of a virtual-time run: the whole sandbox world in one process.
+
+``python -m mocks.virtual --run RUN`` reads what the orchestrator wrote into the run folder
+(``fleet.json``, ``store.json``, ``clock.json``, ``world.json``, ``schedule.csv``) and the secrets
+from its environment (``PEAKBENCH_CARRIER_KEYS``, ``PEAKBENCH_STORE_CREDENTIALS``, push
+secrets), builds the same carrier apps, store, plugin and push loops as the wall-time children,
+connects them in-process, replays the schedule at its store instants and runs store time to the
+profile's end. It writes what the wall-time children write: carrier and push journals,
+``store.sqlite``, ``journals/replay.jsonl`` and ``progress.json``; then ``world.done.json``
+(``{"end", "finished"}``). SIGTERM or SIGINT stops it where it is, keeping what it wrote.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from mocks.app import CarrierApp, create_carrier_app
+from mocks.journal import Journal
+from mocks.push.wiring import PushWiring, push_wiring, start_pushes
+from mocks.recovery import journal_path
+from mocks.serve import parse_keys
+from mocks.store.app import create_store_app
+from mocks.store.config import CarrierEndpoint, Credentials, StoreConfig
+from mocks.store.db import StoreDB
+from mocks.store.plugin import Plugin
+from mocks.virtual import loop as virtual_loop
+from mocks.virtual.replay import ScheduleReplay
+from mocks.virtual.transport import InProcess, url
+from peakbench.adapters.woocommerce import Credentials as StoreCredentials
+from peakbench.clock import ClockSpec, LoopClock
+from peakbench.config.fleet import FleetSpec
+from peakbench.progress import count_kinds
+from peakbench.results import write_json
+from peakbench.schedule import read_schedule
+from peakbench.segments import segment_bytes_from_env
+
+STORE_HOST = "store.peakbench.test"
+PROGRESS_WALL_S = 0.5
+"""Wall seconds between progress files (a display concern: it never touches the world)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorldSpec:
+    """``RUN/world.json``: what the world runs besides the fleet and the store."""
+
+    duration: float
+    """Store seconds the run lasts (the world runs to this instant)."""
+    seed: int
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> WorldSpec:
+        return cls(float(data["duration"]), int(data["seed"]))
+
+
+def carrier_host(index: int) -> str:
+    return f"carrier-{index}.peakbench.test"
+
+
+async def run_world(
+    root: Path,
+    fleet: FleetSpec,
+    store: StoreConfig,
+    clock_spec: ClockSpec,
+    spec: WorldSpec,
+    credentials: Credentials,
+    carrier_keys: Mapping[str, Sequence[str]],
+    push: PushWiring,
+    segment_bytes: int,
+) -> tuple[float, bool]:
+    """Run the world of the run folder ``root`` to ``spec.duration``; (end, finished)."""
+    loop = asyncio.get_running_loop()
+    clock = LoopClock(clock_spec.start_epoch, loop)
+    journal_dir = root / "journals"
+    journal_dir.mkdir(parents=True, exist_ok=True)
+    journals: list[Journal] = []
+    apps: list[CarrierApp] = []
+    hosts: dict[str, Any] = {}
+    endpoints: dict[str, CarrierEndpoint] = {}
+    for index, carrier in enumerate(fleet.carriers):
+        journal = Journal(
+            carrier.name, journal_path(journal_dir, carrier.name), segment_bytes=segment_bytes
+        )
+        journals.append(journal)
+        accepted = list(carrier_keys.get(carrier.name, ()))
+        app = create_carrier_app(carrier, fleet, clock, accepted, journal)
+        apps.append(app)
+        host = carrier_host(index)
+        hosts[host] = app
+        known = store.carriers.get(carrier.name)
+        endpoints[carrier.name] = CarrierEndpoint(
+            carrier.name,
+            url(host),
+            known.personality if known is not None else carrier.personality,
+            next(iter(carrier_keys.get(carrier.name, ())), None),
+        )
+    transport = InProcess(hosts)
+    db = StoreDB(root / "store.sqlite")
+    plugin_client = httpx.AsyncClient(transport=transport, trust_env=False)
+    plugin = Plugin(store.plugin, endpoints, db, clock, client=plugin_client)
+    transport.add(STORE_HOST, create_store_app(db, plugin, clock, credentials))
+    stop = asyncio.Event()
+    wiring = PushWiring(push.secrets, push.store_credentials, url(STORE_HOST), transport)
+    items = list(read_schedule(root / "schedule.csv"))
+    replay_client = httpx.AsyncClient(
+        transport=transport, base_url=url(STORE_HOST), trust_env=False
+    )
+    replay = ScheduleReplay(
+        clock,
+        replay_client,
+        StoreCredentials(credentials.consumer_key, credentials.consumer_secret),
+        journal_dir / "replay.jsonl",
+        root / "progress.json",
+        count_kinds(item.kind for item in items),
+        seed=0,
+        segment_bytes=segment_bytes,
+    )
+    parent = os.getppid()
+    published = [time.monotonic()]
+
+    def on_item(t: float) -> None:
+        # wall time only paces the progress file and notices an orphaned world: never the world
+        if time.monotonic() - published[0] >= PROGRESS_WALL_S:
+            published[0] = time.monotonic()
+            replay.publish()
+            if os.getppid() != parent:
+                raise asyncio.CancelledError
+
+    pushers: list[asyncio.Task[None]] = []
+    finished = False
+    try:
+        await plugin.start()
+        pushers = start_pushes(apps, fleet, clock, journal_dir, wiring, stop, segment_bytes)
+        await replay.run(items, on_item)
+        rest = spec.duration - clock.now()
+        if rest > 0:
+            await clock.sleep(rest)
+        finished = True
+    finally:
+        end = min(clock.now(), spec.duration)
+        stop.set()
+        await asyncio.gather(*pushers, return_exceptions=True)
+        await plugin.stop()
+        await replay_client.aclose()
+        for journal in journals:
+            journal.close()
+        replay.close()
+        db.close()
+    return end, finished
+
+
+def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
+    """``python -m mocks.virtual --run RUN``: run the world of a run folder; 0 when it ran to
+    the end, 2 for a bad run folder or environment, 3 when it was stopped early."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m mocks.virtual",
+        description="Run a run folder's sandbox world in virtual store time.",
+    )
+    parser.add_argument("--run", type=Path, required=True, help="the run folder (RUN)")
+    args = parser.parse_args(argv)
+    root: Path = args.run
+    try:
+        fleet = FleetSpec.model_validate(_read(root / "fleet.json"))
+        store = StoreConfig.from_json(_read(root / "store.json"))
+        clock_spec = ClockSpec.from_json(_read(root / "clock.json"))
+        spec = WorldSpec.from_json(_read(root / "world.json"))
+        keys = parse_keys(environ.get("PEAKBENCH_CARRIER_KEYS"))
+        raw = environ.get("PEAKBENCH_STORE_CREDENTIALS")
+        if not raw:
+            raise ValueError("PEAKBENCH_STORE_CREDENTIALS is not set")
+        credentials = Credentials.from_json(json.loads(raw))
+        push = push_wiring(fleet, environ, url(STORE_HOST), None)
+        segment_bytes = segment_bytes_from_env(environ)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"world: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    world = run_world(root, fleet, store, clock_spec, spec, credentials, keys, push, segment_bytes)
+    end, finished = 0.0, False
+    with asyncio.Runner(loop_factory=virtual_loop.new_loop) as runner:
+        task: list[asyncio.Task[tuple[float, bool]]] = []
+
+        async def guarded() -> tuple[float, bool]:
+            me = asyncio.current_task()
+            assert me is not None
+            task.append(me)
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, me.cancel)
+            return await world
+
+        try:
+            end, finished = runner.run(guarded())
+        except asyncio.CancelledError:
+            progress = _read_or_none(root / "progress.json")
+            end = float(progress.get("t", 0.0)) if progress else 0.0
+    write_json(root / "world.done.json", {"end": round(end, 3), "finished": finished})
+    return 0 if finished else 3
+
+
+def _read(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+
+
+def _read_or_none(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
