@@ -100,3 +100,13 @@ def test_merging_histograms_equals_one_histogram_of_the_union(
     left.merge(right)
     assert left.summary() == union.summary()
     assert [left.percentile(p) for p in (0, 33.3)] == [union.percentile(p) for p in (0, 33.3)]
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.lists(st.floats(0, 1e8, allow_nan=False), min_size=1, max_size=40))
+def test_figures_are_hdrhs_own(seconds: list[float]) -> None:
+    d = _of(*seconds)
+    h = d._h
+    for p in (0, 0.1, 50, 99.9, 100, 150):
+        assert d.percentile(p) == float(h.get_value_at_percentile(p)) / 1000.0
+    assert d.summary()["mean"] == round(float(h.get_mean_value()) / 1000.0, 3)
