@@ -13,6 +13,7 @@ from typing import Any
 
 from peakbench.clock import ClockSpec, iso
 from peakbench.config.profile import Profile
+from peakbench.distortion import distortion
 from peakbench.faults import apply_faults, read_faults
 from peakbench.freshness import (
     ViewFreshness,
@@ -189,7 +190,8 @@ def analyse(
         "plugin": profile.target.plugin.model_dump(mode="json") if sandbox else None,
         "seed": profile.seed,
         "clock": {
-            "scale": clock.scale,
+            "mode": "virtual" if profile.virtual else "wall",
+            "scale": None if profile.virtual else clock.scale,
             "start": 0.0,
             "end": round(end, 3),
             "start_iso": iso(start_epoch),
@@ -217,10 +219,7 @@ def analyse(
         }
         if sandbox
         else None,
-        "distortion": {
-            "view_round_trip_p50_s": round(resolution, 3),
-            "note": "network round trips cannot scale with the clock",
-        },
+        "distortion": distortion(profile.virtual, resolution, files.journals),
         "skipped_journal_lines": skipped.lines,
         "resources": resources_summary(root, profile.resources),
         "partial": partial,

@@ -122,7 +122,14 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     path = Path(args.profile) if args.profile else _default_profile()
-    profile = load_profile(path, _overrides(args.set))
+    overrides = _overrides(args.set) + ([("clock.mode", "wall")] if args.wall else [])
+    profile = load_profile(path, overrides)
+    if profile.virtual and (scale.processes > 1 or scale.master or scale.ui):
+        flag = "--processes" if scale.processes > 1 else "--master" if scale.master else "--ui"
+        raise UsageError(
+            f"{flag} spreads a Locust replay, which runs in wall time: add --wall "
+            "(this run is in virtual time, one process, no Locust)"
+        )
     baseline = _baseline(args.baseline, profile.slo)
     credentials = _preflight(profile, args.allow_production)
     if profile.candidates:  # one run per candidate plugin, then a comparison
@@ -374,6 +381,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a profile field, e.g. --set target.plugin.interval=10m",
     )
     run.add_argument("--baseline", metavar="RUN", help="baseline run for relative SLOs (+10%%)")
+    run.add_argument(
+        "--wall",
+        action="store_true",
+        help="run the sandbox in wall time (real processes, sockets, Locust at clock.scale) "
+        "instead of virtual store time; same as --set clock.mode=wall",
+    )
     run.add_argument(
         "--allow-production",
         action="store_true",

@@ -227,6 +227,10 @@ class Run:
         self._write_summary(root, summary)
         self._phase("reports")
         render_summary(self.console, summary)
+        if summary.get("distortion", {}).get("warning"):
+            self.console.print(
+                f"[bold yellow]distortion:[/] {summary['distortion']['warning']}", soft_wrap=True
+            )
         self._write_reports(root, summary)
         if self._note_signals():  # a signal while the reports were written
             summary = apply_faults(summary, [asdict(f) for f in self.faults.faults])
@@ -376,8 +380,6 @@ class Run:
         names = {c.name: {"base_url": "", "personality": c.personality} for c in profile.carriers}
         write_json(root / "store.json", store_config(profile, {"carriers": names}))
         write_json(root / "world.json", {"duration": profile.clock.duration, "seed": profile.seed})
-        # hash order must not decide anything in the world; fixing it makes sure it cannot
-        env = {**env, "PYTHONHASHSEED": "0"}
         world = self._child(
             root, "world", [sys.executable, "-m", "mocks.virtual", "--run", str(root)], env, None
         )

@@ -1,5 +1,6 @@
-"""The small profile the end-to-end tests run: 12 h of store time at ×2400 (about 20 s of wall
-time), a flat 60 orders per hour, one generic carrier with a 300/day quota and a ban."""
+"""The small profile the end-to-end tests run: 12 h of store time (in virtual time by default, a
+second or two; at ×2400 in wall time, about 20 s), a flat 60 orders per hour, one generic carrier
+with a 300/day quota and a ban."""
 
 from __future__ import annotations
 
@@ -36,10 +37,14 @@ def small(
     interval: str = "1h",
     behaviours: list[dict[str, Any]] | None = None,
     warmup_wall_s: float = 4,
+    mode: str | None = None,
 ) -> dict[str, Any]:
     """A fresh copy of the small profile with the plugin's polling ``interval``, the carrier's
-    ``behaviours`` (default: :data:`QUOTA_AND_BAN`) and the replay's warm-up changed."""
+    ``behaviours`` (default: :data:`QUOTA_AND_BAN`), the replay's warm-up and the clock's
+    ``mode`` (``wall``: real processes and Locust; default: virtual time) changed."""
     data = copy.deepcopy(_SMALL)
+    if mode is not None:
+        data["clock"]["mode"] = mode
     data["name"] = name
     data["target"]["plugin"]["interval"] = interval
     if behaviours is not None:

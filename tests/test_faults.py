@@ -132,7 +132,7 @@ def _count(path: Path) -> int:
 
 def _long(name: str) -> dict[str, Any]:
     """The small profile at ×600: 72 s of replay, always cut short by its fault."""
-    data = small(name, warmup_wall_s=2)
+    data = small(name, warmup_wall_s=2, mode="wall")
     data["clock"]["scale"] = 600
     return data
 
@@ -186,7 +186,9 @@ def _limit_file_size() -> None:
 
 
 def _disk_full(tmp: Path) -> Outcome:
-    d = Driver(tmp, "disk-full", small("disk-full", warmup_wall_s=2), preexec=_limit_file_size)
+    d = Driver(
+        tmp, "disk-full", small("disk-full", warmup_wall_s=2, mode="wall"), preexec=_limit_file_size
+    )
     d.until("the replay", lambda: d.phase() == "replay")
     return d.finish()
 
@@ -215,7 +217,7 @@ def _sigint_twice(tmp: Path) -> Outcome:
 
 
 def _sigterm_after_replay(tmp: Path) -> Outcome:
-    data = small("sigterm-reports", warmup_wall_s=2)
+    data = small("sigterm-reports", warmup_wall_s=2, mode="wall")
     data["clock"]["duration"] = "3h"
     data["peak"]["order_window"] = "2h"
     d = Driver(tmp, "sigterm-reports", data)

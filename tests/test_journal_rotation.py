@@ -165,7 +165,7 @@ def test_real_mock_traffic_in_tiny_segments_reads_back_every_line_once(tmp_path:
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("rotation")
     profile = tmp / "rotation.yaml"
-    profile.write_text(yaml.safe_dump(small("rotation")))
+    profile.write_text(yaml.safe_dump(small("rotation", mode="wall")))
     env = {**os.environ, SEGMENT_BYTES_ENV: "8KiB"}
     results = tmp / "results"
     proc = subprocess.run(

@@ -27,10 +27,14 @@ SECRET = re.compile(r"\b(ck|cs)_[0-9a-f]{40}\b|\bpk_[0-9a-f]{24}\b")
 SMALL: dict[str, Any] = small()
 
 
-def _run(tmp_path: Path, name: str, interval: str) -> tuple[int, dict[str, Any], Path]:
+def _run(
+    tmp_path: Path, name: str, interval: str, mode: str | None = None
+) -> tuple[int, dict[str, Any], Path]:
     data = json.loads(json.dumps(SMALL))
     data["name"] = name
     data["target"]["plugin"]["interval"] = interval
+    if mode is not None:
+        data["clock"]["mode"] = mode
     profile = tmp_path / f"{name}.yaml"
     profile.write_text(yaml.safe_dump(data))
     results = tmp_path / "results"
@@ -51,7 +55,10 @@ def _run(tmp_path: Path, name: str, interval: str) -> tuple[int, dict[str, Any],
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, dict[str, Any], Path]]:
     tmp = tmp_path_factory.mktemp("e2e")
-    return {interval: _run(tmp, f"poll-{interval}", interval) for interval in ("3h", "1h", "10m")}
+    runs = {interval: _run(tmp, f"poll-{interval}", interval) for interval in ("3h", "1h", "10m")}
+    # the same contract in wall time: real processes, sockets and Locust
+    runs["wall-1h"] = _run(tmp, "wall-poll-1h", "1h", mode="wall")
+    return runs
 
 
 def test_runs_are_valid_and_follow_the_contract(runs: dict[str, Any]) -> None:
@@ -89,12 +96,14 @@ def test_runs_are_valid_and_follow_the_contract(runs: dict[str, Any]) -> None:
             }
         assert summary["orders"]["done"] == summary["orders"]["scheduled"] > 300
         assert summary["views"]["done"] > 100
+        wall = summary["clock"]["mode"] == "wall"
+        assert wall == interval.startswith("wall"), interval
         for name in (
             "run.json",
             "summary.json",
             "schedule.csv",
             "store.sqlite",
-            "locust_stats.csv",
+            *(["locust_stats.csv"] if wall else []),  # Locust replays in wall time only
             "journals/replay.jsonl",
             "journals/carrier-generic.jsonl",
         ):
@@ -191,6 +200,7 @@ def test_summary_agrees_with_a_recomputation_from_the_journals(runs: dict[str, A
 def test_ctrl_c_ends_every_child_and_keeps_partial_results(tmp_path: Path) -> None:
     data = json.loads(json.dumps(SMALL))
     data["name"] = "interrupted"
+    data["clock"]["mode"] = "wall"
     data["clock"]["scale"] = 600  # 72 s of wall time: it will be interrupted long before
     profile = tmp_path / "p.yaml"
     profile.write_text(yaml.safe_dump(data))

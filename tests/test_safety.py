@@ -110,7 +110,7 @@ def safety_run(
     """One small sandbox run (~20 s wall) whose aggregator signs its webhooks with a known
     secret; the store credentials and carrier keys are the orchestrator's own."""
     tmp = tmp_path_factory.mktemp("safety")
-    data = small("safety")
+    data = small("safety", mode="wall")
     data["clock"]["duration"] = "8h"
     data["peak"]["order_window"] = "6h"
     data["target"]["plugin"] = {"preset": "saas-push", "aggregator": "trackship"}

@@ -33,7 +33,7 @@ from peakbench.loadgen import Scale, locust_argv
 from peakbench.schedule import Item, write_schedule
 from peakbench.segments import segment_files
 
-SMALL: dict[str, Any] = small(behaviours=[QUOTA_AND_BAN[0]], warmup_wall_s=5)
+SMALL: dict[str, Any] = small(behaviours=[QUOTA_AND_BAN[0]], warmup_wall_s=5, mode="wall")
 SMALL["replay"]["users"] = "auto"
 UI_URL = re.compile(r"Locust web UI: (http://127\.0\.0\.1:\d+)")
 

@@ -43,7 +43,7 @@ FD_GROWTH = {"orchestrator": 2, "mocks": 4, "store": 8, "locust": 8}
 
 
 def _soak_profile() -> dict[str, Any]:
-    data = small("soak-ci", interval="10m")
+    data = small("soak-ci", interval="10m", mode="wall")
     data["clock"].update({"scale": 1200, "duration": "10h"})  # 30 s of wall time
     data["peak"].update({"peak_orders_per_hour": 100, "order_window": None})
     data["resources"] = {"interval_wall_s": 1, "warmup_wall_s": WARMUP_WALL_S}

@@ -92,12 +92,14 @@ class Rendered(NamedTuple):
 class GenericPersonality:
     """The generic JSON API of carrier ``carrier`` over the journeys of ``model``.
 
-    ``cache_size`` bounds how many parcels keep their rendered fragments (about 3 KB each).
+    ``cache_size`` bounds how many parcels keep their rendered fragments (about 3 KB each);
+    a peak's open parcels should fit, since a plugin polls them in a cycle and an LRU cache
+    smaller than a cycle never hits.
     """
 
     content_type = b"application/json"
 
-    def __init__(self, carrier: str, model: TimelineModel, cache_size: int = 4096) -> None:
+    def __init__(self, carrier: str, model: TimelineModel, cache_size: int = 16384) -> None:
         self.carrier = carrier
         self.model = model
         self._carrier_json = json.dumps(carrier)

@@ -52,6 +52,9 @@ CREATE TABLE IF NOT EXISTS plugin_requests (
 );
 """
 
+_IN_LIMIT = 500
+"""Most parameters of one ``IN (...)`` (SQLite allows 999 in old builds)."""
+
 
 @dataclass(frozen=True, slots=True)
 class OrderRow:
@@ -239,38 +242,62 @@ class StoreDB:
 
         Returns True when a change was logged.
         """
-        row = self.conn.execute(
-            "SELECT order_id, shown_count FROM shipments WHERE tracking_number = ?",
-            (tracking_number,),
-        ).fetchone()
-        if row is None:
-            return False
-        delivered = int(status == "delivered")
-        if row["shown_count"] == len(events):
-            self.conn.execute(
+        return self.apply_trackings([(tracking_number, events, status)], t) == 1
+
+    def apply_trackings(
+        self, trackings: Sequence[tuple[str, list[dict[str, Any]], str]], t: float
+    ) -> int:
+        """:meth:`apply_tracking` for a batch of ``(tracking_number, events, status)`` (one
+        carrier answer), in a few statements; changes are logged in the batch's order.
+        Returns how many changes were logged."""
+        if not trackings:
+            return 0
+        known: dict[str, tuple[int, int]] = {}
+        numbers = list(dict.fromkeys(n for n, _, _ in trackings))
+        for i in range(0, len(numbers), _IN_LIMIT):
+            part = numbers[i : i + _IN_LIMIT]
+            marks = ",".join("?" * len(part))
+            for row in self.conn.execute(
+                "SELECT tracking_number, order_id, shown_count FROM shipments "
+                f"WHERE tracking_number IN ({marks})",
+                part,
+            ):
+                known[row[0]] = (row[1], row[2])
+        t3 = _r3(t)
+        checked: list[tuple[Any, ...]] = []
+        changed: list[tuple[Any, ...]] = []
+        logged: list[tuple[Any, ...]] = []
+        for number, events, status in trackings:
+            row = known.get(number)
+            if row is None:
+                continue
+            order_id, shown = row
+            delivered = int(status == "delivered")
+            if shown == len(events):
+                checked.append((t3, status, delivered, number))
+                continue
+            known[number] = (order_id, len(events))
+            body = json.dumps(events, separators=(",", ":"))
+            changed.append((body, len(events), status, t3, delivered, number))
+            logged.append((order_id, number, t3, len(events), status))
+        if checked:
+            self.conn.executemany(
                 "UPDATE shipments SET last_checked_t = ?, status = ?, delivered = ? "
                 "WHERE tracking_number = ?",
-                (_r3(t), status, delivered, tracking_number),
+                checked,
             )
-            return False
-        self.conn.execute(
-            "UPDATE shipments SET events = ?, shown_count = ?, status = ?, last_checked_t = ?, "
-            "delivered = ? WHERE tracking_number = ?",
-            (
-                json.dumps(events, separators=(",", ":")),
-                len(events),
-                status,
-                _r3(t),
-                delivered,
-                tracking_number,
-            ),
-        )
-        self.conn.execute(
-            "INSERT INTO tracking_changes(order_id, tracking_number, t, shown_count, status) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (row["order_id"], tracking_number, _r3(t), len(events), status),
-        )
-        return True
+        if changed:
+            self.conn.executemany(
+                "UPDATE shipments SET events = ?, shown_count = ?, status = ?, "
+                "last_checked_t = ?, delivered = ? WHERE tracking_number = ?",
+                changed,
+            )
+            self.conn.executemany(
+                "INSERT INTO tracking_changes(order_id, tracking_number, t, shown_count, status) "
+                "VALUES (?, ?, ?, ?, ?)",
+                logged,
+            )
+        return len(logged)
 
     def touch(self, tracking_numbers: Iterable[str], t: float) -> None:
         """Mark shipments as checked (the carrier answered, but not with a tracking)."""

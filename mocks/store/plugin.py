@@ -412,11 +412,14 @@ class Plugin:
         now = self.clock.now()
         wanted = set(asked)
         with self.db.transaction():
-            for tracking in reply.trackings:
-                number = tracking["tracking_number"]
-                if number in wanted:
-                    status = str(tracking.get("status") or "pending")
-                    self.db.apply_tracking(number, tracking["events"], status, now)
+            self.db.apply_trackings(
+                [
+                    (t["tracking_number"], t["events"], str(t.get("status") or "pending"))
+                    for t in reply.trackings
+                    if t["tracking_number"] in wanted
+                ],
+                now,
+            )
             self.db.touch((n for n in reply.not_found if n in wanted), now)
 
 

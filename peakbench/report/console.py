@@ -10,6 +10,7 @@ from rich.text import Text
 
 from peakbench.durations import format_duration
 from peakbench.live import Snapshot
+from peakbench.report.clocks import pace
 
 
 def _d(value: float | None) -> str:
@@ -117,7 +118,7 @@ def summary_table(summary: dict[str, Any]) -> Table:
     )
     table.add_row(
         "clock",
-        f"×{summary['clock']['scale']:g}; loopback round trip ≈ "
+        f"{pace(summary['clock'])}; loopback round trip ≈ "
         f"{_d(summary['distortion']['view_round_trip_p50_s'])} of store time",
     )
     if summary.get("resources"):

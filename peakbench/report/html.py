@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from peakbench.durations import format_duration
+from peakbench.report.clocks import pace, pace_sentence
 from peakbench.report.console import freshness_table, slo_table, summary_table, verdict_text
 from peakbench.report.figures import (
     carriers_figure,
@@ -57,7 +58,7 @@ def _header(summary: dict[str, Any], record: dict[str, Any], run_dir: Path) -> s
             f"{clock.get('start_iso', '?')} → {clock.get('end_iso', '?')} "
             f"({_d(clock['end'] - clock['start'])})",
         ),
-        ("clock scale", f"×{clock['scale']:g} (store seconds per wall second)"),
+        ("clock", pace_sentence(clock)),
         (
             "validity",
             "valid"
@@ -75,8 +76,8 @@ def _header(summary: dict[str, Any], record: dict[str, Any], run_dir: Path) -> s
     return (
         f"<h1>peakbench · {_e(summary['profile'])} "
         f'<span class="verdict {word.lower()}">{word}</span></h1>\n'
-        f'<p class="muted">Run report. All times are store time; the replay ran at '
-        f"×{clock['scale']:g}.</p>\n"
+        f'<p class="muted">Run report. All times are store time; clock: '
+        f"{_e(pace(clock))}.</p>\n"
         f'<table class="kv">{body}</table>'
     )
 
@@ -138,7 +139,7 @@ def assumptions_html(summary: dict[str, Any]) -> str:
         "became visible at the carrier. Its resolution is the loopback round trip of a view, "
         f"{_d(staleness.get('resolution_s'))} of store time at this clock scale: network round "
         "trips cannot scale with the clock (a distortion, not hidden).",
-        f"<b>Clock.</b> One wall second was {summary['clock']['scale']:g} store seconds.",
+        f"<b>Clock.</b> {_e(pace_sentence(summary['clock']))}",
     ]
     if summary.get("skipped_journal_lines"):
         items.append(

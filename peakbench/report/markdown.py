@@ -14,6 +14,7 @@ from typing import Any
 from rich.table import Table
 
 from peakbench.durations import format_duration
+from peakbench.report.clocks import pace_phrase
 from peakbench.report.console import freshness_table, slo_table, summary_table, verdict_text
 from peakbench.report.page import Cell, table_rows
 
@@ -81,8 +82,8 @@ def render_markdown(summary: dict[str, Any]) -> str:
         f"## {MARKS.get(word, '')} peakbench · {summary['profile']} · **{word}**",
         "",
         f"Target `{summary['target']}`, plugin {plugin_text(summary.get('plugin') or {})}; "
-        f"seed {summary['seed']}; {_d(clock['end'] - clock['start'])} of store time at "
-        f"×{clock['scale']:g}.",
+        f"seed {summary['seed']}; {_d(clock['end'] - clock['start'])} of store time "
+        f"{pace_phrase(clock)}.",
         "",
     ]
     for reason in summary.get("invalid_reasons") or []:
