@@ -126,7 +126,8 @@ def test_a_small_run_gives_exactly_its_figures(
     assert (s["profile"], s["target"], s["seed"]) == ("tiny", "sandbox", 7)
     assert s["plugin"] == profile.target.plugin.model_dump(mode="json")
     assert s["clock"] == {
-        "scale": 3600.0,
+        "mode": "virtual",  # the sandbox's default: no scale
+        "scale": None,
         "start": 0.0,
         "end": 60000.0,
         "start_iso": "2026-11-27T05:00:00Z",
@@ -155,7 +156,7 @@ def test_a_small_run_gives_exactly_its_figures(
     assert s["staleness_s"]["resolution_s"] == 0.5  # median view round trip: 0.5, 0.5, 2, 2
     assert s["distortion"] == {
         "view_round_trip_p50_s": 0.5,
-        "note": "network round trips cannot scale with the clock",
+        "note": "virtual time: modelled latency is the only latency",
     }
     stalls = [5000 - 100.0, 6000 - 200.0, 50_000 - (e1[3].occurred_at - START)]
     stalls.append(51_000 - (e2[1].occurred_at - START))
@@ -322,6 +323,12 @@ def test_a_real_store_samples_refresh_latency_from_its_views(
         fh.write("\n" + json.dumps(_row("view", 2, 30000.12345, tracking_number=n2, shown=1)))
     s = analyse(_real(profile), CLOCK, root, END)
     assert s["target"] == "woocommerce" and s["plugin"] is None and s["queue"] is None
+    assert (s["clock"]["mode"], s["clock"]["scale"]) == ("wall", 3600.0)
+    assert s["distortion"] == {
+        "view_round_trip_p50_s": 0.5,
+        "modelled_latency_p50_s": None,
+        "note": "network round trips cannot scale with the clock",
+    }
     refresh = s["refresh_latency_s"]
     assert refresh["method"] == "sampled"
     # n1: event 0 seen at 5000 (gap 4900), 1 at 20000.4444 (gap 15000.4444), 2-3 at 50000
