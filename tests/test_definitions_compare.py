@@ -130,6 +130,7 @@ def test_a_high_percentile_in_a_long_tail_walks_past_the_window() -> None:
     assert s.percentile([1, 0], 50, 1) == 100.0
 
 
+@settings(max_examples=30)
 @given(st.lists(st.floats(-1e3, 1e3), max_size=20), st.data())
 def test_a_column_total_is_the_weighted_sum(values: list[float], data: st.DataObject) -> None:
     w = data.draw(st.lists(st.integers(0, 4), min_size=len(values), max_size=len(values)))
@@ -330,3 +331,34 @@ def test_values_for_people() -> None:
     assert format_value(count, 3.25) == "3.2"
     assert format_value(count, -3.0, True) == "−3.0"
     assert format_value(count, 0.0, True) == "±0.0"
+
+
+def _noisy(seed: int, shift: float) -> tuple[OrderSample, ...]:
+    rng = random.Random(seed)
+    return tuple(
+        OrderSample(
+            ref,
+            done=True,
+            shipped=True,
+            staleness=tuple(rng.uniform(0, 3600) + shift for _ in range(3)),
+            refresh=(rng.uniform(0, 600),),
+            complaints=rng.random() / 10,
+        )
+        for ref in range(1, 31)
+    )
+
+
+def test_the_bootstrap_is_seeded_and_its_intervals_ordered() -> None:
+    runs = [_run("a", _noisy(1, 0.0)), _run("b", _noisy(2, 0.0))]
+    first = compare(runs, resamples=200, seed=3)
+    assert first == compare(runs, resamples=200, seed=3)
+    assert first != compare(runs, resamples=200, seed=4)
+    assert first.confidence == 0.95 and first.pairs[0].candidate == first.runs[1]
+    m = next(m for m in first.pairs[0].metrics if m.metric.key == "staleness_p50")
+    assert m.low is not None and m.high is not None and m.diff is not None
+    assert m.low < m.diff < m.high and m.verdict == SAME
+
+
+def test_compare_defaults() -> None:
+    result = compare([_run("a", ORDERS), _run("b", ORDERS)])
+    assert (result.resamples, result.confidence, result.seed) == (2000, 0.95, 0)

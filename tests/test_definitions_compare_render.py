@@ -23,8 +23,9 @@ from peakbench.report.compare import (
     render_comparison,
 )
 
-BASE = RunInfo("base<1>", "/runs/base", "bf", 7, "abc", 1200, 3400, 600.0, 900.0, True)
-CAND = RunInfo("cand", "/runs/cand", "bf&co", 7, "abc", 1199, 3390, 3600.0, 5400.0, False)
+PLAN = "sha256:" + "0123456789abcdef" * 4
+BASE = RunInfo("base<1>", "/runs/base", "bf", 7, PLAN, 1200, 3400, 600.0, 900.0, True)
+CAND = RunInfo("cand", "/runs/cand", "bf&co", 7, PLAN, 1199, 3390, 3600.0, 5400.0, False)
 
 
 def _diffs() -> tuple[MetricDiff, ...]:
@@ -40,9 +41,15 @@ def _diffs() -> tuple[MetricDiff, ...]:
     )
 
 
+LONG = (
+    "cand is not a valid run (the harness fell behind the schedule: 22.2% of arrivals started "
+    "more than 300s (store) late, limit 5%)"
+)
+
+
 def comparison(same_plan: bool) -> Comparison:
     pair = Pairing(BASE, CAND, same_plan, same_plan, _diffs())
-    warnings = () if same_plan else ("cand did <not> replay", "cand is not a valid run (late)")
+    warnings = () if same_plan else ("cand did <not> replay", LONG)
     return Comparison((BASE, CAND), (pair,), 2000, 0.9, 5, warnings)
 
 
@@ -74,7 +81,7 @@ bootstrap over orders, 2,000 resamples (seed 5); 90% intervals hold jointly for 
 
 def test_the_console_comparison_of_paired_runs() -> None:
     assert _console(comparison(True)) == (
-        "same seed (7) and schedule (abc) in every run: orders are paired\n" + TABLE
+        f"same seed (7) and schedule ({PLAN}) in every run: orders are paired\n" + TABLE
     )
 
 
@@ -83,7 +90,7 @@ def test_the_console_comparison_warns_first() -> None:
     assert text.splitlines()[:3] == [
         "WARNING: the runs did not replay the same seed and schedule (see warnings)",
         "warning: cand did <not> replay",
-        "warning: cand is not a valid run (late)",
+        f"warning: {LONG}",
     ]
 
 
@@ -112,17 +119,27 @@ def test_the_table_is_data() -> None:
     assert table.title == "cand vs base<1> (baseline)" and table.title_justify == "left"
     assert table.row_count == 8 and table.pad_edge is False
     assert table.padding == (0, 1, 0, 0)
+    assert comparison_table(comparison(True).pairs[0]).columns[4].header == "95% CI"
+
+
+def test_a_pairs_verdict_by_metric() -> None:
+    pair = comparison(True).pairs[0]
+    assert pair.verdict("staleness_p50") == BETTER and pair.verdict("staleness_p95") == WORSE
+    assert pair.verdict("outage_s_per_order") == UNMEASURED
 
 
 BODY = """<h1>peakbench comparison</h1>
 <p class="note fail">WARNING: the runs did not replay the same seed and schedule (see warnings)</p>
 <p class="note fail">warning: cand did &lt;not&gt; replay</p>
-<p class="note fail">warning: cand is not a valid run (late)</p>
+<p class="note fail">warning: cand is not a valid run (the harness fell behind the schedule: \
+22.2% of arrivals started more than 300s (store) late, limit 5%)</p>
 <h2>Runs</h2><table><tr><th>run</th><th>profile</th><th>seed</th>
 <th>schedule</th><th>orders</th><th>views</th><th>valid</th></tr>
-<tr><td>base&lt;1&gt;</td><td>bf</td><td>7</td><td><code>abc</code></td><td>1,200</td>\
+<tr><td>base&lt;1&gt;</td><td>bf</td><td>7</td>\
+<td><code>sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef</code></td><td>1,200</td>\
 <td>3,400</td><td>yes</td></tr>
-<tr><td>cand</td><td>bf&amp;co</td><td>7</td><td><code>abc</code></td><td>1,199</td>\
+<tr><td>cand</td><td>bf&amp;co</td><td>7</td>\
+<td><code>sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef</code></td><td>1,199</td>\
 <td>3,390</td><td>NO</td></tr>
 </table>
 <h2>cand vs base&lt;1&gt; (baseline)</h2>
@@ -156,7 +173,7 @@ def test_the_html_fragment() -> None:
 def test_the_html_fragment_of_paired_runs() -> None:
     body = comparison_body(comparison(True))
     assert body.splitlines()[1] == (
-        '<p class="note">same seed (7) and schedule (abc) in every run: orders are paired</p>'
+        f'<p class="note">same seed (7) and schedule ({PLAN}) in every run: orders are paired</p>'
     )
     assert "warning:" not in body
     assert '<p class="muted">Bootstrap over orders (paired), 2,000 resamples' in body
