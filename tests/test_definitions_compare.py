@@ -92,6 +92,12 @@ def test_metrics_of_a_resample_weight_each_order() -> None:
     )
 
 
+def test_percentiles_of_a_run_are_nearest_rank() -> None:
+    values = tuple(float(v) for v in range(100, 0, -1))
+    one = _arrays((OrderSample(1, done=True, shipped=True, staleness=values, refresh=values),))
+    assert one.stats([1])[:3] == (50.0, 95.0, 95.0)
+
+
 def test_metrics_without_samples_are_nan() -> None:
     assert _same(_arrays().stats([0, 0, 0, 4]), (NAN,) * 7)
     assert _same(_arrays().stats([0, 0, 4, 0]), (NAN, NAN, NAN, NAN, 0.0, NAN, NAN))
@@ -152,6 +158,8 @@ def test_weights_draw_n_orders_with_replacement() -> None:
     assert w == _weights(random.Random(4), 50)
     assert max(w) > 1  # with replacement: 50 draws of 50 orders repeat one (p ≈ 1 − 3e-21)
     assert _weights(random.Random(0), 1) == [1]
+    # the same seed draws the same resample on every machine and version (unsigned words)
+    assert _weights(random.Random(4), 10) == [0, 2, 1, 2, 0, 0, 0, 2, 1, 2]
     counts = [0] * 5
     for _ in range(400):
         for i, x in enumerate(_weights(random.Random(_), 5)):
