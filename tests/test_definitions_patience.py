@@ -51,3 +51,10 @@ def test_the_curve_never_falls_and_stays_below_its_ceiling(a: float, b: float) -
     lo, hi = sorted((a, b))
     p_lo, p_hi = complaint_probability(SPEC, lo), complaint_probability(SPEC, hi)
     assert 0.0 <= p_lo <= p_hi <= SPEC.max_probability
+
+
+def test_a_zero_width_curve_is_a_step_at_the_midpoint() -> None:
+    step = PatienceSpec(midpoint=3600.0, width=0.0, max_probability=0.6)
+    assert complaint_probability(step, 3599.0) == 0.6 / (1 + math.exp(60.0))
+    assert complaint_probability(step, 3600.0) == 0.3
+    assert complaint_probability(step, 3601.0) == 0.6
