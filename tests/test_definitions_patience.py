@@ -58,3 +58,8 @@ def test_a_zero_width_curve_is_a_step_at_the_midpoint() -> None:
     assert complaint_probability(step, 3599.0) == 0.6 / (1 + math.exp(60.0))
     assert complaint_probability(step, 3600.0) == 0.3
     assert complaint_probability(step, 3601.0) == 0.6
+
+
+def test_a_narrow_curve_is_still_logistic() -> None:
+    narrow = PatienceSpec(midpoint=100.0, width=0.5, max_probability=0.5)
+    assert complaint_probability(narrow, 100.25) == 0.5 / (1 + math.exp(-0.5))
