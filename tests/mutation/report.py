@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -71,7 +72,12 @@ def table(
     mutants not killed, and stale entries of the equivalent list."""
     rows, missed, stale = [], [], []
     known = {name for codes in results.values() for name in codes}
-    stale += [f"{name}: no such mutant" for name in equivalent if name not in known]
+    modules = {m.removesuffix(".py").replace("/", ".") for m in results}
+    stale += [
+        f"{name}: no such mutant"
+        for name in equivalent
+        if name not in known and re.split(r"\.x[_ǁ]", name)[0] in modules
+    ]
     for module, codes in results.items():
         counts: Counter[str] = Counter()
         for name, code in sorted(codes.items(), key=lambda kv: _order(kv[0])):
