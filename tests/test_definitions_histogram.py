@@ -52,6 +52,8 @@ def test_values_are_milliseconds_with_three_significant_digits() -> None:
     assert _of(0.0025).percentile(50) == 0.002  # round half to even
     assert _of(1.234).percentile(50) == 1.234  # exact below 2,048 ms
     assert _of(123.456).percentile(100) == 123.519  # 3 significant digits above
+    # a bucket 64 ms wide: percentile 0 is its lowest value, any other its highest
+    assert (_of(123.5).percentile(0), _of(123.5).percentile(1)) == (123.456, 123.519)
 
 
 def test_max_and_mean_are_rounded_to_the_millisecond() -> None:
