@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -97,6 +98,13 @@ class CarrierApp:
         self._content_type = (b"content-type", self.personality.content_type)
         self._wants_query = bool(getattr(self.personality, "wants_query", False))
         """Personalities whose routes live in the query string (DHL) get ``path?query``."""
+        self._public = frozenset(getattr(self.personality, "public_routes", ()))
+        """Routes the vendor answers without a key (TrackShip's carrier lists)."""
+        self._rate_headers = getattr(self.personality, "rate_headers", None)
+        """Personalities that send rate-limit headers on every response (AfterShip)."""
+        use_clock = getattr(self.personality, "use_clock", None)
+        if callable(use_clock):  # OAuth personalities print token times on the wall clock
+            use_clock(clock)
 
     # -- control (the admin API calls these) -------------------------------------------------------
 
@@ -163,6 +171,8 @@ class CarrierApp:
                 body = read
         credential = personality.credential(scope["headers"], body, epoch)
         label = (self.labels.get(credential) if self.labels else "k0") if credential else None
+        if label is None and route in self._public:
+            label = ANON
         content_type = self._content_type
         if label is None:
             reply = personality.unauthorized(personality.parse(route, argument, b""))
@@ -181,6 +191,8 @@ class CarrierApp:
                 return
             if refusal is None:  # the hot path: nothing to release, nothing to spoil
                 reply = personality.respond(ask, epoch)
+                if self._rate_headers is not None:
+                    reply = self._with_rate(reply, route, label, ip, t, epoch)
                 outcome = OK if reply.status < 300 else ERROR
             else:
                 outcome = OUTCOMES.get(refusal.kind, ERROR)
@@ -197,6 +209,19 @@ class CarrierApp:
         if delay > 0:
             await self.clock.sleep(delay)
         await send_response(send, reply.status, reply.body, reply.headers, content_type)
+
+    def _with_rate(
+        self, reply: Reply, route: str, label: str, ip: str, t: float, epoch: float
+    ) -> Reply:
+        """``reply`` with the personality's rate-limit headers from the tightest quota (the
+        personality's plan rate, all left, when none applies)."""
+        found = self.pipeline.allowance(route, label, ip, t, epoch)
+        if found is None:
+            plan = int(getattr(self.personality, "plan_rate", 10))
+            found = (plan, plan, 1.0)
+        limit, left, reset_in = found
+        headers = self._rate_headers(limit, left, math.ceil(epoch + reset_in))  # type: ignore[misc]
+        return reply._replace(headers=reply.headers + headers)
 
     async def _refuse(
         self,
@@ -253,6 +278,8 @@ class CarrierApp:
     ) -> None:
         """Answer an admitted request, mangling the answer when a fault behaviour says so."""
         reply = self.personality.respond(ask, epoch)
+        if self._rate_headers is not None:
+            reply = self._with_rate(reply, route, label, ip, t, epoch)
         outcome = OK if reply.status < 300 else ERROR
         delay = pipeline.delay(route, t, label, ip) if pipeline.latencies else 0.0
         mangle = (

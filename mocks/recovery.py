@@ -24,16 +24,25 @@ carrier's config (fingerprint) changed; behaviours were changed live through the
 (not persisted: a restart serves the fleet file's); or retention deleted segments holding lines
 the longest window still needs (:meth:`Pipeline.memory`). What is lost in any case: up to one
 wall second of requests a killed server had not flushed, and probability draws (a behaviour
-with ``probability`` below 1 is recalled as if it applied). Registrations of aggregator
-personalities are not recovered.
+with ``probability`` below 1 is recalled as if it applied).
+
+Registrations of aggregator personalities (AfterShip, EasyPost, 17TRACK, TrackShip: what a
+store registered, per account) are kept in their own log beside the journal,
+``registrations-<name>.jsonl``: one JSON line per change (``add``, ``drop``, ``reset``; the
+account is a hash of its key, never the key), written as it happens. A restart re-feeds it into
+the fresh personality, whatever else changed (only ``--fresh`` starts without them), then
+rewrites it compacted to the registrations that remain, so it stays bounded by the
+personality's capacity.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import math
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,14 +98,22 @@ class Recovery:
     """Callers banned at start."""
     skipped: int = 0
     """Unreadable journal lines passed over (a torn line from a kill)."""
+    registrations: int = 0
+    """Registrations re-fed from the registration log."""
 
     def line(self) -> str:
         """The one line the log, the ready file and the admin counters carry."""
         if self.state == RECOVERED:
-            return f"{self.carrier}: recovered quota and ban state: {self.detail}"
-        if self.state == FRESH:
-            return f"{self.carrier}: fresh state: {self.detail}"
-        return f"{self.carrier}: cannot recover quota and ban state: {self.detail}; starting fresh"
+            text = f"{self.carrier}: recovered quota and ban state: {self.detail}"
+        elif self.state == FRESH:
+            text = f"{self.carrier}: fresh state: {self.detail}"
+        else:
+            text = (
+                f"{self.carrier}: cannot recover quota and ban state: {self.detail}; starting fresh"
+            )
+        if self.registrations:
+            text += f"; {self.registrations} registration(s) recovered"
+        return text
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -105,6 +122,7 @@ class Recovery:
             "lines": self.lines,
             "banned": self.banned,
             "skipped": self.skipped,
+            "registrations": self.registrations,
         }
 
 
@@ -178,6 +196,10 @@ def resume(
         )
     now = clock.now()
     recoveries = [apply(p, app, journal_dir, now) for p, app in zip(plans, apps, strict=True)]
+    recoveries = [
+        dataclasses.replace(r, registrations=keep_registrations(app, journal_dir, fresh))
+        for r, app in zip(recoveries, apps, strict=True)
+    ]
     for app, recovery in zip(apps, recoveries, strict=True):
         app.journal.counters.recovery = recovery.line()
     manifest = StateManifest(journal_dir, clock.spec, fleet.seed)
@@ -309,6 +331,44 @@ def apply(item: Plan, app: CarrierApp, journal_dir: Path, now: float) -> Recover
     if skipped:
         detail += f", {skipped} unreadable line(s) skipped"
     return Recovery(item.carrier, RECOVERED, detail, lines, banned, skipped)
+
+
+def registrations_path(journal_dir: Path, carrier: str) -> Path:
+    """``<journal_dir>/registrations-<name>.jsonl``: the carrier's registration log."""
+    return journal_dir / f"registrations-{carrier}.jsonl"
+
+
+def keep_registrations(app: CarrierApp, journal_dir: Path, fresh: bool = False) -> int:
+    """Re-feed the carrier's registration log into its personality (unless ``fresh``), rewrite
+    the log compacted, and log every later change there; the number of registrations
+    recovered (0 for personalities that keep none)."""
+    from mocks.carriers._refresh import Registrations
+
+    personality = app.personality
+    if not isinstance(personality, Registrations):
+        return 0
+    path = registrations_path(journal_dir, app.carrier.name)
+    if not fresh:
+        with contextlib.suppress(OSError), path.open("rb") as fh:
+            for raw in fh:
+                try:
+                    change = json.loads(raw)
+                except ValueError:  # a torn last line from a kill
+                    continue
+                if isinstance(change, dict):
+                    personality.restore(change)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        compact = path.with_name(path.name + ".tmp")
+        with compact.open("w", encoding="utf-8") as out:
+            for entry in personality.entries():
+                out.write(json.dumps(entry, separators=(",", ":")) + "\n")
+        os.replace(compact, path)
+        log = path.open("a", encoding="utf-8", buffering=1)  # a line reaches the file at once
+    except OSError:
+        return len(personality)
+    personality.log = log.write
+    return len(personality)
 
 
 class StateManifest:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import gc
 import json
 import os
@@ -99,6 +100,8 @@ async def run_fleet(
     each carrier's outcome goes to ``log`` (default: stderr), one line, and to the ready
     document's ``recovery``.
     """
+    # a taken shared port is a usage error: say so before anything else starts
+    shared = _bind(host, fleet.listen.port) if fleet.listen.mode == "shared" else None
     loop = asyncio.get_running_loop()
     stop = stop or asyncio.Event()
     if handle_signals:
@@ -125,8 +128,8 @@ async def run_fleet(
         for recovery in recoveries:
             (log or _log)(recovery.line())
         bound: list[tuple[Any, socket.socket]]
-        if fleet.listen.mode == "shared":
-            bound = [(HostRouter(apps, remote_admin), _bind(host, fleet.listen.port))]
+        if shared is not None:
+            bound = [(HostRouter(apps, remote_admin), shared)]
         else:
             bound = [(app, listen(host)) for app in apps]
         for asgi, sock in bound:
@@ -167,6 +170,8 @@ async def run_fleet(
         await asyncio.gather(*pushers, return_exceptions=True)
         for journal in journals:
             journal.close()
+        if shared is not None:
+            shared.close()
         if handle_signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
@@ -203,8 +208,13 @@ def ready_document(fleet: FleetSpec, host: str, ports: Sequence[int], tls: bool)
     return {"pid": os.getpid(), "carriers": carriers, "listen": listen_info}
 
 
+class PortUnavailableError(OSError):
+    """The fleet's fixed port cannot be listened on; ``str()`` is the one-line reason."""
+
+
 def _bind(host: str, port: int) -> socket.socket:
-    """A listening socket on ``port`` (0: one the OS picks)."""
+    """A listening socket on ``port`` (0: one the OS picks); :class:`PortUnavailableError`
+    naming the port and the way out when it is taken or needs privileges."""
     if port == 0:
         return listen(host)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -213,9 +223,18 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         sock.listen(2048)
-    except OSError:
+    except OSError as exc:
         sock.close()
-        raise
+        if exc.errno == errno.EADDRINUSE:
+            why = "is busy (another process listens on it)"
+        elif exc.errno == errno.EACCES:
+            why = "needs privileges (ports below 1024)"
+        else:
+            raise
+        raise PortUnavailableError(
+            f"port {port} on {host} {why}: free it or pick another, "
+            "or set listen: {mode: shared, port: 0} to take any free port"
+        ) from None
     sock.setblocking(False)
     return sock
 
@@ -425,8 +444,12 @@ def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
         message = " ".join(str(exc).split())
         print(f"mocks serve: {message}", file=sys.stderr)
         return 2
-    return serve_fleet(
-        fleet, clock_spec, args.journal_dir, args.ready_file, args.host, keys,
-        tls=tls, remote_admin=args.remote_admin, push=push,
-        segment_bytes=segment_bytes, fresh=args.fresh,
-    )  # fmt: skip
+    try:
+        return serve_fleet(
+            fleet, clock_spec, args.journal_dir, args.ready_file, args.host, keys,
+            tls=tls, remote_admin=args.remote_admin, push=push,
+            segment_bytes=segment_bytes, fresh=args.fresh,
+        )  # fmt: skip
+    except PortUnavailableError as exc:
+        print(f"mocks serve: {exc}", file=sys.stderr)
+        return 2

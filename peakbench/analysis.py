@@ -14,6 +14,7 @@ from typing import Any
 from peakbench.clock import ClockSpec, iso
 from peakbench.config.profile import Profile
 from peakbench.distortion import distortion
+from peakbench.evidence import refresh_caveat
 from peakbench.faults import apply_faults, read_faults
 from peakbench.freshness import (
     ViewFreshness,
@@ -25,6 +26,7 @@ from peakbench.histogram import Distribution
 from peakbench.journals import (
     SkipCounter,
     carrier_records,
+    push_records,
     queue_samples,
     replay_records,
     store_changes,
@@ -32,10 +34,13 @@ from peakbench.journals import (
 )
 from peakbench.outages import Outage, find_outages, hit_by
 from peakbench.patience import complaint_probability
+from peakbench.report.explain import explain
+from peakbench.report.support import support_figures
 from peakbench.resources import resources_summary
 from peakbench.schedule import read_schedule
 from peakbench.slo import evaluate
 from peakbench.timeline import TimelineModel, journey
+from peakbench.validity import invalid_reasons, push_summary
 
 KINDS = ("order", "ship", "view")
 
@@ -208,10 +213,13 @@ def analyse(
         "staleness_s": dict(staleness.summary()),
         "apparent_stall_s": dict(apparent.summary()),
         "stale_views_share": round(stale_views / len(views), 4) if views else 0.0,
+        "stale_after_s": stale_after,
         "outages": [_outage_row(o, views, stale_after) for o in outages],
         "longest_outage_s": round(max((o.duration for o in outages), default=0.0), 3),
         "carriers": carriers,
+        "push": push_summary(push_records(files.journals, skipped)),
         "complaints": complaints,
+        "support": support_figures(profile.support, complaints),
         "queue": {
             "samples": len(samples),
             "max_pending": max((s[1] for s in samples), default=0),
@@ -224,11 +232,14 @@ def analyse(
         "resources": resources_summary(root, profile.resources),
         "partial": partial,
     }
-    reasons = _invalid_reasons(profile, summary, unreachable, partial)
+    faults = read_faults(root)
+    reasons = invalid_reasons(profile, summary, unreachable, partial, faults)
     summary["valid"] = not reasons
     summary["invalid_reasons"] = reasons
+    summary["refresh_latency_s"]["caveat"] = refresh_caveat(summary)
     summary["slo"] = evaluate(profile.slo, summary)
-    return apply_faults(summary, read_faults(root))  # docs/faults.md
+    summary = apply_faults(summary, faults)  # docs/faults.md
+    return {**summary, "explanation": explain(summary)}  # peakbench/report/explain.py
 
 
 def _exact_refresh(
@@ -287,35 +298,10 @@ def _outage_row(o: Outage, views: list[tuple[str, ViewFreshness]], stale_after: 
         "end": round(o.end, 3),
         "duration": round(o.duration, 3),
         "cause": o.cause,
+        "first_cause": o.first_cause,
+        "causes": [{"cause": c, "from": round(t, 3), "refused": n} for c, t, n in o.causes],
         "refused": o.refused,
         "open": o.open,
         "orders_affected": len({v.tracking_number for v in hit}),
         "views_affected": len(hit),
     }
-
-
-def _invalid_reasons(
-    profile: Profile, s: dict[str, Any], unreachable: int, partial: bool
-) -> list[str]:
-    reasons = []
-    if partial:
-        reasons.append("the run was interrupted; figures cover only the part that ran")
-    executed = sum(s[k]["done"] + s[k]["failed"] for k in ("orders", "ships", "views"))
-    scheduled = sum(s[k]["scheduled"] for k in ("orders", "ships", "views"))
-    late = sum(s[k]["late"] for k in ("orders", "ships", "views"))
-    if executed and late / executed > profile.replay.max_late_share:
-        reasons.append(
-            f"the harness fell behind the schedule: {late / executed:.1%} of arrivals started more "
-            f"than {profile.replay.late_after:g}s (store) late, limit "
-            f"{profile.replay.max_late_share:.0%}"
-        )
-    dropped = sum(s[k].get("dropped", 0) for k in ("orders", "ships", "views"))
-    if dropped:
-        reasons.append(
-            f"the harness dropped {dropped} arrivals it could not start within replay.drop_after"
-        )
-    if not partial and executed + dropped < scheduled:
-        reasons.append(f"{scheduled - executed - dropped} scheduled arrivals never ran")
-    if executed and unreachable / executed > 0.05:
-        reasons.append(f"the target was unreachable for {unreachable} of {executed} requests")
-    return reasons

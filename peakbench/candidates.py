@@ -26,6 +26,7 @@ from rich.console import Console
 
 from peakbench.config.profile import Profile
 from peakbench.config.store import SandboxTarget
+from peakbench.output import closed
 from peakbench.report.compare import Comparison, compare, comparison_html, render_comparison
 from peakbench.results import write_json
 
@@ -60,12 +61,16 @@ def write_comparison(
 ) -> Comparison:
     """Compare the candidates' run folders (the first is the baseline) and write
     ``comparison.html`` and ``candidates.json`` into ``parent``."""
-    result = compare([root for _, root in runs])
+    result = compare([root for _, root in runs], names=[name for name, _ in runs])
     (parent / "comparison.html").write_text(comparison_html(result))
     doc: dict[str, Any] = {
         "baseline": runs[0][0],
         "candidates": {
-            name: {"run": str(root), **({"exit_code": codes[i]} if i < len(codes) else {})}
+            name: {
+                "run": str(root),
+                "verdict": result.runs[i].verdict,
+                **({"exit_code": codes[i]} if i < len(codes) else {}),
+            }
             for i, (name, root) in enumerate(runs)
         },
         "same_plan": result.same_plan,
@@ -98,6 +103,8 @@ def run_candidates(
         f"[bold]candidates[/] {', '.join(n for n, _ in profiles)}: the same peak, one run "
         f"each\n  results: {parent}"
     )
+    if profile.replications > 1:
+        return _run_candidate_sets(profiles, source, parent, console, argv, **run_options)
     runs: list[tuple[str, Path]] = []
     codes: list[int] = []
     for name, one in profiles:
@@ -108,7 +115,55 @@ def run_candidates(
         if outcome.interrupted:  # Ctrl-C ends the whole comparison, not one candidate
             console.print(f"[yellow]interrupted: candidates after {name} not run[/]")
             break
+        if closed(console):  # nobody reads the output any more (| head): stop here too
+            break
     if len(runs) >= 2:
         render_comparison(console, write_comparison(parent, runs, codes))
+        console.print(f"comparison: {parent / 'comparison.html'}", highlight=False)
+    return EXIT_INVALID if EXIT_INVALID in codes else max(codes, default=0)
+
+
+def _run_candidate_sets(
+    profiles: list[tuple[str, Profile]],
+    source: str,
+    parent: Path,
+    console: Console,
+    argv: list[str] | None,
+    **run_options: Any,
+) -> int:
+    """Candidates with ``replications: N``: one replication set per candidate (its folder
+    ``<parent>/<candidate>``), compared on seed-to-seed variation."""
+    from peakbench.replications import run_set
+    from peakbench.report.replicated import compare_sets
+
+    sets = []
+    for name, one in profiles:
+        console.rule(f"candidate {name} ({one.target.plugin.strategy}), {one.replications} seeds")
+        folder = parent / name
+        folder.mkdir()
+        sets.append((name, run_set(one, source, folder, console, argv, **run_options)))
+        if sets[-1][1].interrupted:
+            console.print(f"[yellow]interrupted: candidates after {name} not run[/]")
+            break
+    codes = [s.exit_code for _, s in sets]
+    if len(sets) >= 2 and not sets[-1][1].interrupted:
+        result = compare_sets([list(s.roots) for _, s in sets])
+        (parent / "comparison.html").write_text(comparison_html(result))
+        write_json(
+            parent / "candidates.json",
+            {
+                "baseline": sets[0][0],
+                "replications": len(sets[0][1].roots),
+                "candidates": {
+                    name: {"set": str(s.folder), "exit_code": s.exit_code} for name, s in sets
+                },
+                "warnings": list(result.warnings),
+                "verdicts": {
+                    name: {m.metric.key: m.verdict for m in pair.metrics}
+                    for (name, _), pair in zip(sets[1:], result.pairs, strict=True)
+                },
+            },
+        )
+        render_comparison(console, result)
         console.print(f"comparison: {parent / 'comparison.html'}", highlight=False)
     return EXIT_INVALID if EXIT_INVALID in codes else max(codes, default=0)

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from peakbench.config.loader import ProfileError, load_profile
+from peakbench.helptext import DefaultsShown, VersionAction, all_parsers
+from peakbench.output import GuardedOutput, make_console
 
 if TYPE_CHECKING:
     from peakbench.adapters.woocommerce import Credentials
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from peakbench.config.profile import Profile, SloSpec
 
 EXIT_USAGE = 2
+EXIT_INVALID = 3
 DEFAULT_PROFILE = "profiles/black-friday.yaml"
 
 
@@ -53,11 +56,18 @@ def _overrides(pairs: list[str]) -> list[tuple[str, str]]:
 
 
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:
+    """Check a profile as ``run`` would before starting anything: the profile itself, its
+    relative SLOs' baseline run, and a real target's staging marker (credentials are the
+    environment's, checked by ``run`` and ``target check``)."""
     profile = load_profile(Path(args.profile), _overrides(args.set))
+    baseline = _baseline(args.baseline, profile.slo, validating=True)
+    _environment()
+    _refuse_target(profile, args.allow_production)
     carriers = ", ".join(c.name for c in profile.carriers)
     console.print(
         f"{args.profile}: ok — profile '{profile.name}', carriers {carriers}, "
-        f"{profile.clock.duration / 3600:g} h of store time at ×{profile.clock.scale:g}",
+        f"{profile.clock.duration / 3600:g} h of store time at ×{profile.clock.scale:g}"
+        + (f", relative SLOs against {baseline}" if baseline is not None else ""),
         highlight=False,
         soft_wrap=True,
     )
@@ -82,6 +92,19 @@ def _results_folder(arg: str) -> Path:
         raise UsageError(f"--results {arg}: cannot create run folders there ({parent} is not a "
                          "writable folder)")  # fmt: skip
     return path
+
+
+def _environment() -> None:
+    """The run's fault and journal settings come from the environment: refuse bad ones early
+    (``run``, and ``validate`` which refuses what ``run`` would)."""
+    from peakbench.faults import FaultPolicy
+    from peakbench.segments import segment_bytes_from_env
+
+    try:
+        FaultPolicy.from_env(os.environ)
+        segment_bytes_from_env(os.environ)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _scale_flags(args: argparse.Namespace) -> None:
@@ -113,14 +136,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    try:  # the run's fault and journal settings come from the environment: refuse bad ones early
-        from peakbench.faults import FaultPolicy
-        from peakbench.segments import segment_bytes_from_env
-
-        FaultPolicy.from_env(os.environ)
-        segment_bytes_from_env(os.environ)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    _environment()
     path = Path(args.profile) if args.profile else _default_profile()
     overrides = _overrides(args.set) + ([("clock.mode", "wall")] if args.wall else [])
     profile = load_profile(path, overrides)
@@ -142,6 +158,12 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             )  # fmt: skip
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+    if profile.replications > 1:  # one run per seed, in one replication set folder
+        from peakbench.replications import run_replications
+
+        return run_replications(
+            profile, str(path), results, console, sys.argv[1:], baseline=baseline, scale=scale
+        )
     run = Run(
         profile,
         str(path),
@@ -155,11 +177,10 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     return run.execute().exit_code
 
 
-def _preflight(profile: Profile, allow_production: bool) -> Credentials | None:
-    """Before anything starts: refuse a real target that is not staging, or whose credentials
-    are not in the environment; a real WooCommerce store's credentials, ``None`` for the sandbox."""
+def _refuse_target(profile: Profile, allow_production: bool) -> None:
+    """What ``run`` refuses in a profile's target before it starts anything (UsageError)."""
     from peakbench.config.targets import ShopifyTarget, WooCommerceTarget
-    from peakbench.target import TargetRefused, refusal, woocommerce_credentials
+    from peakbench.target import refusal
 
     target = profile.target
     if isinstance(target, ShopifyTarget):
@@ -168,12 +189,24 @@ def _preflight(profile: Profile, allow_production: bool) -> Credentials | None:
             "use kind: woocommerce or sandbox, or `peakbench target check` for this store"
         )
     if not isinstance(target, WooCommerceTarget):
-        return None
+        return
     reason = refusal(target, allow_production)
     if reason:
         raise UsageError(reason)
     if profile.candidates:
         raise UsageError("candidates compare sandbox plugins: a woocommerce target runs its own")
+
+
+def _preflight(profile: Profile, allow_production: bool) -> Credentials | None:
+    """Before anything starts: refuse a real target that is not staging, or whose credentials
+    are not in the environment; a real WooCommerce store's credentials, ``None`` for the sandbox."""
+    from peakbench.config.targets import WooCommerceTarget
+    from peakbench.target import TargetRefused, woocommerce_credentials
+
+    _refuse_target(profile, allow_production)
+    target = profile.target
+    if not isinstance(target, WooCommerceTarget):
+        return None
     try:
         return woocommerce_credentials(target, os.environ)
     except TargetRefused as exc:
@@ -203,15 +236,19 @@ def _run_worker(args: argparse.Namespace, console: Console) -> int:
         return 130
 
 
-def _baseline(arg: str | None, slo: SloSpec) -> Path | None:
-    """The baseline run folder for relative SLOs, checked before anything starts."""
+def _baseline(arg: str | None, slo: SloSpec, validating: bool = False) -> Path | None:
+    """The baseline run folder for relative SLOs, checked before anything starts (``validate``
+    refuses the same: a profile that ``run`` would refuse is not valid)."""
     from peakbench.slo import BaselineError, load_baseline, needs_baseline
 
     chosen = arg or slo.baseline_run
     if chosen is None:
         if needs_baseline(slo):
             keys = ", ".join(slo.baseline)
-            raise UsageError(f"relative SLOs ({keys}) need a baseline run: pass --baseline RUN")
+            also = " (run refuses this profile without one; pass it here too)" if validating else ""
+            raise UsageError(
+                f"relative SLOs ({keys}) need a baseline run: pass --baseline RUN{also}"
+            )
         return None
     if not needs_baseline(slo):
         raise UsageError(
@@ -228,6 +265,7 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
     from peakbench.analysis import analyse
     from peakbench.orchestrator import exit_code_for
     from peakbench.report.console import render_summary
+    from peakbench.report.explain import explain
     from peakbench.report.html import write_report
     from peakbench.report.junit import write_junit
     from peakbench.report.markdown import write_markdown
@@ -235,26 +273,56 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
     from peakbench.slo import regate
 
     root = Path(args.run)
-    if not (root / "run.json").exists():
-        raise UsageError(f"{root}: not a peakbench results folder (no run.json)")
+    if (root / "advise.json").exists():  # an advise folder (docs/advise.md)
+        from peakbench.advise.command import report as advise_report
+
+        return advise_report(root, console)
+    _run_record(root)
     old = _summary(root)
     if args.recompute:
         profile, clock, _ = _loaded_run(root)
         summary = analyse(profile, clock, root, old["clock"]["end"], old.get("partial", False))
         summary["valid"] = summary["valid"] and old["valid"]
-        summary["invalid_reasons"] = old["invalid_reasons"]
+        # the run's own reasons (a fault, the orchestrator's) first, then any the journals add
+        fresh = [r for r in summary["invalid_reasons"] if r not in old["invalid_reasons"]]
+        summary["invalid_reasons"] = [*old["invalid_reasons"], *fresh]
+        summary["explanation"] = explain(summary)
         write_json(root / "summary.json", summary)
     else:
         summary = old
     if args.baseline:
         profile, _, _ = _loaded_run(root)
         summary = regate(profile.slo, summary, _baseline(args.baseline, profile.slo))
+        summary["explanation"] = explain(summary)
         write_json(root / "summary.json", summary)
     write_junit(root, summary)
     render_summary(console, summary)
     html_path, md_path = write_report(root), write_markdown(root)
     console.print(f"report: {html_path}\nsummary: {md_path}", highlight=False, soft_wrap=True)
     return exit_code_for(summary)
+
+
+def _run_record(root: Path) -> dict[str, Any]:
+    """A run folder's run.json, or a UsageError naming the file when it is missing, empty or
+    not a run record."""
+    path = root / "run.json"
+    if not path.exists():
+        raise UsageError(f"{root}: not a peakbench results folder (no run.json)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        detail = "empty" if _empty(path) else " ".join(str(exc).split())
+        raise UsageError(f"{path}: not a usable run record ({detail})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: not a usable run record (not a JSON object)")
+    return data
+
+
+def _empty(path: Path) -> bool:
+    try:
+        return not path.read_bytes().strip()
+    except OSError:
+        return False
 
 
 def _summary(root: Path) -> dict[str, Any]:
@@ -295,19 +363,36 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
         raise UsageError("--confidence must be in (0, 1) and --resamples at least 100")
     if args.html and not Path(args.html).resolve().parent.is_dir():
         raise UsageError(f"--html {args.html}: no such folder {Path(args.html).parent}")
+    from peakbench.replications import set_runs
+    from peakbench.report.replicated import compare_sets
+
+    for run in args.runs:
+        if (Path(run) / "run.json").exists():
+            _run_record(Path(run))
     try:
-        result = compare(
-            [Path(r) for r in args.runs],
-            resamples=args.resamples,
-            confidence=args.confidence,
-            seed=args.seed,
-        )
+        sets = [set_runs(Path(r)) for r in args.runs]
+        if all(s is not None for s in sets):  # replication sets: seed-to-seed intervals
+            result = compare_sets([s for s in sets if s is not None], args.confidence)
+        elif any(s is not None for s in sets):
+            raise UsageError("compare replication sets with replication sets, runs with runs")
+        else:
+            result = compare(
+                [Path(r) for r in args.runs],
+                resamples=args.resamples,
+                confidence=args.confidence,
+                seed=args.seed,
+            )
     except (FileNotFoundError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     render_comparison(console, result)
     if args.html:
         Path(args.html).write_text(comparison_html(result))
         console.print(f"comparison: {args.html}", highlight=False, soft_wrap=True)
+    if args.fail_on_worse and result.invalid:
+        # a crashed or invalid run measured nothing a gate can rely on: not "no worse"
+        for run in result.invalid:
+            sys.stderr.write(f"compare: {run.name} is {run.verdict}: {run.reason}\n")
+        return EXIT_INVALID
     return 1 if args.fail_on_worse and result.any_worse else 0
 
 
@@ -320,7 +405,10 @@ def cmd_results_list(args: argparse.Namespace, console: Console) -> int:
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
     render_history(console, entries)
-    return 0
+    broken = [problem for e in entries for problem in e.corrupt]
+    for problem in broken:  # listed with the rest, and named as errors: exit 2
+        sys.stderr.write(f"error: {problem}\n")
+    return EXIT_USAGE if broken else 0
 
 
 def cmd_mocks_serve(args: argparse.Namespace, console: Console) -> int:
@@ -368,7 +456,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Replay a promotion peak against a store and measure what customers see.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument(
+        "--version", action=VersionAction, help="print the version (and git commit) and exit"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help="what to do")
 
     run = sub.add_parser("run", help="replay a peak profile and gate it on its SLOs")
     run.add_argument("profile", nargs="?", help=f"profile YAML (default: {DEFAULT_PROFILE})")
@@ -403,11 +494,23 @@ def build_parser() -> argparse.ArgumentParser:
     scale.add_argument(
         "--master", action="store_true", help="wait for workers on other hosts (run --worker)"
     )
-    scale.add_argument("--expect-workers", type=int, default=1, metavar="N", help="with --master")
+    scale.add_argument(
+        "--expect-workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --master: how many workers to wait for",
+    )
     scale.add_argument(
         "--master-bind", default="*", metavar="HOST", help="interface the master listens on"
     )
-    scale.add_argument("--master-port", type=int, default=5557, metavar="PORT")
+    scale.add_argument(
+        "--master-port",
+        type=int,
+        default=5557,
+        metavar="PORT",
+        help="port the master listens on (--master) or joins (--worker)",
+    )
     scale.add_argument(
         "--worker", action="store_true", help="be a worker of --master-host's run (no profile)"
     )
@@ -418,14 +521,30 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     val = sub.add_parser("validate", help="check a profile without running anything")
-    val.add_argument("profile")
-    val.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    val.add_argument("profile", help="profile YAML")
+    val.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a profile field, as with run",
+    )
+    val.add_argument(
+        "--baseline",
+        metavar="RUN",
+        help="baseline run for relative SLOs (+10%%): run needs it, so validate does too",
+    )
+    val.add_argument(
+        "--allow-production",
+        action="store_true",
+        help="accept a woocommerce target that is not marked or does not look like staging",
+    )
     val.set_defaults(func=cmd_validate)
 
     rep = sub.add_parser(
         "report", help="render a run folder's summary, report.html and summary.md again"
     )
-    rep.add_argument("run")
+    rep.add_argument("run", help="a run folder (results/<UTC>-<profile>-<id>)")
     rep.add_argument(
         "--recompute",
         action="store_true",
@@ -438,27 +557,36 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("runs", nargs="+", metavar="RUN", help="baseline first, then candidates")
     cmp.add_argument("--html", metavar="FILE", help="also write the comparison as HTML")
     cmp.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples")
-    cmp.add_argument("--confidence", type=float, default=0.95, help="interval level")
+    cmp.add_argument("--confidence", type=float, default=0.95, help="joint level of the intervals")
     cmp.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     cmp.add_argument(
         "--fail-on-worse",
         action="store_true",
-        help="exit 1 when a candidate is significantly worse on any metric",
+        help="exit 1 when a candidate is significantly worse on any metric, 3 when a run "
+        "crashed or is invalid",
     )
     cmp.set_defaults(func=cmd_compare)
 
     res = sub.add_parser("results", help="past runs")
-    rsub = res.add_subparsers(dest="results_command", required=True)
+    rsub = res.add_subparsers(
+        dest="results_command", required=True, metavar="COMMAND", help="what to do"
+    )
     rlist = rsub.add_parser("list", help="list run folders with verdicts and key figures")
-    rlist.add_argument("--results", default="results", help="folder of run folders")
+    rlist.add_argument(
+        "--results", default="results", help="folder of run folders (candidates folders too)"
+    )
     rlist.set_defaults(func=cmd_results_list)
 
     mocks = sub.add_parser("mocks", help="the mock carrier fleet")
-    msub = mocks.add_subparsers(dest="mocks_command", required=True)
+    msub = mocks.add_subparsers(
+        dest="mocks_command", required=True, metavar="COMMAND", help="what to do"
+    )
     mserve = msub.add_parser(
         "serve", help="serve a fleet: standalone with --fleet FILE (see --help)", add_help=False
     )
-    mserve.add_argument("rest", nargs=argparse.REMAINDER)
+    mserve.add_argument(
+        "rest", nargs=argparse.REMAINDER, help="the fleet server's options (mocks serve --help)"
+    )
     mserve.set_defaults(func=cmd_mocks_serve)
     mca = msub.add_parser("ca", help="create a local CA and certificates for the carrier hosts")
     mca.add_argument("--dir", required=True, help="folder for ca.pem, mocks.pem and their keys")
@@ -471,26 +599,44 @@ def build_parser() -> argparse.ArgumentParser:
     mca.set_defaults(func=cmd_mocks_ca)
 
     store = sub.add_parser("store", help="the sandbox store")
-    ssub = store.add_subparsers(dest="store_command", required=True)
+    ssub = store.add_subparsers(
+        dest="store_command", required=True, metavar="COMMAND", help="what to do"
+    )
     sserve = ssub.add_parser(
         "serve", help="serve the sandbox store standalone (see --help)", add_help=False
     )
-    sserve.add_argument("rest", nargs=argparse.REMAINDER)
+    sserve.add_argument(
+        "rest", nargs=argparse.REMAINDER, help="the store server's options (store serve --help)"
+    )
     sserve.set_defaults(func=cmd_store_serve)
 
     target = sub.add_parser("target", help="the target store")
-    tsub = target.add_subparsers(dest="target_command", required=True)
+    tsub = target.add_subparsers(
+        dest="target_command", required=True, metavar="COMMAND", help="what to do"
+    )
     tcheck = tsub.add_parser(
         "check", help="prove a target works: one order created, shipped, read back, deleted"
     )
-    tcheck.add_argument("profile")
-    tcheck.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    tcheck.add_argument("profile", help="profile YAML whose target to check")
+    tcheck.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a profile field, as with run",
+    )
     tcheck.add_argument(
         "--allow-production",
         action="store_true",
         help="check a store that is not marked or does not look like staging",
     )
     tcheck.set_defaults(func=cmd_target_check)
+
+    from peakbench.advise.command import add_parser as add_advise
+
+    add_advise(sub)
+    for each in all_parsers(parser):
+        each.formatter_class = DefaultsShown
     return parser
 
 
@@ -511,8 +657,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.debug = debug
-    console = Console()
-    err = Console(stderr=True)
+    console = make_console(GuardedOutput(sys.stdout))
+    err = make_console(sys.stderr, stderr=True)
     # SIGTERM outside a run (a run installs its own handlers) ends as cleanly as Ctrl-C
     main_thread = threading.current_thread() is threading.main_thread()
     old = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None

@@ -7,7 +7,8 @@ marks the run invalid (partial when the fault came before the measurement ended)
 
 Kinds: ``child_died`` (a mock, the store or Locust exited on its own), ``hang`` (a child stopped
 answering its health probe), ``worker_lost`` (a Locust worker process ended mid-replay),
-``disk_full`` (a write failed, or free space fell under the reserve), ``signal`` (SIGINT/SIGTERM).
+``disk_full`` (a write failed, or free space fell under the reserve), ``signal`` (SIGINT/SIGTERM),
+``output_closed`` (standard output's reader went away: ``peakbench run … | head``).
 The detectors here are small and synchronous; the orchestrator polls them once a wall second.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import shutil
@@ -35,6 +37,13 @@ CHILD_DIED, HANG, WORKER_LOST, DISK_FULL, SIGNAL = (
     "disk_full",
     "signal",
 )
+OUTPUT_CLOSED = "output_closed"
+"""Standard output's reader went away (``peakbench run … | head``): the run stops like on a
+signal, keeps what it measured, and is invalid; not an interruption (no signal came)."""
+OUTPUT_CLOSED_DETAIL = (
+    "standard output was closed (its reader went away, as with `| head`); the run stopped "
+    "and kept what it had measured"
+)
 MEASURING = ("planning", "mocks", "store", "locust", "replay", "stopping")
 """Phases before the measurement is complete: a fault in one of them makes the run partial."""
 
@@ -43,7 +52,8 @@ FAULTS_FILE = "faults.jsonl"
 
 @dataclass(frozen=True, slots=True)
 class Fault:
-    """One fault: ``t`` in run seconds (store time; negative during the warm-up before t=0)."""
+    """One fault: ``t`` in run seconds (store time; negative during the warm-up before t=0,
+    which a reason words as "before the schedule started")."""
 
     t: float
     kind: str
@@ -54,7 +64,9 @@ class Fault:
     def reason(self) -> str:
         """The one-line invalid reason this fault gives the run."""
         who = f" in {self.child}" if self.child else ""
-        return f"{self.kind}{who} at t={self.t:.0f}s during {self.phase}: {self.detail}"
+        # before t=0 (the warm-up) a time would read negative: say when it was instead
+        when = f"at t={self.t:.0f}s" if self.t >= -0.5 else "before the schedule started,"
+        return f"{self.kind}{who} {when} during {self.phase}: {self.detail}"
 
 
 class FaultLog:
@@ -141,7 +153,11 @@ class FaultPolicy:
         try:
             hang_after = float(hang) if hang else policy.hang_after_s
         except ValueError:
-            raise ValueError(f"PEAKBENCH_HANG_AFTER: expected wall seconds, got {hang!r}") from None
+            hang_after = math.nan
+        if not math.isfinite(hang_after) or hang_after <= 0:
+            raise ValueError(
+                f"PEAKBENCH_HANG_AFTER: expected wall seconds greater than 0, like 10, got {hang!r}"
+            )
         try:
             disk = parse_bytes(reserve) if reserve else policy.disk_reserve_bytes
         except ValueError as exc:

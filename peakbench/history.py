@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from peakbench.durations import format_duration
+from peakbench.slo import GAUGES
 
 PASSED, FAILED, INVALID, PARTIAL, RUNNING, CORRUPT = (
     "passed",
@@ -49,10 +50,14 @@ class RunEntry:
     complaints_per_1000: float | None = None
     seed: int | None = None
     problem: str = ""
+    corrupt: tuple[str, ...] = ()
+    """The files of the folder that could not be read (full paths): an error to report."""
+    label: str = ""
+    """How the list names it: ``<candidates folder>/<run folder>`` for a candidate's run."""
 
     @property
     def name(self) -> str:
-        return self.path.name
+        return self.label or self.path.name
 
 
 def _read(path: Path) -> tuple[dict[str, Any] | None, str]:
@@ -62,10 +67,18 @@ def _read(path: Path) -> tuple[dict[str, Any] | None, str]:
     try:
         data = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        return None, f"{path.name} is corrupt ({type(exc).__name__})"
+        why = "empty" if not _text(path).strip() else type(exc).__name__
+        return None, f"{path} is corrupt ({why})"
     if not isinstance(data, dict):
-        return None, f"{path.name} is corrupt (not an object)"
+        return None, f"{path} is corrupt (not an object)"
     return data, ""
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return "?"
 
 
 def _plugin(plugin: Any) -> str:
@@ -97,11 +110,17 @@ def _get(data: dict[str, Any], *keys: str) -> Any:
 
 
 def _verdict(summary: dict[str, Any]) -> str:
-    if summary.get("partial"):
-        return PARTIAL
+    """A crashed or interrupted run is invalid like any other (its note says it is partial)."""
     if not summary.get("valid", False):
         return INVALID
     return PASSED if _get(summary, "slo", "passed") else FAILED
+
+
+def _measured(summary: dict[str, Any], gauge: str, value: Any) -> float | None:
+    """``value`` when the run had samples for it; ``None`` (shown "–") for a figure that rests
+    on nothing, like the "longest outage" of a run that never called a carrier."""
+    samples, _ = GAUGES[gauge].samples(summary)
+    return None if samples == 0 else _num(value)
 
 
 def _first_reason(summary: dict[str, Any]) -> str:
@@ -122,8 +141,8 @@ def read_entry(folder: Path) -> RunEntry | None:
         return None
     profile = _get(run or {}, "profile") or {}
     started = str((run or {}).get("started_at") or folder.name.split("-", 1)[0])
+    corrupt = [p for p in (run_problem, summary_problem) if "corrupt" in p]
     if summary is None:
-        corrupt = [p for p in (run_problem, summary_problem) if "corrupt" in p]
         return RunEntry(
             path=folder,
             started=started,
@@ -133,6 +152,7 @@ def read_entry(folder: Path) -> RunEntry | None:
             verdict=CORRUPT if corrupt else RUNNING,
             seed=_int(_get(run or {}, "seed")),
             problem=corrupt[0] if corrupt else "no summary.json: still running, or killed",
+            corrupt=tuple(corrupt),
         )
     return RunEntry(
         path=folder,
@@ -144,24 +164,45 @@ def read_entry(folder: Path) -> RunEntry | None:
         orders=_int(_get(summary, "orders", "done")),
         staleness_p95_s=_num(_get(summary, "staleness_s", "p95")),
         refresh_latency_p95_s=_num(_get(summary, "refresh_latency_s", "p95")),
-        longest_outage_s=_num(summary.get("longest_outage_s")),
-        complaints_per_1000=_num(_get(summary, "complaints", "expected_per_1000_orders")),
+        longest_outage_s=_measured(summary, "longest_outage", summary.get("longest_outage_s")),
+        complaints_per_1000=_measured(
+            summary,
+            "complaints_per_1000_orders",
+            _get(summary, "complaints", "expected_per_1000_orders"),
+        ),
         seed=_int(summary.get("seed")),
         problem=run_problem if run is None else _first_reason(summary),
+        corrupt=tuple(corrupt),
     )
 
 
 def list_runs(results: Path) -> list[RunEntry]:
-    """Every run folder directly under ``results``, oldest first."""
+    """Every run folder under ``results``, oldest first: those directly under it, and those one
+    level down in a folder that holds runs (a candidates run's ``<UTC>-<profile>-candidates-<id>``),
+    named ``<that folder>/<run folder>``."""
     if not results.is_dir():
         raise FileNotFoundError(f"{results}: no such results folder")
+    itself = read_entry(results) if (results / "run.json").exists() else None
+    if itself is not None:  # pointed at one run folder: that run
+        return [itself]
     entries = []
     for folder in sorted(p for p in results.iterdir() if p.is_dir()):
         entry = read_entry(folder)
         if entry is not None:
             entries.append(entry)
+            continue
+        for inner in sorted(p for p in folder.iterdir() if p.is_dir()):
+            nested = read_entry(inner)
+            if nested is not None:
+                entries.append(
+                    RunEntry(**{**_fields(nested), "label": f"{folder.name}/{inner.name}"})
+                )
     entries.sort(key=lambda e: (e.started, e.name))
     return entries
+
+
+def _fields(entry: RunEntry) -> dict[str, Any]:
+    return {name: getattr(entry, name) for name in RunEntry.__dataclass_fields__}
 
 
 _STYLE = {
@@ -178,12 +219,23 @@ def _d(value: float | None) -> str:
     return "–" if value is None else format_duration(value)
 
 
-def history_table(entries: Iterable[RunEntry]) -> Table:
+WIDE_ROWS = 150
+"""Consoles at least this wide get one line per run (CI logs, pipes: see peakbench.output);
+narrower terminals get the run's profile, target and plugin under its name."""
+
+
+def history_table(entries: Iterable[RunEntry], one_line: bool = True) -> Table:
     """Past runs, one row each: which profile ran against which target and plugin, the verdict
     and key figures (store time). Why a run marked ``*`` is invalid, partial or corrupt is in
-    :func:`history_notes`."""
+    :func:`history_notes`. ``one_line``: profile, target and plugin in columns of their own
+    (one line per run on a wide console), else under the run's name."""
     table = Table(title="peakbench runs", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("run · profile · target · plugin", overflow="fold")
+    if one_line:
+        table.add_column("run", overflow="fold", min_width=24)
+        for col in ("profile", "target", "plugin"):
+            table.add_column(col, overflow="fold")
+    else:
+        table.add_column("run · profile · target · plugin", overflow="fold")
     table.add_column("verdict", no_wrap=True)
     for col in ("orders", "staleness\np95", "refresh\np95", "longest\noutage", "compl.\n/1k"):
         table.add_column(col, justify="right", no_wrap=True)
@@ -191,10 +243,14 @@ def history_table(entries: Iterable[RunEntry]) -> Table:
         verdict = Text(e.verdict.upper(), _STYLE.get(e.verdict, ""))
         if e.problem:
             verdict.append("*", "dim")
-        run = Text(e.name, "bold")
-        run.append(f"\n{e.profile} · {e.target} · {e.plugin}", "dim")
+        if one_line:
+            names: list[Text | str] = [Text(e.name, "bold"), e.profile, e.target, e.plugin]
+        else:
+            run = Text(e.name, "bold")
+            run.append(f"\n{e.profile} · {e.target} · {e.plugin}", "dim")
+            names = [run]
         table.add_row(
-            run,
+            *names,
             verdict,
             "–" if e.orders is None else f"{e.orders:,}",
             _d(e.staleness_p95_s),
@@ -215,6 +271,6 @@ def render_history(console: Console, entries: list[RunEntry]) -> None:
     if not entries:
         console.print("no runs yet")
         return
-    console.print(history_table(entries))
+    console.print(history_table(entries, one_line=console.width >= WIDE_ROWS))
     for note in history_notes(entries):
         console.print(Text(note, "dim"), soft_wrap=True)

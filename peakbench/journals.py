@@ -128,6 +128,44 @@ def carrier_records(
             )
 
 
+@dataclass(frozen=True, slots=True)
+class PushRecord:
+    """One webhook delivery attempt of a pushing carrier (``journals/push-<carrier>.jsonl``,
+    format in ``mocks/push/journal.py``)."""
+
+    t: float
+    carrier: str
+    attempt: int
+    status: int | None
+    error: str | None
+    next_t: float | None
+
+    @property
+    def delivered(self) -> bool:
+        return self.error is None
+
+    @property
+    def given_up(self) -> bool:
+        """The last try of the push failed: the store never got this update by push."""
+        return self.error is not None and self.next_t is None
+
+
+def push_records(journal_dir: Path, skipped: SkipCounter | None = None) -> Iterator[PushRecord]:
+    """Every webhook push attempt journaled in ``journal_dir``, carrier by carrier."""
+    for path in journals_in(journal_dir, "push-*.jsonl"):
+        for row in read_jsonl(path, skipped):
+            status = row.get("status")
+            next_t = row.get("next_t")
+            yield PushRecord(
+                t=float(row.get("t") or 0.0),
+                carrier=str(row.get("carrier") or path.stem.removeprefix("push-")),
+                attempt=int(row.get("attempt") or 1),
+                status=None if status is None else int(status),
+                error=None if row.get("error") is None else str(row["error"]),
+                next_t=None if next_t is None else float(next_t),
+            )
+
+
 def _read_file(path: Path, skipped: SkipCounter | None) -> Iterator[dict[str, Any]]:
     """The JSON objects of one segment file (see :func:`read_jsonl` for a whole journal)."""
     if not path.is_file():

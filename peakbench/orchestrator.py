@@ -44,6 +44,8 @@ from peakbench.faults import (
     FAULTS_FILE,
     HANG,
     MEASURING,
+    OUTPUT_CLOSED,
+    OUTPUT_CLOSED_DETAIL,
     SIGNAL,
     WRITE_FAILURE,
     DiskGuard,
@@ -58,6 +60,7 @@ from peakbench.live import LiveFigures
 from peakbench.loadgen import Scale, free_port, locust_argv
 from peakbench.planner import build_plan
 from peakbench.report.console import progress_line, progress_table, render_summary
+from peakbench.report.explain import explain
 from peakbench.resources import ResourceSampler
 from peakbench.results import new_run_dir, redact, run_record, write_json
 from peakbench.schedule import write_schedule
@@ -224,6 +227,7 @@ class Run:
         summary = redact(summary)
         self._note_signals()
         summary = apply_faults(summary, [asdict(f) for f in self.faults.faults])
+        summary["explanation"] = explain(summary)  # validity, gate and faults are final now
         self._write_summary(root, summary)
         self._phase("reports")
         render_summary(self.console, summary)
@@ -234,6 +238,7 @@ class Run:
         self._write_reports(root, summary)
         if self._note_signals():  # a signal while the reports were written
             summary = apply_faults(summary, [asdict(f) for f in self.faults.faults])
+            summary["explanation"] = explain(summary)
             self._write_summary(root, summary)
         self._phase("done")
         code = exit_code_for(summary)
@@ -286,6 +291,8 @@ class Run:
         for name, at_phase, at, nth_signal in events:
             nth = " again: children killed without their grace period" if nth_signal > 1 else ""
             fault = Fault(self._run_t(at), SIGNAL, None, at_phase, f"{name} received{nth}")
+            if name == OUTPUT_CLOSED:  # not a signal: stdout's reader went away (| head)
+                fault = Fault(self._run_t(at), name, None, at_phase, OUTPUT_CLOSED_DETAIL)
             self._announce(self.faults.record(fault))
         return True
 
@@ -409,7 +416,7 @@ class Run:
                     last_line = time.monotonic()
                 if self._check_disk(root):
                     break
-                time.sleep(0.1)
+                time.sleep(0.25)
         if stop():
             world.stop(8.0, lambda: stop.hurry)
         code = world.returncode if not world.alive else None

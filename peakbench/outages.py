@@ -4,6 +4,11 @@ An outage is a maximal interval in which the carrier refuses the plugin (a throt
 outcome) and no request to it succeeds. It starts at the first refusal after a success and ends at
 the next success (or the end of the run, then it is ``open``). Other errors neither start nor end
 one: a 5xx is not the carrier saying no.
+
+Its ``cause`` is the one that explains its length (a ban when there was one, else the commonest
+refusal); ``first_cause`` is the refusal that started it, and ``causes`` tells the whole story in
+order: each cause with when it first refused and how many requests it refused (a daily quota runs
+out at 16:10, the plugin keeps calling, a ban follows at 16:25).
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ class Outage:
     cause: str
     refused: int
     open: bool
+    first_cause: str = ""
+    """The refusal that started the outage (``quota:1d`` when a ban followed a spent quota)."""
+    causes: tuple[tuple[str, float, int], ...] = ()
+    """``(cause, first refusal t, refused)`` per cause, in order of first appearance."""
 
     @property
     def duration(self) -> float:
@@ -42,20 +51,42 @@ def find_outages(records: Iterable[CarrierRecord], end: float) -> list[Outage]:
         rows.sort(key=lambda r: r.t)
         start: float | None = None
         causes: Counter[str] = Counter()
+        first: dict[str, float] = {}
         for row in rows:
             if row.outcome in REFUSED:
                 if start is None:
-                    start, causes = row.t, Counter()
-                causes[row.cause or row.outcome] += 1
+                    start, causes, first = row.t, Counter(), {}
+                cause = row.cause or row.outcome
+                causes[cause] += 1
+                first.setdefault(cause, row.t)
             elif row.outcome == "ok" and start is not None:
-                out.append(Outage(carrier, start, row.t, _cause(causes), causes.total(), False))
+                out.append(_outage(carrier, start, row.t, causes, first, False))
                 start = None
         if start is not None:
-            out.append(
-                Outage(carrier, start, max(end, start), _cause(causes), causes.total(), True)
-            )
+            out.append(_outage(carrier, start, max(end, start), causes, first, True))
     out.sort(key=lambda o: (o.start, o.carrier))
     return out
+
+
+def _outage(
+    carrier: str,
+    start: float,
+    end: float,
+    causes: Counter[str],
+    first: dict[str, float],
+    still_open: bool,
+) -> Outage:
+    story = tuple((c, t, causes[c]) for c, t in first.items())
+    return Outage(
+        carrier,
+        start,
+        end,
+        _cause(causes),
+        causes.total(),
+        still_open,
+        first_cause=story[0][0],
+        causes=story,
+    )
 
 
 def _cause(causes: Counter[str]) -> str:

@@ -80,6 +80,10 @@ class RunSamples:
     outages: tuple[Outage, ...]
     valid: bool
     invalid_reasons: tuple[str, ...]
+    has_summary: bool = True
+    """The run wrote its ``summary.json`` (a crashed harness leaves none)."""
+    slo_passed: bool = False
+    """The run's own gate passed (its ``summary.json``'s ``slo.passed``)."""
 
     @property
     def refs(self) -> frozenset[int]:
@@ -224,4 +228,6 @@ def load_samples(root: Path) -> RunSamples:
         outages=outages,
         valid=bool(summary.get("valid", False)),
         invalid_reasons=tuple(summary.get("invalid_reasons", ())),
+        has_summary=bool(summary),
+        slo_passed=bool((summary.get("slo") or {}).get("passed", False)),
     )

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from peakbench import evidence
 from peakbench.durations import format_duration, parse_duration
 
 if TYPE_CHECKING:
@@ -40,6 +41,11 @@ class Gauge:
     label: str
     duration: bool
     read: Callable[[dict[str, Any]], float | None]
+    samples: Callable[[dict[str, Any]], tuple[int | None, str]]
+    """How many samples the figure rests on (``None``: the summary does not say) and what no
+    samples means; a check on no samples fails (:func:`judge`)."""
+    doubt: Callable[[dict[str, Any], float], str] = evidence.no_doubt
+    """Why the figure cannot be judged even with samples ("" when it can)."""
 
 
 GAUGES: dict[str, Gauge] = {
@@ -52,6 +58,8 @@ GAUGES: dict[str, Gauge] = {
                 f"refresh latency p{p}",
                 True,
                 _dist("refresh_latency_s", f"p{p}"),
+                evidence.refresh_events,
+                evidence.refresh_doubt,
             )
             for p in (50, 95, 99)
         ),
@@ -62,6 +70,7 @@ GAUGES: dict[str, Gauge] = {
                 f"staleness p{p}",
                 True,
                 _dist("staleness_s", f"p{p}"),
+                evidence.views,
             )
             for p in (50, 95, 99)
         ),
@@ -71,6 +80,7 @@ GAUGES: dict[str, Gauge] = {
             "longest throttle outage",
             True,
             lambda s: s.get("longest_outage_s"),
+            evidence.carrier_requests,
         ),
         Gauge(
             "stale_views_share",
@@ -78,6 +88,7 @@ GAUGES: dict[str, Gauge] = {
             "share of views stale beyond slo.stale_after",
             False,
             lambda s: s.get("stale_views_share"),
+            evidence.views,
         ),
         Gauge(
             "complaints_per_1000_orders",
@@ -85,6 +96,7 @@ GAUGES: dict[str, Gauge] = {
             "expected complaints per 1,000 orders",
             False,
             lambda s: (s.get("complaints") or {}).get("expected_per_1000_orders"),
+            evidence.complaint_samples,
         ),
     )
 }
@@ -189,6 +201,9 @@ class Check:
     """The bound as configured: ``≤ 1h`` or ``≤ baseline 50m +10%``."""
     baseline: float | None = None
     note: str = ""
+    """Why the check could not pass on this run's figure (see :func:`judge`)."""
+    samples: int | None = None
+    """How many samples the figure rests on (``None``: not known)."""
 
     def fmt(self, value: float | None) -> str:
         if value is None:
@@ -214,12 +229,34 @@ class Check:
             "passed": self.passed,
             "rule": self.rule,
             "baseline": self.baseline,
+            "samples": self.samples,
             "message": self.message,
         }
 
 
-def _absolute(gauge: Gauge, limit: float, summary: dict[str, Any]) -> Check:
+def judge(gauge: Gauge, summary: dict[str, Any]) -> tuple[float | None, int | None, str]:
+    """``(value, samples, note)`` of a gauge in a summary; a non-empty ``note`` says why the
+    figure cannot pass any bound.
+
+    The rule: a figure with no samples fails, never passes on nothing (a share of no views is
+    not 0 %, the longest outage of a plugin that never called a carrier is not 0 s, complaints
+    per 1,000 of no orders are not 0); so does a figure that is only a lower bound (refresh
+    latency whose every sample is censored) or whose resolution is unknown or wider than the
+    figure (refresh latency sampled by sparse views on a real store). Such a check fails and
+    the run stays valid: the other figures may be sound, and a store that never showed an
+    update is what its customers saw."""
     value = gauge.read(summary)
+    samples, empty = gauge.samples(summary)
+    if samples == 0:
+        return value, samples, f"no samples in this run: {empty}"
+    if value is None:
+        return value, samples, "no samples in this run"
+    doubt = gauge.doubt(summary, float(value))
+    return value, samples, f"cannot be judged: {doubt}" if doubt else ""
+
+
+def _absolute(gauge: Gauge, limit: float, summary: dict[str, Any]) -> Check:
+    value, samples, note = judge(gauge, summary)
     rule = f"≤ {format_duration(limit) if gauge.duration else f'{limit:g}'}"
     return Check(
         name=gauge.check,
@@ -227,25 +264,26 @@ def _absolute(gauge: Gauge, limit: float, summary: dict[str, Any]) -> Check:
         duration=gauge.duration,
         value=value,
         threshold=limit,
-        passed=value is not None and value <= limit,
+        passed=not note and value is not None and value <= limit,
         rule=rule,
-        note="" if value is not None else "no samples in this run",
+        note=note,
+        samples=samples,
     )
 
 
 def _relative(
     gauge: Gauge, rel: Relative, summary: dict[str, Any], baseline: dict[str, Any] | None
 ) -> Check:
-    value = gauge.read(summary)
-    base = gauge.read(baseline) if baseline is not None else None
-    bound = rel.bound(base) if base is not None else None
+    value, samples, own = judge(gauge, summary)
+    base, _, base_note = judge(gauge, baseline) if baseline is not None else (None, None, "")
+    bound = rel.bound(base) if base is not None and not base_note else None
     note = ""
     if baseline is None:
         note = f"needs a baseline run for '{rel.text}' (--baseline RUN or slo.baseline_run)"
-    elif base is None:
-        note = "the baseline run has no value for it"
-    elif value is None:
-        note = "no samples in this run"
+    elif base is None or base_note:
+        note = f"the baseline run has no usable value for it ({base_note or 'none'})"
+    elif own:
+        note = own
     return Check(
         name=f"baseline.{gauge.check}",
         label=f"{gauge.label} vs baseline",
@@ -256,6 +294,7 @@ def _relative(
         rule=f"≤ baseline {'–' if base is None else _fmt(gauge, base)} {rel.text}",
         baseline=base,
         note=note,
+        samples=samples,
     )
 
 

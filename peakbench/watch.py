@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from peakbench.children import Child
 from peakbench.faults import (
     DISK_FULL,
     HANG,
+    OUTPUT_CLOSED,
     WORKER_LOST,
     DiskGuard,
     LogWatch,
@@ -21,6 +23,7 @@ from peakbench.faults import (
     WorkerWatch,
     dropped_lines,
 )
+from peakbench.output import on_closed
 
 if TYPE_CHECKING:
     from peakbench.orchestrator import Run
@@ -35,13 +38,22 @@ class Stop:
         self.phase = "planning"
         self.count = 0
         self.events: list[tuple[str, str, float, int]] = []
-        """(signal name, phase, time.time(), how many so far) not yet recorded as faults."""
+        """(signal name, phase, time.time(), how many so far) not yet recorded as faults;
+        the name is ``output_closed`` when standard output's reader went away."""
         self._old: dict[int, Any] = {}
+        self._unsubscribe: Callable[[], None] = lambda: None
 
     def __enter__(self) -> Stop:
         for sig in (signal.SIGINT, signal.SIGTERM):
             self._old[sig] = signal.signal(sig, self._handle)
+        self._unsubscribe = on_closed(self._output_closed)
         return self
+
+    def _output_closed(self) -> None:
+        """Standard output's reader went away: stop like on a signal, but it is not one
+        (``count`` and ``hurry`` are about signals only)."""
+        self.reason = self.reason or OUTPUT_CLOSED
+        self.events.append((OUTPUT_CLOSED, self.phase, time.time(), self.count))
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.reason = signal.Signals(signum).name
@@ -55,6 +67,7 @@ class Stop:
     def __exit__(self, *exc: object) -> None:
         for sig, old in self._old.items():
             signal.signal(sig, old)
+        self._unsubscribe()
 
     def __call__(self) -> bool:
         return self.reason is not None

@@ -65,16 +65,26 @@ def ask(p: AfterShip, method: str, path: str, body: Any = None, epoch: float = S
 def test_routes_versioned_and_legacy() -> None:
     p = personality()
     assert p.match("POST", "/tracking/2026-07/trackings") == ("register", "")
-    assert p.match("GET", "/tracking/2026-07/trackings") == ("batch", "")
+    assert p.match("GET", "/tracking/2026-07/trackings") == ("batch", "q:")
+    assert p.match("GET", "/tracking/2026-07/trackings?limit=5") == ("batch", "q:limit=5")
     assert p.match("GET", "/tracking/2025-01/trackings/abc") == ("track", "id:abc")
     assert p.match("PUT", "/tracking/2026-07/trackings/abc") == ("update", "id:abc")
     assert p.match("DELETE", "/tracking/2026-07/trackings/abc") == ("delete", "id:abc")
+    assert p.match("POST", "/tracking/2026-07/trackings/abc/retrack") == ("retrack", "id:abc")
+    done = p.match("POST", "/tracking/2026-07/trackings/abc/mark-as-completed")
+    assert done == ("complete", "id:abc")
+    assert p.match("GET", "/tracking/2026-07/trackings/abc/retrack") == ("other", "")
     assert p.match("POST", "/v4/trackings") == ("register", "v4")
-    assert p.match("GET", "/v4/trackings/acme/PB1") == ("track", "v4:PB1")
+    assert p.match("GET", "/v4/trackings/acme/PB1") == ("track", "v4:acme/PB1")
+    assert p.match("GET", "/v4/trackings/abc") == ("track", "v4id:abc")
+    assert p.match("POST", "/v4/trackings/acme/PB1/retrack") == ("retrack", "v4:acme/PB1")
+    assert p.match("GET", "/v4/last_checkpoint/acme/PB1") == ("track", "lc:acme/PB1")
+    assert p.match("GET", "/v4/last_checkpoint/abc") == ("track", "lcid:abc")
     assert p.match("GET", "/tracking/latest/trackings") == ("other", "")
     assert p.match("PATCH", "/v4/trackings/acme/PB1") == ("other", "")
     assert p.credential([(b"as-api-key", b"k")], b"", 0.0) == "k"
-    assert p.credential([(b"aftership-api-key", b"k")], b"", 0.0) is None
+    assert p.credential([(b"aftership-api-key", b"k")], b"", 0.0) == "k"  # the legacy header
+    assert p.credential([(b"x-api-key", b"k")], b"", 0.0) is None
     number = numbers(1)[0]
     assert len(tracking_id(number)) == 32 and number_of(tracking_id(number)) == number
     assert number_of("zz") is None

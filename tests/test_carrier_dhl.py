@@ -44,7 +44,12 @@ def get(p: DhlPersonality, query: str, epoch: float) -> tuple[int, Any]:
 
 def test_routes_and_api_key() -> None:
     p = personality()
-    assert p.match("GET", "/track/shipments?trackingNumber=PB1&service=express") == ("track", "PB1")
+    assert p.match("GET", "/track/shipments?trackingNumber=PB1&service=ecommerce") == (
+        "track",
+        "PB1",
+    )
+    other = p.match("GET", "/track/shipments?trackingNumber=PB1&service=express")
+    assert other == ("track", "PB1?express")  # another service: answered 404
     assert p.match("GET", "/track/shipments") == ("track", "")
     assert p.match("POST", "/track/shipments?trackingNumber=PB1") == ("other", "")
     assert p.match("GET", "/track/shipment?trackingNumber=PB1") == ("other", "")

@@ -66,7 +66,10 @@ def test_routes_and_both_auth_schemes() -> None:
     assert p.match("POST", "/v2/trackers") == ("register", "")
     assert p.match("GET", "/v2/trackers") == ("batch", "")
     assert p.match("GET", "/v2/trackers/trk_ab") == ("track", "trk_ab")
-    assert p.match("DELETE", "/v2/trackers/trk_ab") == ("other", "")
+    assert p.match("DELETE", "/v2/trackers/trk_ab") == ("delete", "trk_ab")
+    assert p.match("POST", "/v2/trackers/batch") == ("batch", "batch")
+    assert p.match("GET", "/v2/trackers?page_size=5") == ("batch", "page_size=5")
+    assert p.match("PUT", "/v2/trackers/trk_ab") == ("other", "")
     assert p.match("GET", "/v2/trackers/a/b") == ("other", "")
     basic = b"Basic " + base64.b64encode(b"EZAK-1:")
     assert p.credential([(b"authorization", basic)], b"", 0.0) == "EZAK-1"

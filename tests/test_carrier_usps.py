@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from _servers import serving
+from pydantic import ValidationError
 
 from mocks.app import create_carrier_app
 from mocks.carriers import make_personality
@@ -25,6 +27,7 @@ from mocks.carriers._times import (
     zone_abbreviation,
     zoned,
 )
+from mocks.carriers._usps_shapes import V3_EVENT_FIELDS, V3R2_EVENT_FIELDS
 from mocks.carriers.usps import QUOTA_MESSAGE, TOKEN_TTL_S, UspsPersonality
 from mocks.journal import Journal
 from peakbench.clock import ManualClock
@@ -40,13 +43,18 @@ JSON_BODY = json.dumps(
 LOCAL = "%Y-%m-%dT%H:%M:%S"
 
 
-def fleet_of(*behaviours: dict[str, Any]) -> FleetSpec:
-    carrier = {"name": "usps", "personality": "usps", "behaviours": list(behaviours)}
+def fleet_of(*behaviours: dict[str, Any], quirks: tuple[str, ...] = ()) -> FleetSpec:
+    carrier = {
+        "name": "usps",
+        "personality": "usps",
+        "behaviours": list(behaviours),
+        "quirks": list(quirks),
+    }
     return FleetSpec.model_validate({"seed": 7, "carriers": [carrier]})
 
 
-def personality() -> UspsPersonality:
-    fleet = fleet_of()
+def personality(quirks: tuple[str, ...] = ()) -> UspsPersonality:
+    fleet = fleet_of(quirks=quirks)
     p = make_personality(fleet.carriers[0], fleet.timeline_model(fleet.carriers[0]))
     assert isinstance(p, UspsPersonality)
     return p
@@ -62,8 +70,8 @@ def token_at(p: UspsPersonality, epoch: float, body: bytes = JSON_BODY) -> str:
     return str(doc["access_token"])
 
 
-def get(p: UspsPersonality, n: str, token: str, epoch: float) -> tuple[int, Any]:
-    route, argument = p.match("GET", f"/tracking/v3/tracking/{n}")
+def get(p: UspsPersonality, n: str, token: str, epoch: float, query: str = "") -> tuple[int, Any]:
+    route, argument = p.match("GET", f"/tracking/v3/tracking/{n}{query}")
     who = p.credential([(b"authorization", f"Bearer {token}".encode())], b"", epoch)
     ask = p.parse(route, argument, b"")
     reply = p.respond(ask, epoch) if who else p.unauthorized(ask)
@@ -114,7 +122,7 @@ def test_token_in_json_or_form_and_expiry() -> None:
     assert bad.status == 400
 
 
-def test_events_newest_first_local_without_offset_and_date_only_label() -> None:
+def test_events_newest_first_local_without_offset_in_the_v3_shape() -> None:
     p = personality()
     n = make_tracking_number(START - 20 * DAY, "cross-border", 4)
     events = journey(p.model, n)
@@ -129,15 +137,66 @@ def test_events_newest_first_local_without_offset_and_date_only_label() -> None:
         assert got["eventCity"] == e.city.upper() and got["eventState"] == e.state
     assert shown[-1]["eventCountry"] == "CHINA" and shown[0]["eventCountry"] == ""
     assert doc["statusCategory"] == "Delivered" and shown[0]["eventCode"] == "01"
-    domestic = make_tracking_number(START - 5 * DAY, "domestic", 5)
-    first = journey(p.model, domestic)[0]
-    _, doc = get(p, domestic, token_at(p, first.visible_at), first.visible_at)
-    label = doc["trackingEvents"][0]
-    assert label["eventCode"] == "GX" and label["eventTimestamp"] == local_date(
-        first.occurred_at, first.utc_offset_s
-    )
-    assert doc["statusCategory"] == "Pre-Shipment"
+    assert all(tuple(e) == V3_EVENT_FIELDS for e in shown)  # never a v3r2 field
     assert get(p, "9400100000000000000000", token_at(p, START), START)[0] == 404
+
+
+def test_label_event_is_a_full_timestamp_unless_the_fleet_turns_on_date_only_events() -> None:
+    domestic = make_tracking_number(START - 5 * DAY, "domestic", 5)
+    for quirks, expected in (((), LOCAL), (("date-only-events",), "%Y-%m-%d")):
+        p = personality(quirks)
+        first = journey(p.model, domestic)[0]
+        _, doc = get(p, domestic, token_at(p, first.visible_at), first.visible_at)
+        label = doc["trackingEvents"][0]
+        local = time.gmtime(int(first.occurred_at) + first.utc_offset_s)
+        assert label["eventCode"] == "GX" and doc["statusCategory"] == "Pre-Shipment"
+        assert label["eventTimestamp"] == time.strftime(expected, local)
+    assert local_date(first.occurred_at, first.utc_offset_s) == label["eventTimestamp"]
+    with pytest.raises(ValidationError, match="quirks"):
+        fleet_of(quirks=("date-only",))
+
+
+def test_expand_summary_answers_the_status_without_events() -> None:
+    p = personality()
+    n = make_tracking_number(START - 4 * DAY, "domestic", 3)
+    token = token_at(p, START)
+    status, summary = get(p, n, token, START, "?expand=SUMMARY")
+    _, detail = get(p, n, token, START, "?expand=DETAIL")
+    assert status == 200 and "trackingEvents" not in summary
+    assert detail["trackingEvents"] and summary["status"] == detail["status"]
+    assert get(p, n, token, START, "?expand=summary")[1] == summary
+
+
+def v3r2(p: UspsPersonality, body: Any, token: str, epoch: float) -> tuple[int, Any]:
+    route, argument = p.match("POST", "/tracking/v3r2/tracking")
+    raw = json.dumps(body).encode()
+    assert p.credential([(b"authorization", f"Bearer {token}".encode())], raw, epoch)
+    reply = p.respond(p.parse(route, argument, raw), epoch)
+    return reply.status, json.loads(reply.body)
+
+
+def test_v3r2_post_answers_a_list_with_the_v3r2_event_shape() -> None:
+    p = personality()
+    a = make_tracking_number(START - 20 * DAY, "cross-border", 4)
+    b = make_tracking_number(START - 4 * DAY, "domestic", 6)
+    token = token_at(p, START)
+    status, docs = v3r2(p, [{"trackingNumber": a}, {"trackingNumber": b}], token, START)
+    assert status == 200 and [d["trackingNumber"] for d in docs] == [a, b]
+    events = docs[0]["trackingEvents"]
+    assert events and all(tuple(e) == V3R2_EVENT_FIELDS for e in events)
+    newest = [e for e in journey(p.model, a) if e.visible_at <= START][-1]
+    assert events[0]["GMTTimestamp"] == utc_iso(newest.occurred_at)
+    assert events[0]["GMTOffset"] == offset_iso(newest.occurred_at, newest.utc_offset_s)[-6:]
+    assert events[0]["eventTimestamp"] == local_iso(newest.occurred_at, newest.utc_offset_s)
+    unknown = "9400100000000000000000"
+    status, mixed = v3r2(
+        p, [{"trackingNumber": b, "expand": "SUMMARY"}, {"trackingNumber": unknown}], token, START
+    )
+    assert status == 207 and "trackingEvents" not in mixed[0]
+    assert mixed[1]["trackingNumber"] == unknown and mixed[1]["error"]["code"] == "404"
+    assert v3r2(p, [{"trackingNumber": unknown}], token, START)[0] == 404
+    assert v3r2(p, {"trackingNumber": a}, token, START)[0] == 400
+    assert v3r2(p, [{"trackingNumber": a}] * 36, token, START)[0] == 400
 
 
 def test_quota_429_wording_and_optional_retry_after() -> None:

@@ -99,7 +99,7 @@ def test_history_lists_good_partial_and_corrupt_runs(results: Path) -> None:
     assert verdicts == {
         "good": "passed",
         "failing": "failed",
-        "cut": "partial",
+        "cut": "invalid",  # partial runs are invalid; the note says why
         "running": "incomplete",
         "broken": "corrupt",
         "garbled": "passed",
@@ -123,7 +123,7 @@ def test_history_renders_a_table(results: Path) -> None:
     for words in (
         "PASSED",
         "FAILED",
-        "PARTIAL*",
+        "INVALID*",
         "INCOMPLETE",
         "CORRUPT*",
         "4,873",
@@ -144,8 +144,13 @@ def test_results_list_command(results: Path, tmp_path: Path) -> None:
         text=True,
         timeout=60,
     )
-    assert proc.returncode == 0, proc.stderr
+    # every run is listed; the folders with a corrupt file are errors, one line each: exit 2
+    assert proc.returncode == 2, proc.stderr
     assert "good" in proc.stdout and "CORRUPT" in proc.stdout
+    errors = proc.stderr.strip().splitlines()
+    assert len(errors) == 3, errors
+    assert all(line.startswith(f"error: {results}/") for line in errors), errors
+    assert any("garbled-ffffff/run.json is corrupt" in line for line in errors)
     proc = subprocess.run(
         [sys.executable, "-m", "peakbench", "results", "list", "--results", str(tmp_path / "x")],
         capture_output=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -61,11 +62,18 @@ def test_carrier_timeline_totals_equal_the_journal_and_the_summary(run: Any) -> 
     assert totals["throttled"] == sum(x["outcome"] == "throttled" for x in lines) > 0
     # requests after the replay ended (the plugin drains) are binned, not clamped away
     assert series.bins.end >= max(x["t"] for x in lines)
-    # each outage is a shaded window spanning exactly its start and end
+    # each outage is a shaded window spanning exactly its start and end (ms of store time)
     shades = [s for s in fig.layout.shapes if s.type == "rect"]
+    start = series.start_epoch
     assert [(s.x0, s.x1) for s in shades] == [
-        (o["start"] / 3600, o["end"] / 3600) for o in summary["outages"]
+        ((start + o["start"]) * 1000, (start + o["end"]) * 1000) for o in summary["outages"]
     ]
+    # and labelled with its causes in order, first to last
+    labels = [a.text for a in fig.layout.annotations if a.text.startswith("outage")]
+    assert labels == [
+        "outage (" + " → ".join(c["cause"] for c in o["causes"]) + ")" for o in summary["outages"]
+    ]
+    assert summary["outages"][0]["first_cause"] == summary["outages"][0]["causes"][0]["cause"]
 
 
 def test_rates_and_refresh_series_agree_with_the_replay_journal_and_summary(run: Any) -> None:
@@ -83,14 +91,23 @@ def test_rates_and_refresh_series_agree_with_the_replay_journal_and_summary(run:
     assert sum(series.refresh.count) == summary["refresh_latency_s"]["count"] > 0
     fig = rates_figure(series)
     names = [t.name for t in fig.data]
-    assert names == [
+    assert names[:5] == [
         "orders per hour",
         "views per hour",
         "refresh latency p50",
         "refresh latency p95",
         "refresh latency p99",
     ]
-    assert [t.yaxis for t in fig.data] == ["y", "y", "y2", "y2", "y2"]
+    assert [t.yaxis for t in fig.data] == ["y", "y"] + ["y2"] * (len(names) - 2)
+    # events that waited across the outage are not drawn as a falling line but as markers
+    assert summary["outages"]
+    waited = next(t for t in fig.data if t.name.startswith("p95 of events that waited"))
+    p95 = next(t for t in fig.data if t.name == "refresh latency p95")
+    marked = [i for i, y in enumerate(waited.y) if y is not None]
+    assert marked and all(p95.y[i] is None for i in marked)
+    # the outage is shaded on this time plot too, and the time axis ticks on round hours
+    assert [s for s in fig.layout.shapes if s.type == "rect"]
+    assert fig.layout.xaxis.dtick in {h * 3_600_000 for h in (1, 2, 3, 6, 12, 24, 48)}
 
 
 def test_staleness_cdf_is_the_summary_distribution(run: Any) -> None:
@@ -120,7 +137,7 @@ def test_complaints_figure_splits_the_summary_figure(run: Any) -> None:
     fig = complaints_figure(series, comp)
     bars = {t.name: t.y[0] for t in fig.data if t.type == "bar"}
     assert sum(bars.values()) == pytest.approx(comp["expected_per_1000_orders"], rel=1e-3)
-    assert bars["display lag"] == pytest.approx(
+    assert bars["display lag (the plugin's side)"] == pytest.approx(
         comp["expected_per_1000_orders"] * comp["display_lag_share"], rel=1e-3
     )
     hist = [t for t in fig.data if t.type == "histogram"]
@@ -144,14 +161,26 @@ def test_html_is_self_contained_and_carries_the_header_tables_and_figures(run: A
     verdict = "PASSED" if summary["slo"]["passed"] else "FAILED"
     assert f'<span class="verdict {verdict.lower()}">{verdict}</span>' in doc
     assert "<td>seed</td><td>11</td>" in doc
-    assert "virtual time" in doc and "direct-polling, interval 10m" in doc
+    # only the knob the profile changed from its preset (interval; on_throttle is the default)
+    assert "virtual time" in doc
+    assert "<td>plugin</td><td>direct-polling, interval: 10 min</td>" in doc
     assert "<td>validity</td><td>valid</td>" in doc
-    # SLO table with each check's result, the outages with their cause, the assumptions
+    # why, in words, at the top; where this page is
+    assert summary["explanation"] and html.escape(summary["explanation"]) in doc
+    assert doc.index('class="why"') < doc.index("<h2>SLO checks</h2>")
+    assert str((root / "report.html").resolve()) in doc
+    # SLO table in people's words, the outages with their causes, support cost, assumptions
     for check in summary["slo"]["checks"]:
-        assert f"<td>{check['name']}</td>" in doc
+        assert f"<td>{check['name']}</td>" not in doc
+    assert "<td>staleness p95</td>" in doc and "<td>longest throttle outage</td>" in doc
     assert ('<td class="fail">FAIL</td>' in doc) == (not summary["slo"]["passed"])
     for o in summary["outages"]:
-        assert f"<td>{o['cause']}</td><td>{o['refused']:,}</td>" in doc
+        story = " → ".join(c["cause"] for c in o["causes"])
+        assert f"<td>{html.escape(story)}</td><td>{o['refused']:,}</td>" in doc
+    assert "<h2>Support cost</h2>" in doc and "destinationcrm.com" in doc
+    assert summary["support"]["cost_per_1000_orders"] == pytest.approx(
+        summary["complaints"]["expected_per_1000_orders"] * 8.01, abs=0.01
+    )
     assert "Patience curve (an assumption, not a measurement)" in doc
     assert "Display lag vs transport delay" in doc
 

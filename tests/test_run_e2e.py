@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from _profiles import small
+from _profiles import kept_up, small
 
 from peakbench.config.profile import Profile
 from peakbench.results import load_run
@@ -62,7 +62,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, dict[
 
 
 def test_runs_are_valid_and_follow_the_contract(runs: dict[str, Any]) -> None:
-    for interval, (code, summary, root) in runs.items():
+    for interval, (code, summary, root) in sorted(runs.items(), key=lambda kv: "wall" in kv[0]):
+        if interval.startswith("wall"):
+            kept_up(summary, code)
         assert summary["valid"], (interval, summary["invalid_reasons"])
         assert code in (0, 1), interval
         assert code == (0 if summary["slo"]["passed"] else 1)

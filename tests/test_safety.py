@@ -15,7 +15,7 @@ from typing import Any
 import psutil
 import pytest
 import yaml
-from _profiles import small
+from _profiles import small, valid_or_behind
 
 from peakbench.cli import main
 from peakbench.config.loader import parse_profile
@@ -140,7 +140,8 @@ def safety_run(
 
 def test_secrets_reach_no_file_of_a_run(safety_run: tuple[Any, Path]) -> None:
     proc, root = safety_run
-    assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
+    summary = json.loads((root / "summary.json").read_text())
+    valid_or_behind(summary, proc.returncode)
     pushes = (root / "journals" / "push-trackship.jsonl").read_text().splitlines()
     assert any(json.loads(line)["status"] == 200 for line in pushes), "no signed push went out"
     names = {p.name for p in root.iterdir()}

@@ -201,6 +201,20 @@ class Pipeline:
                 quota = q.behaviour
                 quota.take(_caller(quota.scope, key, ip), t, epoch)
 
+    def allowance(
+        self, route: str, key: str, ip: str, t: float, epoch: float
+    ) -> tuple[int, int, float] | None:
+        """``(limit, left, store seconds to reset)`` of the tightest quota on this request
+        after it was admitted, None when no quota applies (for ``X-RateLimit-*`` headers)."""
+        tightest: tuple[int, int, float] | None = None
+        for q in self.quotas:
+            if q.matches(route, key, ip) and q.active_at(t, epoch):
+                quota = q.behaviour
+                left, reset = quota.left(_caller(quota.scope, key, ip), t, epoch)
+                if tightest is None or left < tightest[1]:
+                    tightest = (quota.limit, max(0, left), reset)
+        return tightest
+
     def memory(self) -> float:
         """Store seconds of past requests the quota and ban state can depend on: the longest
         quota window, and for a block its ``within`` + longest ban + ``cooldown`` (``inf`` with

@@ -140,6 +140,30 @@ class Quota:
         else:
             entry[0] = self._refill(entry, t) - 1.0
 
+    def left(self, caller: str, t: float, epoch: float) -> tuple[int, float]:
+        """``(requests left, store seconds until the allowance is whole again)`` for
+        ``caller`` now, without charging anything (for ``X-RateLimit-*`` style headers)."""
+        window = self.window
+        if window == "sliding":
+            log = self.state.logs.get(caller)
+            if not log:
+                return self.limit, 0.0
+            _prune(log, t - self.per)
+            return self.limit - len(log), (log[-1] + self.per - t) if log else 0.0
+        entry = self.state.callers.get(caller)
+        if window == "calendar":
+            local = epoch + self.shift
+            index = math.floor(local / self.per)
+            used = int(entry[1]) if entry is not None and entry[0] == index else 0
+            return self.limit - used, (index + 1) * self.per - local
+        if entry is None:
+            return self.limit, 0.0
+        if window == "fixed":
+            end = entry[0] + self.per
+            return (self.limit, 0.0) if t >= end else (self.limit - int(entry[1]), end - t)
+        tokens = self._refill(entry, t)
+        return int(tokens + _EPS), (self.limit - tokens) * self.per / self.limit
+
     def _refill(self, entry: list[float], t: float) -> float:
         elapsed = t - entry[1]
         if elapsed > 0:  # the wall clock may step back: never refill negatively

@@ -7,6 +7,16 @@ and maps a presented token back to the ``client_id:client_secret`` string it was
 the accepted-key string of ``PEAKBENCH_CARRIER_KEYS``, so journal and quotas see one caller
 whether it sends credentials or a token.
 
+Which clock a token lives on: under a wall clock (real runs) its times are WALL times, since
+clients compare ``issued_at``, the JWT ``iat``/``exp`` and ``expires_in`` with their own clock;
+a token then lives ``ttl_s`` wall seconds (at ``clock.scale`` ×N that is N×``ttl_s`` store
+seconds, so token traffic per store hour drops by N: docs/fidelity.md). Under virtual time
+(no wall clock) they are store times, so the world stays a pure function of store time.
+
+Tokens belong to the client they were issued to, and each client holds at most
+``per_client`` live tokens (its oldest go first), so one account's token storm never evicts
+another account's tokens; the whole table stays bounded by ``capacity``.
+
 Tokens are JWT-shaped (``header.payload.signature``, with ``exp`` and ``iat`` in the payload,
 never the secret) because real clients decode them to schedule a refresh. The personality's
 sans-I/O seam splits a request into ``credential`` (headers, body), ``parse`` and ``respond``,
@@ -21,8 +31,8 @@ import base64
 import binascii
 import json
 import secrets
-from collections import OrderedDict
-from collections.abc import Iterable
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -47,7 +57,7 @@ class Grant:
     client: str
     """``client_id:client_secret`` it was issued for."""
     issued_at: float
-    """Unix seconds (store calendar)."""
+    """Unix seconds (wall clock in real runs, store calendar in virtual time)."""
     expires_at: float
 
     @property
@@ -137,18 +147,23 @@ def grant_type_error(body: bytes) -> str | None:
 
 
 class TokenDesk:
-    """Issues bearer tokens valid for ``ttl_s`` store seconds; remembers at most ``capacity``.
+    """Issues bearer tokens valid for ``ttl_s`` seconds; remembers at most ``capacity``, and at
+    most ``per_client`` per client (see the module docstring for which clock).
 
     :meth:`credential` is a personality's ``credential`` for OAuth carriers; ``parse`` calls
     :meth:`token_required` and ``respond`` calls :meth:`issue` on the token route.
     """
 
-    def __init__(self, ttl_s: float, capacity: int = 65536) -> None:
-        if ttl_s <= 0 or capacity <= 0:
-            raise ValueError("token TTL and capacity must be positive")
+    def __init__(self, ttl_s: float, capacity: int = 65536, per_client: int = 1024) -> None:
+        if ttl_s <= 0 or capacity <= 0 or per_client <= 0:
+            raise ValueError("token TTL and capacities must be positive")
         self.ttl_s = ttl_s
         self.capacity = capacity
+        self.per_client = per_client
         self._grants: OrderedDict[str, Grant] = OrderedDict()
+        self._by_client: OrderedDict[str, deque[str]] = OrderedDict()
+        self.wall_of: Callable[[float], float] = _same
+        """Store epoch → the epoch token times are printed and checked in (identity: store)."""
         self.presented: str | None = None
         """Client credentials of the last token request (None: none or unusable)."""
         self.refused: str | None = None
@@ -156,6 +171,14 @@ class TokenDesk:
 
     def __len__(self) -> int:
         return len(self._grants)
+
+    def use_clock(self, clock: object) -> None:
+        """Print and check token times on ``clock``'s wall time when it has one (``wall_at``)."""
+        wall_at = getattr(clock, "wall_at", None)
+        spec = getattr(clock, "spec", None)
+        if callable(wall_at) and spec is not None:
+            start = float(spec.start_epoch)
+            self.wall_of = lambda epoch: float(wall_at(epoch - start))
 
     def credential(
         self, headers: Iterable[tuple[bytes, bytes]], body: bytes, epoch: float
@@ -177,7 +200,7 @@ class TokenDesk:
         if grant is None:
             self.refused = UNKNOWN
             return None
-        if epoch >= grant.expires_at:
+        if self.wall_of(epoch) >= grant.expires_at:
             self.refused = EXPIRED
             return None
         self.refused = None
@@ -210,10 +233,11 @@ class TokenDesk:
             return None
         self.presented = None
         client_id = client.split(":", 1)[0]
+        issued = self.wall_of(epoch)
         claims = {
             "sub": client_id,
-            "iat": int(epoch),
-            "exp": int(epoch + self.ttl_s),
+            "iat": int(issued),
+            "exp": int(issued + self.ttl_s),
             "jti": secrets.token_hex(8),
         }
         token = ".".join(
@@ -223,19 +247,31 @@ class TokenDesk:
                 _b64(secrets.token_bytes(32)),
             )
         )
-        grant = Grant(token, client, epoch, epoch + self.ttl_s)
+        grant = Grant(token, client, issued, issued + self.ttl_s)
         self._grants[token] = grant
-        self._evict(epoch)
+        mine = self._by_client.get(client)
+        if mine is None:
+            mine = self._by_client[client] = deque()
+            if len(self._by_client) > self.capacity:
+                self._by_client.popitem(last=False)
+        mine.append(token)
+        while len(mine) > self.per_client:
+            self._grants.pop(mine.popleft(), None)
+        self._evict(issued)
         return grant
 
-    def _evict(self, epoch: float) -> None:
+    def _evict(self, now: float) -> None:
         grants = self._grants
         # one TTL for all: insertion order is expiry order, expired ones sit at the front
         while grants:
             oldest = next(iter(grants.values()))
-            if len(grants) <= self.capacity and oldest.expires_at > epoch:
+            if len(grants) <= self.capacity and oldest.expires_at > now:
                 break
             grants.popitem(last=False)
+
+
+def _same(epoch: float) -> float:
+    return epoch
 
 
 class TokenTrackRequests:
@@ -261,6 +297,10 @@ class TokenTrackRequests:
 
     def reads_body(self, route: str) -> bool:
         return route == TOKEN
+
+    def use_clock(self, clock: object) -> None:
+        """Token times on ``clock``'s wall time when it has one (the app calls this)."""
+        self.tokens.use_clock(clock)
 
     def credential(
         self, headers: Iterable[tuple[bytes, bytes]], body: bytes, epoch: float

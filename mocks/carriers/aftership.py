@@ -1,21 +1,28 @@
 """The AfterShip Tracking personality: trackings created by the store, then polled by id.
 
-Routes, as the official SDK (``aftership-tracking-sdk`` 10, API version 2026-07) calls them:
-``POST /tracking/<version>/trackings`` (create, flat body ``{"tracking_number", "slug"}``),
-``GET /tracking/<version>/trackings`` (list), ``GET|PUT|DELETE
-/tracking/<version>/trackings/{id}``; and the legacy v4 routes older integrations call:
-``POST /v4/trackings`` (``{"tracking": {...}}``), ``GET /v4/trackings``,
-``GET|DELETE /v4/trackings/{slug}/{tracking_number}``. Auth: header ``as-api-key``.
+Routes, as the official SDKs (Python ``aftership-tracking-sdk`` 10 and JS
+``@aftership/tracking-sdk``, API version 2026-07) call them: ``POST /tracking/<version>/trackings``
+(create, flat body ``{"tracking_number", "slug"}``), ``GET /tracking/<version>/trackings`` (list;
+``tracking_numbers=a,b`` filters, ``limit`` ≤ 200), ``GET|PUT|DELETE
+/tracking/<version>/trackings/{id}``, ``POST …/trackings/{id}/retrack`` and
+``POST …/trackings/{id}/mark-as-completed`` (``{"reason": "DELIVERED"|"LOST"|
+"RETURNED_TO_SENDER"}``); and the legacy v4 routes older integrations call: ``POST /v4/trackings``
+(``{"tracking": {...}}``), ``GET /v4/trackings``, ``GET|DELETE /v4/trackings/{slug}/{number}``,
+``GET /v4/trackings/{id}``, ``POST /v4/trackings/{slug}/{number}/retrack`` and
+``/mark-as-completed``, ``GET /v4/last_checkpoint/{slug}/{number}`` and
+``/v4/last_checkpoint/{id}``. Auth: header ``as-api-key`` (legacy ``aftership-api-key``).
 
+Trackings belong to the account (API key) that created them: another key gets 404 ``4004``.
+The requested ``slug`` is kept and answered back (the fleet carrier's name when none is given).
 Envelope ``{"meta": {"code", "type"?, "message"?}, "data": ...}``: the versioned API answers the
-tracking itself in ``data``, v4 wraps it in ``data.tracking``. Tags Pending, InfoReceived,
-InTransit, OutForDelivery, AttemptFail, Delivered, Exception; checkpoints OLDEST first with
-``checkpoint_time`` in carrier-local time WITHOUT an offset, as carriers report it.
+tracking itself in ``data``, v4 wraps it in ``data.tracking``. Retrack is only allowed on an
+inactive tracking (``4013`` otherwise, as the SDKs document).
 
-Throttle signature: 429 ``meta {code: 429, type: "TooManyRequests"}`` with
-``X-RateLimit-Limit``, ``X-RateLimit-Remaining: 0`` and ``X-RateLimit-Reset`` (unix time of the
-next allowed request). Tracking ids are the hex of the tracking number (32 hex digits for
-our 16-character numbers, like AfterShip's): no state beyond the registered set.
+Throttle signature: 429 ``meta {code: 429, type: "TooManyRequests"}``. ``X-RateLimit-Limit``,
+``X-RateLimit-Remaining`` and ``X-RateLimit-Reset`` (unix time) go on EVERY response, as the
+vendor sends them (the app adds them from the binding quota: :meth:`AfterShip.rate_headers`).
+Tracking ids are the hex of the tracking number (32 hex digits for our 16-character numbers,
+like AfterShip's): no state beyond the registrations.
 """
 
 from __future__ import annotations
@@ -28,60 +35,65 @@ import re
 import uuid
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import parse_qs
 
-from mocks.carriers._refresh import Registrations
-from mocks.carriers.base import BATCH, OTHER, TRACK, Ask, Reply
-from mocks.carriers.generic import local_iso
+from mocks.carriers._aftership_doc import (
+    COMPLETED,
+    number_of,
+    tracking_doc,
+    tracking_id,
+)
+from mocks.carriers._refresh import MISSING, Registrations
+from mocks.carriers.base import BATCH, OTHER, TRACK, Ask, Headers, Reply
 from peakbench.config.fleet import CarrierSpec
-from peakbench.timeline import ScanEvent, TimelineModel, journey, parse_tracking_number
+from peakbench.timeline import TimelineModel
+
+__all__ = ["AfterShip", "make", "number_of", "tracking_id"]
 
 CAPACITY = 2_000_000
-"""Default cap on registered trackings; beyond it create answers 403 (plan quota)."""
+"""Default cap on registered trackings (all accounts); beyond it create answers 403."""
 
 LIST_LIMIT = 100
-"""Trackings per list page (the API's default ``limit``)."""
+"""Trackings per list page (the API's default ``limit``; at most 200)."""
 
-REGISTER, UPDATE, DELETE = "register", "update", "delete"
-_VERSIONED = re.compile(r"^/tracking/\d{4}-\d{2}/trackings(?:/([^/]+))?$")
-_LEGACY = re.compile(r"^/v4/trackings(?:/([^/]+)/([^/]+))?$")
+PLAN_RATE = 10
+"""``X-RateLimit-Limit`` when no quota behaviour applies (AfterShip's 10 req/s per account)."""
+
+REGISTER, UPDATE, DELETE, RETRACK, COMPLETE = "register", "update", "delete", "retrack", "complete"
+_VERSIONED = re.compile(
+    r"^/tracking/\d{4}-\d{2}/trackings(?:/([^/]+)(?:/(retrack|mark-as-completed))?)?$"
+)
+_LEGACY = re.compile(r"^/v4/trackings(?:/([^/]+)(?:/([^/]+))?(?:/(retrack|mark-as-completed))?)?$")
+_LAST_CHECKPOINT = re.compile(r"^/v4/last_checkpoint/([^/]+)(?:/([^/]+))?$")
 _NUMBER = re.compile(r"^[A-Za-z0-9]{4,40}$")
-
-TAGS = {
-    "info_received": ("InfoReceived", "InfoReceived_001", "Info Received"),
-    "in_transit": ("InTransit", "InTransit_001", "In Transit"),
-    "out_for_delivery": ("OutForDelivery", "OutForDelivery_001", "Out for Delivery"),
-    "failed_attempt": ("AttemptFail", "AttemptFail_001", "Failed Attempt"),
-    "delivered": ("Delivered", "Delivered_001", "Delivered"),
-    "exception": ("Exception", "Exception_001", "Exception"),
-}
-"""Neutral status → AfterShip ``(tag, subtag, subtag_message)``."""
-
-_PENDING = ("Pending", "Pending_001", "Pending")
-# in transit, by scan code: accepted by the carrier / arrived at a hub
-_TRANSIT_SUBTAGS = {
-    "PU": ("InTransit_002", "Acquired by carrier"),
-    "EMA": ("InTransit_002", "Acquired by carrier"),
-    "AR": ("InTransit_003", "Arrival scan"),
-    "EMD": ("InTransit_003", "Arrival scan"),
-}
-_COUNTRIES = {"US": ("USA", "United States"), "CN": ("CHN", "China")}
+_ACTIONS = {"retrack": RETRACK, "mark-as-completed": COMPLETE}
 
 
-class Legacy(tuple[str, ...]):
-    """Numbers asked through a legacy ``/v4`` route (answered in the v4 envelope)."""
+class Asked(tuple[str, ...]):
+    """Numbers asked, with how: ``legacy`` (v4 envelope), ``slug`` (create), ``reason``
+    (mark-as-completed), ``checkpoint`` (last_checkpoint), ``only``/``limit`` (list filters)."""
 
+    legacy: bool
+    slug: str | None
+    reason: str | None
+    checkpoint: bool
+    only: tuple[str, ...] | None
+    limit: int
 
-def tracking_id(number: str) -> str:
-    """The tracking's id: the hex of its number."""
-    return number.encode().hex()
-
-
-def number_of(tracking_id: str) -> str | None:
-    """The number a tracking id stands for, None if it is not one of ours."""
-    try:
-        return bytes.fromhex(tracking_id).decode("ascii")
-    except ValueError:
-        return None
+    def __new__(
+        cls,
+        numbers: Iterable[str] = (),
+        legacy: bool = False,
+        slug: str | None = None,
+        reason: str | None = None,
+        checkpoint: bool = False,
+        only: tuple[str, ...] | None = None,
+        limit: int = LIST_LIMIT,
+    ) -> Asked:
+        asked = super().__new__(cls, numbers)
+        asked.legacy, asked.slug, asked.reason = legacy, slug, reason
+        asked.checkpoint, asked.only, asked.limit = checkpoint, only, limit
+        return asked
 
 
 def _dumps(doc: Any) -> bytes:
@@ -109,59 +121,27 @@ _RATE = meta_error(
 )
 _INTERNAL = meta_error(500, "InternalError", "Something went wrong on AfterShip's end.")
 _QUOTA = meta_error(403, "Forbidden", "You have reached the tracking quota of your plan.")
+_RETRACK = meta_error(
+    4013, "BadRequest", "Retrack is not allowed. You can only retrack an inactive tracking."
+)
 _ERRORS = {
     "json": (4001, "Invalid JSON data."),
     "required": (4007, "tracking_number is required."),
     "invalid": (4005, "The value of tracking_number is invalid."),
+    "reason": (4010, "The value of reason is invalid."),
     "large": (400, "The request body is too large."),
 }
 
 
-def _tag(event: ScanEvent) -> tuple[str, str, str]:
-    tag, subtag, message = TAGS.get(event.status, TAGS["in_transit"])
-    if event.status == "in_transit" and event.code in _TRANSIT_SUBTAGS:
-        subtag, message = _TRANSIT_SUBTAGS[event.code]
-    return tag, subtag, message
-
-
-def _utc(epoch: float) -> str:
-    return local_iso(epoch, 0)
-
-
-def checkpoint(event: ScanEvent, slug: str, legacy: bool) -> dict[str, Any]:
-    """One checkpoint; ``checkpoint_time`` is carrier-local without an offset."""
-    tag, subtag, message = _tag(event)
-    iso3, country_name = _COUNTRIES.get(event.country, (event.country, event.country))
-    doc: dict[str, Any] = {
-        "created_at": _utc(event.visible_at),
-        "slug": slug,
-        "checkpoint_time": local_iso(event.occurred_at, event.utc_offset_s)[:19],
-        "location": f"{event.city}, {event.state}, {iso3}",
-        "city": event.city,
-        "state": event.state,
-        "message": event.message,
-        "tag": tag,
-        "subtag": subtag,
-        "subtag_message": message,
-        "raw_tag": event.code,
-    }
-    if legacy:
-        doc.update(country_iso3=iso3, country_name=country_name, zip=None, coordinates=[])
-    else:
-        doc.update(
-            postal_code=None,
-            country_region=iso3,
-            country_region_name=country_name,
-            events=[],
-            source="carrier",
-        )
-    return doc
-
-
 class AfterShip(Registrations):
-    """AfterShip Tracking over the journeys of ``model``; ``slug`` is the carrier's name."""
+    """AfterShip Tracking over the journeys of ``model``; ``slug`` is the carrier's name (the
+    slug answered when a create names none). A registration's value is ``(slug, completed)``."""
 
     content_type = b"application/json"
+    wants_query = True
+    """The app passes ``path?query``: the list route filters by ``tracking_numbers``."""
+    plan_rate = PLAN_RATE
+    """``X-RateLimit-Limit`` (and all of it left) when no quota behaviour applies."""
 
     def __init__(self, carrier: str, model: TimelineModel, capacity: int = CAPACITY) -> None:
         self.slug = carrier
@@ -171,114 +151,184 @@ class AfterShip(Registrations):
     # -- requests -------------------------------------------------------------------------------
 
     def match(self, method: str, path: str) -> tuple[str, str]:
+        path, _, query = path.partition("?")
         found = _VERSIONED.match(path)
         if found:
-            target = found.group(1)
+            target, action = found.group(1), found.group(2)
             if target is None:
                 route = {"POST": REGISTER, "GET": BATCH}.get(method, OTHER)
-                return route, ""
+                return route, ("q:" + query if route == BATCH else "")
+            if action is not None:
+                return (_ACTIONS[action], "id:" + target) if method == "POST" else (OTHER, "")
             route = {"GET": TRACK, "PUT": UPDATE, "DELETE": DELETE}.get(method, OTHER)
             return route, ("id:" + target if route != OTHER else "")
         found = _LEGACY.match(path)
         if found:
-            if found.group(1) is None:
+            first, second, action = found.groups()
+            if first is None:
                 route = {"POST": REGISTER, "GET": BATCH}.get(method, OTHER)
-                return route, "v4" if route != OTHER else ""
+                return route, ("v4q:" + query if route == BATCH else "v4" if route != OTHER else "")
+            target = f"v4:{first}/{second}" if second else f"v4id:{first}"
+            if action is not None:
+                return (_ACTIONS[action], target) if method == "POST" else (OTHER, "")
             route = {"GET": TRACK, "DELETE": DELETE}.get(method, OTHER)
-            return route, ("v4:" + found.group(2) if route != OTHER else "")
+            return route, (target if route != OTHER else "")
+        found = _LAST_CHECKPOINT.match(path)
+        if found and method == "GET":
+            first, second = found.groups()
+            return TRACK, (f"lc:{first}/{second}" if second else f"lcid:{first}")
         return OTHER, ""
 
     def reads_body(self, route: str) -> bool:
-        return route == REGISTER
+        return route in (REGISTER, COMPLETE)
 
     def credential(
         self, headers: Iterable[tuple[bytes, bytes]], body: bytes, epoch: float
     ) -> str | None:
         for name, value in headers:
-            if name == b"as-api-key":
-                return value.decode("latin-1") or None
-        return None
+            if name == b"as-api-key" or name == b"aftership-api-key":
+                return self.caller(value.decode("latin-1") or None)
+        return self.caller(None)
 
     def parse(self, route: str, argument: str, body: bytes) -> Ask:
-        legacy = argument.startswith("v4")
+        kind, _, target = argument.partition(":")
+        legacy = kind.startswith(("v4", "lc"))
         if route == REGISTER:
-            try:
-                doc = json.loads(body)
-            except (ValueError, RecursionError):
-                return Ask(route, Legacy() if legacy else (), "json")
-            if legacy:
-                doc = doc.get("tracking") if isinstance(doc, dict) else None
-            number = doc.get("tracking_number") if isinstance(doc, dict) else None
-            if not isinstance(number, str) or not number:
-                return Ask(route, Legacy() if legacy else (), "required")
-            numbers = Legacy((number,)) if legacy else (number,)
-            return Ask(route, numbers, None if _NUMBER.match(number) else "invalid")
-        if route in (TRACK, UPDATE, DELETE):
-            kind, _, target = argument.partition(":")
-            number = target if kind == "v4" else number_of(target)
-            numbers = (number,) if number else ("",)
-            return Ask(route, Legacy(numbers) if legacy else numbers)
-        return Ask(route, Legacy() if legacy else ())
+            return self._parse_create(body, legacy)
+        if route == BATCH:
+            return Ask(BATCH, _list_filter(target, legacy))
+        if route in (TRACK, UPDATE, DELETE, RETRACK, COMPLETE):
+            if kind in ("v4", "lc"):
+                slug, _, number = target.partition("/")
+                numbers: tuple[str, ...] = (number,)
+            else:
+                slug, found = "", number_of(target)
+                numbers = (found or "",)
+            reason = None
+            if route == COMPLETE:
+                reason = _reason(body)
+                if reason is None:
+                    return Ask(route, Asked(numbers, legacy), "reason")
+            asked = Asked(numbers, legacy, slug or None, reason, checkpoint=kind.startswith("lc"))
+            return Ask(route, asked)
+        return Ask(route, Asked((), legacy))
+
+    def _parse_create(self, body: bytes, legacy: bool) -> Ask:
+        try:
+            doc = json.loads(body)
+        except (ValueError, RecursionError):
+            return Ask(REGISTER, Asked((), legacy), "json")
+        if legacy:
+            doc = doc.get("tracking") if isinstance(doc, dict) else None
+        number = doc.get("tracking_number") if isinstance(doc, dict) else None
+        if not isinstance(number, str) or not number:
+            return Ask(REGISTER, Asked((), legacy), "required")
+        slug = doc.get("slug") if isinstance(doc, dict) else None
+        slug = slug if isinstance(slug, str) and slug else None
+        error = None if _NUMBER.match(number) else "invalid"
+        return Ask(REGISTER, Asked((number,), legacy, slug), error)
 
     # -- answers --------------------------------------------------------------------------------
 
     def respond(self, ask: Ask, epoch: float) -> Reply:
-        legacy = isinstance(ask.numbers, Legacy)
-        count = len(ask.numbers)
+        asked = ask.numbers if isinstance(ask.numbers, Asked) else Asked(ask.numbers)
+        legacy = asked.legacy
+        count = len(asked)
         if ask.error is not None:
             code, message = _ERRORS[ask.error]
             return Reply(400, meta_error(code, "BadRequest", message), "bad_request", count)
         if ask.route == OTHER:
             return Reply(404, _NO_ROUTE, "not_found", 0)
         if ask.route == BATCH:
-            return Reply(200, self._list(epoch, legacy), None, 0)
-        number = ask.numbers[0]
+            return Reply(200, self._list(asked, epoch), None, 0)
+        number = asked[0]
         if ask.route == REGISTER:
-            if number in self._registered:
-                data = {"id": tracking_id(number), "slug": self.slug, "tracking_number": number}
-                body = meta_error(
-                    4003, "BadRequest", "Tracking already exists.", self._wrap(data, legacy)
-                )
-                return Reply(400, body, "bad_request", 1)
-            if len(self._registered) >= self.capacity:
-                return Reply(403, _QUOTA, "bad_request", 1)
-            self._registered[number] = None
-            return Reply(201, self._envelope(201, number, epoch, legacy), None, 1)
-        if number not in self._registered:
+            return self._create(number, asked.slug or self.slug, epoch, legacy)
+        found = self.find(number)
+        if found is MISSING or (asked.slug is not None and asked.slug != found[0]):
             return Reply(404, _NOT_FOUND, "not_found", 1)
-        body = self._envelope(200, number, epoch, legacy)
+        slug, completed = found
+        if ask.route == RETRACK:
+            if completed is None and self._active(number, slug, epoch):
+                return Reply(400, _RETRACK, "bad_request", 1)
+            self.add(number, (slug, None))
+            completed = None
+        elif ask.route == COMPLETE:
+            self.add(number, (slug, asked.reason))
+            completed = asked.reason
+        elif ask.route == TRACK and asked.checkpoint:
+            return Reply(200, self._last_checkpoint(number, slug, epoch), None, 1)
+        body = self._envelope(200, number, slug, completed, epoch, legacy)
         if ask.route == DELETE:
-            del self._registered[number]
+            self.drop(number)
         return Reply(200, body, None, 1)
 
-    def _wrap(self, tracking: dict[str, Any], legacy: bool) -> dict[str, Any]:
-        return {"tracking": tracking} if legacy else tracking
+    def _create(self, number: str, slug: str, epoch: float, legacy: bool) -> Reply:
+        if self.find(number) is not MISSING:
+            data = {"id": tracking_id(number), "slug": slug, "tracking_number": number}
+            body = meta_error(4003, "BadRequest", "Tracking already exists.", _wrap(data, legacy))
+            return Reply(400, body, "bad_request", 1)
+        if not self.add(number, (slug, None)):
+            return Reply(403, _QUOTA, "bad_request", 1)
+        return Reply(201, self._envelope(201, number, slug, None, epoch, legacy), None, 1)
 
-    def _envelope(self, code: int, number: str, epoch: float, legacy: bool) -> bytes:
-        data = self._wrap(self.tracking(number, self.known(number, epoch), legacy), legacy)
-        return _dumps({"meta": {"code": code}, "data": data})
+    def _active(self, number: str, slug: str, epoch: float) -> bool:
+        return bool(self.tracking(number, epoch, slug=slug)["active"])
 
-    def _list(self, epoch: float, legacy: bool) -> bytes:
-        numbers = list(self._registered)[-LIST_LIMIT:][::-1]  # newest first
-        trackings = [self.tracking(n, self.known(n, epoch), legacy) for n in numbers]
-        total = len(self._registered)
+    def _envelope(
+        self, code: int, number: str, slug: str, completed: str | None, epoch: float, legacy: bool
+    ) -> bytes:
+        tracking = self.tracking(number, epoch, legacy, slug, completed)
+        return _dumps({"meta": {"code": code}, "data": _wrap(tracking, legacy)})
+
+    def _last_checkpoint(self, number: str, slug: str, epoch: float) -> bytes:
+        tracking = self.tracking(number, epoch, True, slug)
+        checkpoints = tracking["checkpoints"]
+        data = {
+            "id": tracking["id"],
+            "tracking_number": number,
+            "slug": slug,
+            "tag": tracking["tag"],
+            "subtag": tracking["subtag"],
+            "subtag_message": tracking["subtag_message"],
+            "checkpoint": checkpoints[-1] if checkpoints else {},
+        }
+        return _dumps({"meta": {"code": 200}, "data": data})
+
+    def _list(self, asked: Asked, epoch: float) -> bytes:
+        mine = self.mine()
+        if asked.only is not None:
+            numbers = [n for n in dict.fromkeys(asked.only) if n in mine][::-1]
+        else:
+            numbers = list(mine)[::-1]  # newest first
+        total = len(numbers)
+        legacy = asked.legacy
+        trackings = [
+            self.tracking(n, epoch, legacy, mine[n][0], mine[n][1]) for n in numbers[: asked.limit]
+        ]
         if legacy:
-            data: dict[str, Any] = {"page": 1, "limit": LIST_LIMIT, "count": total}
+            data: dict[str, Any] = {"page": 1, "limit": asked.limit, "count": total}
             data["trackings"] = trackings
         else:
-            pagination = {"total": total, "next_cursor": None, "has_next_page": total > LIST_LIMIT}
+            more = total > asked.limit
+            pagination = {"total": total, "next_cursor": None, "has_next_page": more}
             data = {"pagination": pagination, "trackings": trackings}
         return _dumps({"meta": {"code": 200}, "data": data})
+
+    def rate_headers(self, limit: int, remaining: int, reset: int) -> Headers:
+        """``X-RateLimit-*`` of a response: the binding quota's ``limit``, what is ``remaining``
+        of it, and the Unix time it ``reset``s (the app calls this for every response)."""
+        return (
+            (b"x-ratelimit-limit", b"%d" % limit),
+            (b"x-ratelimit-remaining", b"%d" % remaining),
+            (b"x-ratelimit-reset", b"%d" % reset),
+        )
 
     def unauthorized(self, ask: Ask) -> Reply:
         return Reply(401, _UNAUTHORIZED, "auth", len(ask.numbers))
 
     def throttled(self, ask: Ask, retry_after: int, cause: str, epoch: float, limit: int) -> Reply:
-        headers = (
-            (b"x-ratelimit-limit", str(limit).encode()),
-            (b"x-ratelimit-remaining", b"0"),
-            (b"x-ratelimit-reset", str(int(epoch) + retry_after).encode()),
-        )
+        headers = self.rate_headers(limit, 0, int(epoch) + retry_after)
         return Reply(429, _RATE, cause, len(ask.numbers), headers)
 
     def blocked(self, ask: Ask, status: int, retry_after: int) -> Reply:
@@ -297,70 +347,25 @@ class AfterShip(Registrations):
 
     # -- the tracking object and push -----------------------------------------------------------
 
-    def tracking(self, number: str, epoch: float, legacy: bool = False) -> dict[str, Any]:
-        """The tracking object of ``number`` at ``epoch`` (v4 field names when ``legacy``)."""
-        try:
-            events = journey(self.model, number)
-        except ValueError:  # registered, but no carrier ever scanned it
-            events = ()
-        shown = [e for e in events if e.visible_at <= epoch]
-        key = parse_tracking_number(number)
-        created = float(key.shipped_at) if key else epoch
-        tag, subtag, message = _tag(shown[-1]) if shown else _PENDING
-        delivered = next((e for e in shown if e.status == "delivered"), None)
-        picked = next((e for e in shown if e.status != "info_received"), None)
-        origin = _COUNTRIES.get(events[0].country, ("", ""))[0] if events else None
-        destination = _COUNTRIES.get(events[-1].country, ("", ""))[0] if events else None
-        doc: dict[str, Any] = {
-            "id": tracking_id(number),
-            "created_at": _utc(created),
-            "updated_at": _utc(shown[-1].visible_at if shown else created),
-            "tracking_number": number,
-            "slug": self.slug,
-            "active": delivered is None,
-            "custom_fields": None,
-            "note": None,
-            "order_id": None,
-            "shipment_pickup_date": _local(picked),
-            "shipment_delivery_date": _local(delivered),
-            "shipment_type": None,
-            "signed_by": None,
-            "source": "api",
-            "tag": tag,
-            "subtag": subtag,
-            "subtag_message": message,
-            "title": number,
-            "tracked_count": len(shown),
-            "language": None,
-            "unique_token": "deprecated",
-            "checkpoints": [checkpoint(e, self.slug, legacy) for e in shown],
-            "subscribed_smses": [],
-            "subscribed_emails": [],
-            "return_to_sender": False,
-            "courier_tracking_link": None,
-            "first_attempted_at": None,
-            "failed_delivery_attempts": sum(e.status == "failed_attempt" for e in shown),
-        }
-        if legacy:
-            doc.update(
-                origin_country_iso3=origin,
-                destination_country_iso3=destination,
-                expected_delivery=None,
-                last_updated_at=doc["updated_at"],
-            )
-        else:
-            doc.update(
-                origin_country_region=origin,
-                destination_country_region=destination,
-                courier_destination_country_region=destination,
-                transit_time=_days(picked, delivered or epoch),
-            )
-        return doc
+    def tracking(
+        self,
+        number: str,
+        epoch: float,
+        legacy: bool = False,
+        slug: str | None = None,
+        completed: str | None = None,
+    ) -> dict[str, Any]:
+        """The tracking object of ``number`` as the aggregator knows it at ``epoch`` (its last
+        poll), v4 field names when ``legacy``."""
+        known = self.known(number, epoch)
+        return tracking_doc(self.model, number, slug or self.slug, known, legacy, completed)
 
     def push_body(self, number: str, epoch: float) -> bytes | None:
         """The ``tracking_update`` webhook body of ``number`` at ``epoch``; None before any
         checkpoint is visible. ``event_id`` is stable per (number, checkpoint count)."""
-        tracking = self.tracking(number, epoch)
+        found = self.registration(number)
+        slug = found[0] if found is not MISSING else self.slug
+        tracking = tracking_doc(self.model, number, slug, epoch)
         if not tracking["checkpoints"]:
             return None
         seen = f"{self.slug}:{number}:{len(tracking['checkpoints'])}"
@@ -374,17 +379,35 @@ class AfterShip(Registrations):
         return ((b"aftership-hmac-sha256", base64.b64encode(digest)),)
 
 
-def _local(event: ScanEvent | None) -> str | None:
-    if event is None:
-        return None
-    return local_iso(event.occurred_at, event.utc_offset_s)[:19]
+def _wrap(tracking: dict[str, Any], legacy: bool) -> dict[str, Any]:
+    return {"tracking": tracking} if legacy else tracking
 
 
-def _days(start: ScanEvent | None, end: ScanEvent | float) -> int | None:
-    if start is None:
+def _list_filter(query: str, legacy: bool) -> Asked:
+    try:
+        params = parse_qs(query, max_num_fields=50)
+    except ValueError:
+        params = {}
+    only: tuple[str, ...] | None = None
+    wanted = params.get("tracking_numbers")
+    if wanted:
+        only = tuple(n.strip() for n in wanted[0].split(",") if n.strip())[:50]
+    try:
+        limit = min(200, max(1, int(params.get("limit", [LIST_LIMIT])[0])))
+    except ValueError:
+        limit = LIST_LIMIT
+    return Asked((), legacy, only=only, limit=limit)
+
+
+def _reason(body: bytes) -> str | None:
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError):
         return None
-    stop = end.occurred_at if isinstance(end, ScanEvent) else end
-    return int(max(0.0, stop - start.occurred_at) // 86400)
+    reason = doc.get("reason") if isinstance(doc, dict) else None
+    if isinstance(reason, dict):  # v4 wraps it: {"reason": ...} or {"tracking": {...}}
+        reason = reason.get("reason")
+    return reason if isinstance(reason, str) and reason in COMPLETED else None
 
 
 def make(carrier: CarrierSpec, model: TimelineModel) -> AfterShip:

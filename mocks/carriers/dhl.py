@@ -15,6 +15,9 @@ article 47001224416 and reference/carriers.md:
   account, so a daily cause says ``Retry-After`` = seconds to the next 00:00 GMT; a per-second
   cause says the behaviour's wait.
 
+A ``service`` query parameter other than the shipment's (``ecommerce``) finds nothing: 404, as
+the API answers a number asked under the wrong service.
+
 The number is in the query string, which the app must hand to :meth:`DhlPersonality.match`
 as ``path?query`` (the personality sets ``wants_query``); a bare path asks for nothing (400).
 Deviation: error bodies go out as ``application/json``, not ``application/problem+json``
@@ -133,10 +136,14 @@ class DhlPersonality:
         if method != "GET" or path.rstrip("/") != TRACK_PATH:
             return OTHER, ""
         try:
-            values = parse_qs(query, max_num_fields=20).get("trackingNumber", [""])
+            params = parse_qs(query, max_num_fields=20)
         except ValueError:
-            values = [""]
-        return TRACK, values[0].strip()
+            params = {}
+        number = params.get("trackingNumber", [""])[0].strip()
+        service = params.get("service", [""])[0].strip().lower()
+        if service and service != SERVICE:
+            return TRACK, f"{number}?{service}"  # asked under another service: not found
+        return TRACK, number
 
     def reads_body(self, route: str) -> bool:
         return False
@@ -149,7 +156,7 @@ class DhlPersonality:
     def parse(self, route: str, argument: str, body: bytes) -> Ask:
         if route != TRACK:
             return Ask(route, ())
-        if not argument:
+        if not argument or argument.startswith("?"):
             return Ask(TRACK, (), "Missing required query parameter: trackingNumber")
         return Ask(TRACK, (argument,))
 

@@ -1,10 +1,16 @@
 """The EasyPost trackers personality: trackers created by the store, then retrieved by id.
 
 Routes: ``POST /v2/trackers`` (create; JSON ``{"tracker": {"tracking_code", "carrier"}}`` as
-the official client sends it, or the form-encoded ``tracker[tracking_code]=…`` of older
-integrations), ``GET /v2/trackers/{id}``, ``GET /v2/trackers`` (list, newest first). Auth:
-``Authorization: Basic base64(<key>:)`` or ``Bearer <key>``. Creating a tracker that exists
-returns it (EasyPost deduplicates by tracking code).
+the official clients send it, or the form-encoded ``tracker[tracking_code]=…`` of older
+integrations), ``GET /v2/trackers/{id}``, ``DELETE /v2/trackers/{id}``, ``GET /v2/trackers``
+(list, newest first; filters ``tracking_code``, ``tracking_codes[]``, ``carrier``,
+``page_size`` ≤ 100) and ``POST /v2/trackers/batch`` (``{"tracking_codes": [...]}``, the Python
+client's ``retrieve_batch``). Auth: ``Authorization: Basic base64(<key>:)`` or ``Bearer <key>``.
+Creating a tracker that exists returns it (EasyPost deduplicates by tracking code).
+
+Trackers belong to the account (API key) that created them: another key gets 404. The
+requested ``carrier`` is kept and answered back (the fleet carrier's name when none is given);
+``mode`` is ``test`` for test keys (``EZTK…``) and ``production`` otherwise.
 
 Tracker ``{id: "trk_…", object: "Tracker", mode, tracking_code, status, status_detail, carrier,
 tracking_details: [{object: "TrackingDetail", message, status, status_detail, datetime (UTC),
@@ -16,17 +22,15 @@ EasyPost's): no state beyond the registered set.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import json
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qs
 
-from mocks.carriers._refresh import Registrations
+from mocks.carriers._easypost_requests import Listing, api_key, listing, tracking_code
+from mocks.carriers._refresh import MISSING, Registrations
 from mocks.carriers.base import BATCH, OTHER, TRACK, Ask, Reply
 from mocks.carriers.generic import utc_iso
 from peakbench.config.fleet import CarrierSpec
@@ -35,10 +39,9 @@ from peakbench.timeline import ScanEvent, TimelineModel, journey, parse_tracking
 CAPACITY = 2_000_000
 """Default cap on registered trackers; beyond it create answers 402 (billing)."""
 
-PAGE_SIZE = 20
-"""Trackers per list page (EasyPost's default ``page_size``)."""
-
-REGISTER = "register"
+REGISTER, DELETE = "register", "delete"
+TEST_KEY_PREFIX = "EZTK"
+"""EasyPost test API keys start so; their trackers answer ``mode: test``."""
 _COLLECTION = "/v2/trackers"
 _NUMBER = re.compile(r"^[A-Za-z0-9]{4,40}$")
 
@@ -127,28 +130,39 @@ def _location(event: ScanEvent | None) -> dict[str, Any]:
 
 
 class EasyPost(Registrations):
-    """EasyPost trackers over the journeys of ``model``; ``carrier`` names the carrier."""
+    """EasyPost trackers over the journeys of ``model``; ``carrier`` names the carrier (the
+    one answered when a create names none). A registration's value is the requested carrier."""
 
     content_type = b"application/json"
 
     def __init__(self, carrier: str, model: TimelineModel, capacity: int = CAPACITY) -> None:
         self.carrier = carrier
         self.model = model
+        self.mode = "production"
+        """``mode`` of the caller's trackers (``test`` for a test key)."""
         super().__init__(capacity)
 
     # -- requests -------------------------------------------------------------------------------
 
+    wants_query = True
+    """The app passes ``path?query``: the list route filters by its query string."""
+
     def match(self, method: str, path: str) -> tuple[str, str]:
+        path, _, query = path.partition("?")
         if path == _COLLECTION:
-            return {"POST": REGISTER, "GET": BATCH}.get(method, OTHER), ""
-        if method == "GET" and path.startswith(_COLLECTION + "/"):
+            route = {"POST": REGISTER, "GET": BATCH}.get(method, OTHER)
+            return route, (query if route == BATCH else "")
+        if path == _COLLECTION + "/batch":
+            return (BATCH, "batch") if method == "POST" else (OTHER, "")
+        if path.startswith(_COLLECTION + "/"):
             target = path[len(_COLLECTION) + 1 :]
-            if target and "/" not in target:
-                return TRACK, target
+            route = {"GET": TRACK, "DELETE": DELETE}.get(method, OTHER)
+            if target and "/" not in target and route != OTHER:
+                return route, target
         return OTHER, ""
 
     def reads_body(self, route: str) -> bool:
-        return route == REGISTER
+        return route in (REGISTER, BATCH)
 
     def credential(
         self, headers: Iterable[tuple[bytes, bytes]], body: bytes, epoch: float
@@ -156,28 +170,27 @@ class EasyPost(Registrations):
         for name, value in headers:
             if name != b"authorization":
                 continue
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            if scheme.lower() == "bearer":
-                return token.strip() or None
-            if scheme.lower() == "basic":
-                try:
-                    user = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-                except (binascii.Error, UnicodeDecodeError):
-                    return None
-                return user.partition(":")[0] or None
-        return None
+            return self._caller(api_key(value.decode("latin-1")))
+        return self._caller(None)
+
+    def _caller(self, key: str | None) -> str | None:
+        self.mode = "test" if key and key.startswith(TEST_KEY_PREFIX) else "production"
+        return self.caller(key)
 
     def parse(self, route: str, argument: str, body: bytes) -> Ask:
-        if route == TRACK:
-            return Ask(TRACK, (number_of(argument) or "",))
+        if route in (TRACK, DELETE):
+            return Ask(route, (number_of(argument) or "",))
+        if route == BATCH:
+            return Ask(BATCH, listing(argument, body))
         if route != REGISTER:
             return Ask(route, ())
-        number = _tracking_code(body)
+        number, carrier = tracking_code(body)
         if number is None:
             return Ask(route, (), "json")
         if not number:
             return Ask(route, (), "required")
-        return Ask(route, (number,), None if _NUMBER.match(number) else "invalid")
+        asked = Listing((number,), carrier=carrier)
+        return Ask(route, asked, None if _NUMBER.match(number) else "invalid")
 
     # -- answers --------------------------------------------------------------------------------
 
@@ -190,21 +203,40 @@ class EasyPost(Registrations):
         if ask.route == OTHER:
             return Reply(404, _NOT_FOUND, "not_found", 0)
         if ask.route == BATCH:
-            newest = list(self._registered)[::-1][:PAGE_SIZE]
-            page = {
-                "trackers": [self.tracker(n, self.known(n, epoch)) for n in newest],
-                "has_more": len(self._registered) > PAGE_SIZE,
-            }
-            return Reply(200, _dumps(page), None, 0)
+            listing = ask.numbers if isinstance(ask.numbers, Listing) else Listing()
+            return Reply(200, _dumps(self._page(listing, epoch)), None, len(listing))
         number = ask.numbers[0]
-        if ask.route == REGISTER and number not in self._registered:
-            if len(self._registered) >= self.capacity:
+        carrier = self.find(number)
+        if ask.route == REGISTER and carrier is MISSING:
+            wanted = ask.numbers.carrier if isinstance(ask.numbers, Listing) else None
+            if not self.add(number, wanted):
                 return Reply(402, _BILLING, "bad_request", 1)
-            self._registered[number] = None
-            return Reply(201, _dumps(self.tracker(number, self.known(number, epoch))), None, 1)
-        if number not in self._registered:
+            return Reply(201, _dumps(self.pull(number, epoch, wanted)), None, 1)
+        if carrier is MISSING:
             return Reply(404, _NOT_FOUND, "not_found", 1)
-        return Reply(200, _dumps(self.tracker(number, self.known(number, epoch))), None, 1)
+        if ask.route == DELETE:
+            self.drop(number)
+            return Reply(200, b"{}", None, 1)
+        return Reply(200, _dumps(self.pull(number, epoch, carrier)), None, 1)
+
+    def pull(self, number: str, epoch: float, carrier: str | None = None) -> dict[str, Any]:
+        """The caller's Tracker of ``number`` as the aggregator knows it at ``epoch``."""
+        return self.tracker(number, self.known(number, epoch), carrier, self.mode)
+
+    def _page(self, listing: Listing, epoch: float) -> dict[str, Any]:
+        mine = self.mine()
+        if listing:
+            numbers = [n for n in dict.fromkeys(listing) if n in mine][::-1]
+        else:
+            numbers = list(mine)[::-1]  # newest first
+        if listing.carrier is not None:
+            wanted = listing.carrier.lower()
+            numbers = [n for n in numbers if (mine[n] or self.carrier).lower() == wanted]
+        shown = numbers[: listing.page_size]
+        return {
+            "trackers": [self.pull(n, epoch, mine[n]) for n in shown],
+            "has_more": len(numbers) > listing.page_size,
+        }
 
     def unauthorized(self, ask: Ask) -> Reply:
         return Reply(401, _UNAUTHORIZED, "auth", len(ask.numbers))
@@ -225,8 +257,11 @@ class EasyPost(Registrations):
 
     # -- the tracker object and push ------------------------------------------------------------
 
-    def tracker(self, number: str, epoch: float) -> dict[str, Any]:
-        """The Tracker of ``number`` at Unix time ``epoch``."""
+    def tracker(
+        self, number: str, epoch: float, carrier: str | None = None, mode: str = "production"
+    ) -> dict[str, Any]:
+        """The Tracker of ``number`` at Unix time ``epoch``, for ``carrier`` (the fleet
+        carrier's name when None) in ``mode``."""
         try:
             events = journey(self.model, number)
         except ValueError:  # registered, but no carrier ever scanned it
@@ -240,7 +275,7 @@ class EasyPost(Registrations):
         return {
             "id": tracker_id(number),
             "object": "Tracker",
-            "mode": "production",
+            "mode": mode,
             "tracking_code": number,
             "status": status,
             "status_detail": detail,
@@ -250,8 +285,8 @@ class EasyPost(Registrations):
             "weight": None,
             "est_delivery_date": None,
             "shipment_id": None,
-            "carrier": self.carrier,
-            "tracking_details": [self._detail(e) for e in shown],
+            "carrier": carrier or self.carrier,
+            "tracking_details": [self._detail(e, carrier) for e in shown],
             "carrier_detail": {
                 "object": "CarrierDetail",
                 "service": None,
@@ -272,7 +307,7 @@ class EasyPost(Registrations):
             "fees": [],
         }
 
-    def _detail(self, event: ScanEvent) -> dict[str, Any]:
+    def _detail(self, event: ScanEvent, carrier: str | None = None) -> dict[str, Any]:
         status, detail = status_of(event)
         return {
             "object": "TrackingDetail",
@@ -281,7 +316,7 @@ class EasyPost(Registrations):
             "status": status,
             "status_detail": detail,
             "datetime": utc_iso(event.occurred_at),
-            "source": self.carrier,
+            "source": carrier or self.carrier,
             "carrier_code": event.code,
             "tracking_location": _location(event),
         }
@@ -289,7 +324,8 @@ class EasyPost(Registrations):
     def push_body(self, number: str, epoch: float) -> bytes | None:
         """The ``tracker.updated`` Event of ``number`` at ``epoch``; None before any scan is
         visible. The event id is stable per (number, detail count)."""
-        tracker = self.tracker(number, epoch)
+        carrier = self.registration(number)
+        tracker = self.tracker(number, epoch, None if carrier is MISSING else carrier)
         details = tracker["tracking_details"]
         if not details:
             return None
@@ -318,25 +354,6 @@ class EasyPost(Registrations):
 
 def _place(event: ScanEvent) -> str:
     return f"{event.city.upper()} {event.state} {event.country}"
-
-
-def _tracking_code(body: bytes) -> str | None:
-    """The requested tracking code: "" when missing, None when the body is unreadable."""
-    text = body.strip()
-    if text.startswith(b"{"):
-        try:
-            doc = json.loads(text)
-        except (ValueError, RecursionError):
-            return None
-        tracker = doc.get("tracker", doc) if isinstance(doc, dict) else None
-        code = tracker.get("tracking_code") if isinstance(tracker, dict) else None
-        return code if isinstance(code, str) else ""
-    try:
-        form = parse_qs(text.decode("utf-8"), max_num_fields=50)
-    except (UnicodeDecodeError, ValueError):
-        return None
-    values = form.get("tracker[tracking_code]") or form.get("tracking_code") or [""]
-    return values[0]
 
 
 def make(carrier: CarrierSpec, model: TimelineModel) -> EasyPost:

@@ -1,4 +1,5 @@
-"""FedEx Track API (OAuth): ``/oauth/token`` and ``POST /track/v1/trackingnumbers``.
+"""FedEx Track API (OAuth): ``/oauth/token``, ``POST /track/v1/trackingnumbers`` and
+``POST /track/v1/trackingdocuments``.
 
 Reproduced from developer.fedex.com (Track API, the quotas and rate limits guide) and
 reference/carriers.md:
@@ -14,6 +15,13 @@ reference/carriers.md:
   scans NEWEST FIRST with ISO times in the scan's local offset; the ``SHIP`` date is date-only
   (local midnight with its offset). Unknown numbers answer 200 with a per-number
   ``error`` ``TRACKING.TRACKINGNUMBER.NOTFOUND``.
+  ``"includeDetailedScans": false`` answers ``scanEvents: []`` (latest status only).
+- Documents: ``POST /track/v1/trackingdocuments`` with ``{"trackDocumentDetail": {"documentType":
+  "SIGNATURE_PROOF_OF_DELIVERY", "documentFormat": "PDF"|"PNG"}, "trackDocumentSpecification":
+  [{"trackingNumberInfo": {"trackingNumber"}}]}`` → ``{"transactionId", "output":
+  {"documentType", "documentFormat", "document": [<base64>]}}`` for a delivered parcel (a
+  one-page placeholder PDF); a parcel not delivered yet gets 404
+  ``TRACKING.DOCUMENT.NOTFOUND`` (unverified wording). Route ``documents``.
 - Errors: ``{"transactionId", "errors": [{"code", "message"}]}``. Throttle: 429 with distinct
   wording for the 10-second burst limit ("We have received too many requests in a short
   duration. Please wait a while to try again.") and the daily quota ("Daily transaction quota
@@ -32,6 +40,13 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import NamedTuple
 
+from mocks.carriers._fedex_documents import (
+    DOCUMENT_TYPE,
+    DOCUMENTS,
+    PDF,
+    Document,
+    documents_ask,
+)
 from mocks.carriers._oauth import EXPIRED, NEEDS_TOKEN, TOKEN, TokenDesk
 from mocks.carriers._times import is_daily, local_date, offset_iso, offset_suffix
 from mocks.carriers.base import BATCH, OTHER, Ask, Reply
@@ -40,6 +55,8 @@ from peakbench.timeline import ScanEvent, TimelineModel, journey
 
 TOKEN_PATH = "/oauth/token"
 TRACK_PATH = "/track/v1/trackingnumbers"
+DOCUMENTS_PATH = "/track/v1/trackingdocuments"
+
 BATCH_LIMIT = 30
 """Most tracking numbers per track request."""
 TOKEN_TTL_S = 3600.0
@@ -200,10 +217,16 @@ class FedexPersonality:
             route = TOKEN
         elif method == "POST" and path == TRACK_PATH:
             route = BATCH
+        elif method == "POST" and path == DOCUMENTS_PATH:
+            route = DOCUMENTS
         return route, ""
 
     def reads_body(self, route: str) -> bool:
-        return route in (TOKEN, BATCH)
+        return route in (TOKEN, BATCH, DOCUMENTS)
+
+    def use_clock(self, clock: object) -> None:
+        """Token times on ``clock``'s wall time when it has one (the app calls this)."""
+        self.tokens.use_clock(clock)
 
     def credential(
         self, headers: Iterable[tuple[bytes, bytes]], body: bytes, epoch: float
@@ -214,6 +237,8 @@ class FedexPersonality:
         token_side = self.tokens.token_ask(route, argument, body)
         if token_side is not None:
             return token_side
+        if route == DOCUMENTS:
+            return documents_ask(body)
         if route != BATCH:
             return Ask(route, ())
         try:
@@ -223,7 +248,7 @@ class FedexPersonality:
         infos = doc.get("trackingInfo") if isinstance(doc, dict) else None
         if not isinstance(infos, list) or not infos:
             return Ask(BATCH, (), "trackingInfo is required and must be a non-empty array.")
-        numbers: list[str] = []
+        numbers: list[str] = [] if doc.get("includeDetailedScans") is not False else _Brief()
         for info in infos:
             inner = info.get("trackingNumberInfo") if isinstance(info, dict) else None
             number = inner.get("trackingNumber") if isinstance(inner, dict) else None
@@ -258,14 +283,36 @@ class FedexPersonality:
             if ask.error is not None:
                 body = errors_body("INVALID.INPUT.EXCEPTION", ask.error)
                 return Reply(400, body, "bad_request", count)
-            results = ",".join(self.complete_result(n, epoch) for n in ask.numbers)
+            scans = not isinstance(ask.numbers, _Brief)
+            results = ",".join(self.complete_result(n, epoch, scans) for n in ask.numbers)
             body_text = (
                 f'{{"transactionId":"{_transaction_id()}",'
                 f'"output":{{"completeTrackResults":[{results}]}}}}'
             )
             return Reply(200, body_text.encode(), None, count)
+        if ask.route == DOCUMENTS:
+            return self._document(ask, epoch)
         body = errors_body("NOT.FOUND.ERROR", "The resource you requested is no longer available.")
         return Reply(404, body, "not_found")
+
+    def _document(self, ask: Ask, epoch: float) -> Reply:
+        if ask.error is not None:
+            body = errors_body("INVALID.INPUT.EXCEPTION", ask.error)
+            return Reply(400, body, "bad_request", len(ask.numbers))
+        number = ask.numbers[0]
+        rendered = self.rendered(number) if len(number) == 16 else None
+        n = bisect.bisect_right(rendered.visible_at, epoch) if rendered is not None else 0
+        if rendered is None or n == 0 or '"code":"DL"' not in rendered.latests[n - 1]:
+            body = errors_body(
+                "TRACKING.DOCUMENT.NOTFOUND",
+                "The requested document is not available for this tracking number.",
+            )
+            return Reply(404, body, "not_found", 1)
+        kind = ask.numbers.kind if isinstance(ask.numbers, Document) else DOCUMENT_TYPE
+        form = ask.numbers.form if isinstance(ask.numbers, Document) else "PDF"
+        output = {"documentType": kind, "documentFormat": form, "document": [PDF]}
+        doc = {"transactionId": _transaction_id(), "output": output}
+        return Reply(200, json.dumps(doc, separators=(",", ":")).encode(), None, 1)
 
     def unauthorized(self, ask: Ask) -> Reply:
         if ask.route == TOKEN:
@@ -307,8 +354,9 @@ class FedexPersonality:
 
     # -- the track response -----------------------------------------------------------------------
 
-    def complete_result(self, number: str, epoch: float) -> str:
-        """One ``completeTrackResults[]`` entry for ``number`` at Unix ``epoch``."""
+    def complete_result(self, number: str, epoch: float, scans: bool = True) -> str:
+        """One ``completeTrackResults[]`` entry for ``number`` at Unix ``epoch`` (with its
+        detailed scans unless ``scans`` is False)."""
         number_json = json.dumps(number)
         rendered = self.rendered(number) if len(number) == 16 else None
         n = bisect.bisect_right(rendered.visible_at, epoch) if rendered is not None else 0
@@ -316,8 +364,8 @@ class FedexPersonality:
         if rendered is None or n == 0:
             result = f"{{{info},{_NOT_FOUND_ERROR}}}"
         else:
-            scans = ",".join(reversed(rendered.scans[:n]))
-            result = f'{{{info},{rendered.latests[n - 1]},"scanEvents":[{scans}]}}'
+            shown = ",".join(reversed(rendered.scans[:n])) if scans else ""
+            result = f'{{{info},{rendered.latests[n - 1]},"scanEvents":[{shown}]}}'
         return f'{{"trackingNumber":{number_json},"trackResults":[{result}]}}'
 
     def _render(self, number: str) -> Rendered | None:
@@ -330,6 +378,10 @@ class FedexPersonality:
             scans=tuple(json.dumps(scan_event(e), separators=(",", ":")) for e in events),
             latests=tuple(latest(events, n) for n in range(1, len(events) + 1)),
         )
+
+
+class _Brief(list[str]):
+    """Numbers asked with ``includeDetailedScans: false``."""
 
 
 def make(carrier: CarrierSpec, model: TimelineModel) -> FedexPersonality:

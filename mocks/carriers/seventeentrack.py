@@ -13,7 +13,8 @@ exhausted, on ``register``); a ban is HTTP 401 with -18010004 (account disabled)
 status. Request-level errors use ``{"code", "data": {"errors": [{"code", "message"}]}}``
 (assumed from the v2.2 document's examples). Sources: reference/carriers.md §1.
 
-State: only the set of registered numbers, bounded by ``capacity``.
+State: only the registered numbers, per account (``17token``): a second account registers the
+same number afresh and cannot read or stop the first's; bounded by ``capacity`` in all.
 """
 
 from __future__ import annotations
@@ -204,8 +205,8 @@ class SeventeenTrack(Registrations):
     ) -> str | None:
         for name, value in headers:
             if name == b"17token":
-                return value.decode("latin-1") or None
-        return None
+                return self.caller(value.decode("latin-1") or None)
+        return self.caller(None)
 
     def parse(self, route: str, argument: str, body: bytes) -> Ask:
         if route == OTHER or route == "getquota" or not body:
@@ -232,7 +233,7 @@ class SeventeenTrack(Registrations):
         if ask.route == OTHER:
             return Reply(404, request_error(-18010013, "No such API."), "not_found", 0)
         if ask.route == "getquota":
-            used = len(self._registered)
+            used = len(self.mine())
             quota = {
                 "quota_total": self.capacity,
                 "quota_used": used,
@@ -261,11 +262,10 @@ class SeventeenTrack(Registrations):
         if route == REGISTER:
             if not (0 < len(number) <= MAX_NUMBER_LENGTH) or not number.isalnum():
                 return -18010012, {}
-            if number in self._registered:
+            if number in self.mine():
                 return -18019901, {}
-            if len(self._registered) >= self.capacity:
+            if not self.add(number):
                 return -18019908, {}
-            self._registered[number] = None
             return 0, {
                 "origin": 1,
                 "number": number,
@@ -273,7 +273,7 @@ class SeventeenTrack(Registrations):
                 "email": None,
                 "lang": None,
             }
-        if number not in self._registered:
+        if number not in self.mine():
             return -18019902, {}
         if route == BATCH:
             return 0, self.item(number, self.known(number, epoch))

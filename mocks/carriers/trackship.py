@@ -8,15 +8,19 @@ What TrackShip for WooCommerce (2.0.7) calls, and what TrackShip pushes back:
   "trackers_balance":"…","user_plan":"…"}``; refusals carry an error slug in ``status_msg``
   (never over 30 characters: a longer one breaks the plugin's database write).
 - ``POST /v1/shipment/delete`` (``delete``): header ``trackship-api-key``; stops tracking.
-- ``POST /v1/user-plan/get`` (``plan``) and ``GET /v1/shipping_carriers/supported``
-  (``carriers``).
+- ``POST /v1/user-plan/get`` (``plan``); ``GET /v1/shipping_carriers/supported``
+  (``carriers``: ``{"data": [{"label", "slug"}]}``), which the plugin sends WITHOUT a key, and
+  ``GET /v1/shipping_carriers/all`` (``carriers``: ``{"data": [{"shipping_provider",
+  "tracking_url", "shipping_country", "slug", "trackship_supported", "paypal_slug"}]}``, where
+  Advanced Shipment Tracking 3.9.2 loads its provider list): both public (:data:`PUBLIC_ROUTES`).
 - Push (:meth:`TrackShipPersonality.push_body`): ``POST /wp-json/wc/v1/tracking-webhook`` with
   the §5 field list, events oldest first; for a cross-border parcel the scans in the destination
   country go to ``destination_events`` (the name the plugin reads), the rest to ``events``.
   WooCommerce REST auth is added by the push engine, not here.
 
-It keeps only what a push needs per registered number (order id, destination country), and
-tracks only registered numbers. Throttles and bans are worded as ``{"status":"error",
+It keeps only what a push needs per registered number (order id, destination country), per
+account (the ``user_key`` / ``trackship-api-key``: one store's delete never touches another's),
+and tracks only registered numbers. Throttles and bans are worded as ``{"status":"error",
 "status_msg":<slug>}``, since that is all the plugin stores.
 """
 
@@ -27,12 +31,16 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from mocks.carriers._refresh import MISSING, Registrations
 from mocks.carriers.base import OTHER, Ask, Headers, Reply
 from peakbench.config.fleet import CarrierSpec
 from peakbench.timeline import ScanEvent, TimelineModel, journey, visible_count
 
 REGISTER, DELETE, PLAN, CARRIERS = "register", "delete", "plan", "carriers"
 """Route names of the TrackShip API (journal ``route``, behaviour ``routes``)."""
+
+PUBLIC_ROUTES = frozenset({CARRIERS})
+"""Routes answered without a key (the plugin and AST send none there)."""
 
 STATUS_MSG_MAX = 30
 """Longest ``status_msg`` the plugin can store."""
@@ -42,16 +50,26 @@ PLAN_TRACKERS = 1_000_000
 """Trackers in the mock account's plan: a peak run must not run out unless it means to."""
 
 SUPPORTED = (
-    ("USPS", "usps"),
-    ("UPS", "ups"),
-    ("FedEx", "fedex"),
-    ("DHL Express", "dhl"),
-    ("DHL eCommerce", "dhl-ecommerce"),
-    ("Canada Post", "canada-post"),
-    ("Royal Mail", "royal-mail"),
-    ("Australia Post", "australia-post"),
-    ("China Post", "china-post"),
-    ("YunExpress", "yunexpress"),
+    ("USPS", "usps", "US", "https://tools.usps.com/go/TrackConfirmAction_input?qtc_tLabels1="),
+    ("UPS", "ups", "US", "https://www.ups.com/track?tracknum="),
+    ("FedEx", "fedex", "US", "https://www.fedex.com/fedextrack/?tracknumbers="),
+    ("DHL Express", "dhl", "Global", "https://www.dhl.com/en/express/tracking.html?AWB="),
+    ("DHL eCommerce", "dhl-ecommerce", "US", "https://webtrack.dhlglobalmail.com/?trackingnumber="),
+    (
+        "Canada Post",
+        "canada-post",
+        "CA",
+        "https://www.canadapost-postescanada.ca/track-reperage/en#/search?searchFor=",
+    ),
+    (
+        "Royal Mail",
+        "royal-mail",
+        "GB",
+        "https://www.royalmail.com/track-your-item#/tracking-results/",
+    ),
+    ("Australia Post", "australia-post", "AU", "https://auspost.com.au/mypost/track/#/details/"),
+    ("China Post", "china-post", "CN", "https://www.ems.com.cn/qps/yjcx?mailNum="),
+    ("YunExpress", "yunexpress", "CN", "https://www.yuntrack.com/parcelTracking?id="),
 )
 """Carrier slugs the mock accepts (plus the fleet carrier's own name)."""
 
@@ -70,6 +88,7 @@ _PATHS = {
     ("POST", "/v1/shipment/delete"): DELETE,
     ("POST", "/v1/user-plan/get"): PLAN,
     ("GET", "/v1/shipping_carriers/supported"): CARRIERS,
+    ("GET", "/v1/shipping_carriers/all"): CARRIERS,
 }
 _ESTIMATE_DAYS = {"D": 5, "X": 15}
 """Days from the first scan to the delivery estimate, by lane (domestic, cross-border)."""
@@ -88,6 +107,10 @@ def wp_time(epoch: float, utc_offset_s: int = 0) -> str:
     return "%04d-%02d-%02d %02d:%02d:%02d" % time.gmtime(int(epoch) + utc_offset_s)[:6]  # noqa: UP031
 
 
+class _All(tuple[str, ...]):
+    """``/v1/shipping_carriers/all`` was asked (the full provider rows)."""
+
+
 def _json_body(body: bytes) -> dict[str, Any] | None:
     try:
         doc = json.loads(body)
@@ -96,17 +119,18 @@ def _json_body(body: bytes) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) else None
 
 
-class TrackShipPersonality:
-    """TrackShip's API for the plugin, and its pushes, over the journeys of ``model``."""
+class TrackShipPersonality(Registrations):
+    """TrackShip's API for the plugin, and its pushes, over the journeys of ``model``. A
+    registration's value is ``(order id, destination country ISO-2 or "")``."""
 
     content_type = b"application/json"
+    public_routes = PUBLIC_ROUTES
 
-    def __init__(self, carrier: str, model: TimelineModel) -> None:
+    def __init__(self, carrier: str, model: TimelineModel, capacity: int = PLAN_TRACKERS) -> None:
+        super().__init__(capacity)
         self.carrier = carrier
         self.model = model
-        self.supported = {slug for _, slug in SUPPORTED} | {carrier}
-        self._registrations: dict[str, tuple[int, str]] = {}
-        """Registered number → (order id, destination country ISO-2 or "")."""
+        self.supported = {s[1] for s in SUPPORTED} | {carrier}
         self._pending: dict[str, tuple[int, str]] = {}
         """Order fields of register calls parsed but not answered yet (refused ones linger:
         bounded)."""
@@ -114,7 +138,9 @@ class TrackShipPersonality:
     # -- requests ---------------------------------------------------------------------------------
 
     def match(self, method: str, path: str) -> tuple[str, str]:
-        return _PATHS.get((method, path.rstrip("/") or "/"), OTHER), ""
+        path = path.rstrip("/") or "/"
+        route = _PATHS.get((method, path), OTHER)
+        return route, ("all" if path.endswith("/all") else "")
 
     def reads_body(self, route: str) -> bool:
         return route in (REGISTER, DELETE, PLAN)
@@ -124,13 +150,15 @@ class TrackShipPersonality:
     ) -> str | None:
         for name, value in headers:
             if name == b"trackship-api-key":
-                return value.decode("latin-1") or None
+                return self.caller(value.decode("latin-1") or None)
         # the register and plan calls carry the key in the body, not in a header
         doc = _json_body(body) if body else None
         key = doc.get("user_key") if doc else None
-        return key if isinstance(key, str) and key else None
+        return self.caller(key if isinstance(key, str) and key else None)
 
     def parse(self, route: str, argument: str, body: bytes) -> Ask:
+        if route == CARRIERS:
+            return Ask(route, _All() if argument else ())
         if route not in (REGISTER, DELETE):
             return Ask(route, ())
         doc = _json_body(body)
@@ -151,7 +179,7 @@ class TrackShipPersonality:
         if ask.route == REGISTER:
             return self._register(ask, epoch)
         if ask.route == DELETE:
-            self._registrations.pop(ask.numbers[0], None)
+            self.drop(ask.numbers[0])
             return Reply(200, _dump({"status": "ok", "status_msg": "deleted"}), None, n)
         if ask.route == PLAN:
             plan = {
@@ -163,18 +191,32 @@ class TrackShipPersonality:
             }
             return Reply(200, _dump(plan), None, 0)
         if ask.route == CARRIERS:
-            data = [{"label": label, "slug": slug} for label, slug in SUPPORTED]
-            if self.carrier not in {slug for _, slug in SUPPORTED}:
-                data.append({"label": self.carrier, "slug": self.carrier})
-            return Reply(200, _dump({"data": data}), None, 0)
+            return Reply(200, _dump({"data": self._carriers(isinstance(ask.numbers, _All))}))
         return Reply(404, _error("not_found"), "not_found", 0)
+
+    def _carriers(self, full: bool) -> list[dict[str, Any]]:
+        rows = list(SUPPORTED)
+        if self.carrier not in {s[1] for s in SUPPORTED}:
+            rows.append((self.carrier, self.carrier, "Global", ""))
+        if not full:
+            return [{"label": label, "slug": slug} for label, slug, _, _ in rows]
+        return [
+            {
+                "shipping_provider": label,
+                "tracking_url": url,
+                "shipping_country": country,
+                "slug": slug,
+                "trackship_supported": 1,
+                "paypal_slug": slug.upper().replace("-", "_"),
+            }
+            for label, slug, country, url in rows
+        ]
 
     def _register(self, ask: Ask, epoch: float) -> Reply:
         number = ask.numbers[0]
-        if number not in self._registrations:
-            if self.balance <= 0:
-                return Reply(402, _error("insufficient_balance"), "bad_request", 1)
-            self._registrations[number] = self._pending.pop(number, (0, ""))
+        fields = self._pending.pop(number, (0, ""))
+        if self.find(number) is MISSING and not self.add(number, fields):
+            return Reply(402, _error("insufficient_balance"), "bad_request", 1)
         reply = {
             "status": "ok",
             "status_msg": "pending_trackship",
@@ -223,22 +265,19 @@ class TrackShipPersonality:
 
     def reset(self) -> None:
         """Forget every registration (the admin API's reset)."""
-        self._registrations.clear()
+        super().reset()
         self._pending.clear()
 
     @property
     def balance(self) -> int:
         """Trackers left in the plan."""
-        return PLAN_TRACKERS - len(self._registrations)
+        return self.capacity - len(self)
 
     # -- push -------------------------------------------------------------------------------------
 
-    def registered(self) -> Iterable[str]:
-        return list(self._registrations)
-
     def push_body(self, number: str, epoch: float) -> bytes | None:
-        registration = self._registrations.get(number)
-        if registration is None:
+        registration = self.registration(number)
+        if registration is MISSING:
             return None
         events = journey(self.model, number)
         shown = events[: visible_count(events, epoch)]

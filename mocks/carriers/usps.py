@@ -1,4 +1,5 @@
-"""USPS Tracking v3 (OAuth): ``/oauth2/v3/token`` and ``GET /tracking/v3/tracking/{n}``.
+"""USPS Tracking v3 and v3r2 (OAuth): ``/oauth2/v3/token``, ``GET /tracking/v3/tracking/{n}``
+and ``POST /tracking/v3r2/tracking``.
 
 Reproduced from USPS/api-examples (README, issues 56, 68, 107) and reference/carriers.md:
 
@@ -6,17 +7,30 @@ Reproduced from USPS/api-examples (README, issues 56, 68, 107) and reference/car
   or form → ``{"access_token", "token_type": "Bearer", "issued_at": <ms>, "expires_in": 28799,
   "status": "approved", "scope", "issuer", "client_id", ...}`` (tokens live 8 h). Bad client
   credentials: 401 ``{"error": "invalid_client", "error_description"}``.
-- Track: ``GET /tracking/v3/tracking/{n}?expand=detail`` with ``Authorization: Bearer``, one
-  number per call → ``{"trackingNumber", "statusCategory", "status", "statusSummary", ...,
-  "trackingEvents": [...]}`` NEWEST FIRST; ``eventTimestamp`` is the LOCAL time WITHOUT an
-  offset (a cross-border parcel's events do not sort by it), and the pre-shipment event
-  ("Shipping Label Created") carries its date only.
+- Track v3: ``GET /tracking/v3/tracking/{n}?expand=DETAIL|SUMMARY`` with ``Authorization:
+  Bearer``, one number per call → ``{"trackingNumber", "statusCategory", "status",
+  "statusSummary", ..., "trackingEvents": [...]}`` NEWEST FIRST (``SUMMARY``: no events; no
+  ``expand``: DETAIL, unverified). v3 events are the shape of USPS's public examples:
+  ``eventType, eventTimestamp, eventCountry, eventCity, eventState, eventZIP, firm, name,
+  authorizedAgent, eventCode``; ``eventTimestamp`` is the LOCAL time WITHOUT an offset (a
+  cross-border parcel's events do not sort by it).
+- Track v3r2 (spec 3.2.3): ``POST /tracking/v3r2/tracking`` with a JSON list ``[{"trackingNumber",
+  "expand"?, "mailingDate"?, "destinationZIPCode"?}]`` → a list with one tracking document per
+  entry; an unknown number is its own entry with an ``error`` (207 when the list is mixed, 404
+  when none is known). v3r2 events have exactly ``eventTimestamp, GMTTimestamp, GMTOffset,
+  eventCode, eventType, eventCity, eventState, eventZIPCode, eventCountry, actionCode,
+  reasonCode`` (the spec's ``additionalProperties: false``). The two shapes are never mixed.
+- Date-only events: off by default. The fleet's ``quirks: [date-only-events]`` prints the
+  pre-shipment event ("Shipping Label Created", code ``GX``) with its date only, as seen once
+  in a real feed but unverified; a widely used multi-carrier client fails the whole response
+  on it (reference/carriers.md §6).
 - Errors: ``{"apiVersion": "/tracking/v3", "error": {"code": "<status>", "message", "errors":
   [{"title", "detail", "source"?}]}}``. Throttle: per-hour quotas → 429 "Exceeded quota limit"
-  with ``Retry-After`` (unverified, so an option: ``retry_after_header``, default on).
+  with ``Retry-After`` (documented by the v3r2 spec; an option: ``retry_after_header``).
 
-Unverified (plausible, marked here): the 404 wording for unknown numbers and the USPS event
-codes of domestic scans (international ones keep the UPU codes of the timeline).
+Unverified (plausible, marked here): the 404 wording for unknown numbers, the USPS event codes
+of domestic scans (international ones keep the UPU codes of the timeline), the v3r2 list limit
+(35, as the legacy XML API) and the values of ``actionCode``/``reasonCode`` (empty strings).
 """
 
 from __future__ import annotations
@@ -25,6 +39,7 @@ import bisect
 import json
 from functools import lru_cache
 from typing import NamedTuple
+from urllib.parse import parse_qs
 
 from mocks.carriers._oauth import (
     EXPIRED,
@@ -33,14 +48,25 @@ from mocks.carriers._oauth import (
     TokenDesk,
     TokenTrackRequests,
 )
-from mocks.carriers._times import local_date, local_iso
-from mocks.carriers.base import TRACK, Ask, Reply
+from mocks.carriers._usps_shapes import (
+    DATE_ONLY_CODES,
+    DATE_ONLY_QUIRK,
+    V3R2_VERSION,
+    error_body,
+    error_doc,
+    summary,
+    tracking_event,
+    tracking_event_v3r2,
+)
+from mocks.carriers.base import BATCH, OTHER, TRACK, Ask, Reply
 from peakbench.config.fleet import CarrierSpec
-from peakbench.timeline import ScanEvent, TimelineModel, journey
+from peakbench.timeline import TimelineModel, journey
 
 TOKEN_PATH = "/oauth2/v3/token"
 TRACK_PREFIX = "/tracking/v3/tracking/"
-API_VERSION = "/tracking/v3"
+V3R2_PATH = "/tracking/v3r2/tracking"
+V3R2_LIMIT = 35
+"""Most entries in one v3r2 list (unverified: the legacy XML API's limit)."""
 TOKEN_TTL_S = 28800.0
 QUOTA_MESSAGE = (
     "Exceeded quota limit. Please contact https://emailus.usps.com/s/web-tools-inquiry and a "
@@ -50,83 +76,6 @@ NOT_FOUND_DETAIL = (
     "The Postal Service could not locate the tracking information for your request. Please "
     "verify your tracking number and try again later."
 )
-DATE_ONLY_CODES = frozenset({"GX"})
-"""USPS event codes whose ``eventTimestamp`` is a date only (pre-shipment)."""
-
-# (eventType, eventCode) per timeline scan code, then per neutral status
-_BY_CODE: dict[str, tuple[str, str]] = {
-    "LC": ("Shipping Label Created, USPS Awaiting Item", "GX"),
-    "PU": ("USPS picked up item", "03"),
-    "AR": ("Arrived at USPS Regional Facility", "10"),
-    "PR": ("Processed through USPS Facility", "10"),
-    "DP": ("Departed USPS Regional Facility", "L1"),
-    "OD": ("Out for Delivery", "OF"),
-    "DL": ("Delivered, In/At Mailbox", "01"),
-}
-_BY_STATUS: dict[str, tuple[str, str]] = {
-    "failed_attempt": ("Notice Left (No Authorized Recipient Available)", "02"),
-    "exception": ("Alert", "55"),
-}
-_CATEGORY = {
-    "info_received": "Pre-Shipment",
-    "in_transit": "In Transit",
-    "out_for_delivery": "Out for Delivery",
-    "failed_attempt": "Delivery Attempt",
-    "delivered": "Delivered",
-    "exception": "Alert",
-}
-_COUNTRIES = {"US": "", "CN": "CHINA"}
-"""USPS leaves ``eventCountry`` empty for domestic scans and spells foreign countries out."""
-
-
-def event_type(event: ScanEvent) -> tuple[str, str]:
-    """USPS ``(eventType, eventCode)`` of a scan."""
-    found = _BY_CODE.get(event.code) or _BY_STATUS.get(event.status)
-    return found or (event.message, event.code)
-
-
-def tracking_event(event: ScanEvent, date_only: frozenset[str]) -> dict[str, str]:
-    """One ``trackingEvents[]`` entry: local time without an offset (date only for some)."""
-    kind, code = event_type(event)
-    at, offset = event.occurred_at, event.utc_offset_s
-    stamp = local_date(at, offset) if code in date_only else local_iso(at, offset)
-    return {
-        "eventType": kind,
-        "eventTimestamp": stamp,
-        "eventCountry": _COUNTRIES.get(event.country, event.country),
-        "eventCity": event.city.upper(),
-        "eventState": event.state,
-        "eventZIP": "",
-        "firm": "",
-        "name": "",
-        "authorizedAgent": "false",
-        "eventCode": code,
-    }
-
-
-def summary(event: ScanEvent) -> str:
-    """Top-level status fields after scan ``event``, as a JSON fragment ending in a comma."""
-    kind, _ = event_type(event)
-    fields = {
-        "statusCategory": _CATEGORY.get(event.status, "In Transit"),
-        "status": kind,
-        "statusSummary": f"{kind}, {event.city.upper()}, {event.state}.",
-    }
-    return json.dumps(fields, separators=(",", ":"))[1:-1] + ","
-
-
-def error_body(status: int, message: str, title: str, detail: str, source: str = "") -> bytes:
-    """USPS's v3 error envelope."""
-    error: dict[str, str] = {"title": title, "detail": detail}
-    if source:
-        error["source"] = source
-    doc = {
-        "apiVersion": API_VERSION,
-        "error": {"code": str(status), "message": message, "errors": [error]},
-    }
-    return json.dumps(doc, separators=(",", ":")).encode()
-
-
 _THROTTLED = error_body(429, QUOTA_MESSAGE, "Too Many Requests.", "Quota limit exceeded.")
 _NOT_FOUND = error_body(404, "Not Found", "Not Found", NOT_FOUND_DETAIL)
 _NO_ROUTE = error_body(404, "Resource not found", "Not Found", "No such resource.")
@@ -150,20 +99,25 @@ _BLOCKED = error_body(403, "Forbidden", "Forbidden", "Access to this API has bee
 class Rendered(NamedTuple):
     visible_at: tuple[float, ...]
     events: tuple[str, ...]
-    """JSON of each scan, oldest first."""
+    """v3 JSON of each scan, oldest first."""
+    events_v3r2: tuple[str, ...]
+    """v3r2 JSON of each scan, oldest first."""
     summaries: tuple[str, ...]
 
 
 class UspsPersonality(TokenTrackRequests):
-    """USPS Tracking v3 over the journeys of ``model``.
+    """USPS Tracking v3 and v3r2 over the journeys of ``model``.
 
-    ``token_ttl_s``: store seconds a token lives; ``retry_after_header``: whether a 429 carries
-    ``Retry-After`` (unverified for USPS); ``date_only_codes``: event codes printed date-only.
+    ``token_ttl_s``: seconds a token lives (see :class:`TokenDesk` for which clock);
+    ``retry_after_header``: whether a 429 carries ``Retry-After``; ``date_only_codes``: event
+    codes printed date-only (none by default: the fleet's ``date-only-events`` quirk sets them).
     """
 
     content_type = b"application/json"
     token_path = TOKEN_PATH
     track_prefix = TRACK_PREFIX
+    wants_query = True
+    """The app passes ``path?query``: v3 reads ``expand`` from the query string."""
 
     def __init__(
         self,
@@ -171,7 +125,7 @@ class UspsPersonality(TokenTrackRequests):
         model: TimelineModel,
         token_ttl_s: float = TOKEN_TTL_S,
         retry_after_header: bool = True,
-        date_only_codes: frozenset[str] = DATE_ONLY_CODES,
+        date_only_codes: frozenset[str] = frozenset(),
         cache_size: int = 4096,
     ) -> None:
         self.carrier = carrier
@@ -183,37 +137,110 @@ class UspsPersonality(TokenTrackRequests):
 
     # -- requests ---------------------------------------------------------------------------------
 
+    def match(self, method: str, path: str) -> tuple[str, str]:
+        path, _, query = path.partition("?")
+        if path == V3R2_PATH:
+            return (BATCH, "") if method == "POST" else (OTHER, "")
+        route, argument = super().match(method, path)
+        if route == TRACK and _expand(query) == "SUMMARY":
+            argument = "summary:" + argument
+        return route, argument
+
+    def reads_body(self, route: str) -> bool:
+        return route in (TOKEN, BATCH)
+
+    def parse(self, route: str, argument: str, body: bytes) -> Ask:
+        token_side = self.tokens.token_ask(route, argument, body)
+        if token_side is not None:
+            return token_side
+        if route == TRACK:
+            summary_only = argument.startswith("summary:")
+            number = argument[8:] if summary_only else argument
+            return Ask(TRACK, _Summary((number,)) if summary_only else (number,))
+        if route != BATCH:
+            return Ask(route, ())
+        try:
+            doc = json.loads(body)
+        except (ValueError, RecursionError):
+            return Ask(BATCH, (), "The request body is not valid JSON.")
+        if not isinstance(doc, list) or not doc:
+            return Ask(BATCH, (), "The request body must be a non-empty list of tracking numbers.")
+        numbers: list[str] = []
+        summaries: list[str] = []
+        for item in doc:
+            entry = item if isinstance(item, dict) else {}
+            wanted = entry.get("trackingNumber")
+            if not isinstance(wanted, str) or not wanted:
+                return Ask(BATCH, numbers, "trackingNumber is required in every entry.")
+            numbers.append(wanted)
+            if str(entry.get("expand", "")).upper() == "SUMMARY":
+                summaries.append(wanted)
+        if len(numbers) > V3R2_LIMIT:
+            return Ask(BATCH, numbers, f"At most {V3R2_LIMIT} tracking numbers per request.")
+        if summaries:
+            return Ask(BATCH, _Mixed(numbers, summaries))
+        return Ask(BATCH, numbers)
+
     # -- answers ----------------------------------------------------------------------------------
 
     def respond(self, ask: Ask, epoch: float) -> Reply:
         if ask.error == NEEDS_TOKEN:
             return self.unauthorized(ask)
         if ask.route == TOKEN:
-            if ask.error is not None:
-                doc = {"error": "unsupported_grant_type", "error_description": ask.error}
-                return Reply(400, json.dumps(doc).encode(), "bad_request")
-            grant = self.tokens.issue(epoch)
-            if grant is None:
-                return Reply(401, _BAD_CLIENT, "auth")
-            token = {
-                "access_token": grant.token,
-                "token_type": "Bearer",
-                "issued_at": int(grant.issued_at * 1000),
-                "expires_in": int(self.tokens.ttl_s) - 1,
-                "status": "approved",
-                "scope": "addresses tracking labels prices",
-                "issuer": "https://keyc.usps.com/realms/USPS",
-                "client_id": grant.client_id,
-                "application_name": "peakbench",
-                "api_products": "[Public Access I]",
-            }
-            return Reply(200, json.dumps(token).encode())
+            return self._token(ask, epoch)
         if ask.route == TRACK:
-            body = self.tracking_json(ask.numbers[0], epoch)
+            number = ask.numbers[0]
+            body = self.tracking_json(number, epoch, isinstance(ask.numbers, _Summary))
             if body is None:
                 return Reply(404, _NOT_FOUND, "not_found", 1)
             return Reply(200, body.encode(), None, 1)
+        if ask.route == BATCH:
+            return self._v3r2(ask, epoch)
         return Reply(404, _NO_ROUTE, "not_found")
+
+    def _token(self, ask: Ask, epoch: float) -> Reply:
+        if ask.error is not None:
+            doc = {"error": "unsupported_grant_type", "error_description": ask.error}
+            return Reply(400, json.dumps(doc).encode(), "bad_request")
+        grant = self.tokens.issue(epoch)
+        if grant is None:
+            return Reply(401, _BAD_CLIENT, "auth")
+        token = {
+            "access_token": grant.token,
+            "token_type": "Bearer",
+            "issued_at": int(grant.issued_at * 1000),
+            "expires_in": int(self.tokens.ttl_s) - 1,
+            "status": "approved",
+            "scope": "addresses tracking labels prices",
+            "issuer": "https://keyc.usps.com/realms/USPS",
+            "client_id": grant.client_id,
+            "application_name": "peakbench",
+            "api_products": "[Public Access I]",
+        }
+        return Reply(200, json.dumps(token).encode())
+
+    def _v3r2(self, ask: Ask, epoch: float) -> Reply:
+        count = len(ask.numbers)
+        if ask.error is not None:
+            doc = error_doc(400, "Bad Request", "Bad Request", ask.error, version=V3R2_VERSION)
+            return Reply(400, json.dumps(doc).encode(), "bad_request", count)
+        summaries = ask.numbers.summaries if isinstance(ask.numbers, _Mixed) else ()
+        entries: list[str] = []
+        found = 0
+        for number in ask.numbers:
+            body = self.tracking_json(number, epoch, number in summaries, v3r2=True)
+            if body is None:
+                missing = error_doc(
+                    404, "Not Found", "Not Found", NOT_FOUND_DETAIL, "", V3R2_VERSION
+                )
+                entry = {"trackingNumber": number, "error": missing["error"]}
+                entries.append(json.dumps(entry, separators=(",", ":")))
+            else:
+                found += 1
+                entries.append(body)
+        status = 200 if found == count else (207 if found else 404)
+        cause = "not_found" if status == 404 else None
+        return Reply(status, f"[{','.join(entries)}]".encode(), cause, count)
 
     def unauthorized(self, ask: Ask) -> Reply:
         if ask.route == TOKEN:
@@ -239,15 +266,19 @@ class UspsPersonality(TokenTrackRequests):
             "Server Error",
             "The service is temporarily unavailable.",
         )
-        return Reply(status, body, "fault", len(ask.numbers))
+        headers = ((b"retry-after", b"60"),) if status == 503 and self.retry_after_header else ()
+        return Reply(status, body, "fault", len(ask.numbers), headers)
 
     def too_large(self) -> Reply:
         return Reply(413, _TOO_LARGE, "bad_request")
 
     # -- the tracking response --------------------------------------------------------------------
 
-    def tracking_json(self, number: str, epoch: float) -> str | None:
-        """The tracking document of ``number`` at Unix ``epoch``; None if nothing scanned yet."""
+    def tracking_json(
+        self, number: str, epoch: float, summary_only: bool = False, v3r2: bool = False
+    ) -> str | None:
+        """The tracking document of ``number`` at Unix ``epoch`` (v3 shape, or v3r2's), without
+        events when ``summary_only``; None if nothing is scanned yet."""
         if len(number) != 16:
             return None
         rendered = self.rendered(number)
@@ -256,27 +287,57 @@ class UspsPersonality(TokenTrackRequests):
         n = bisect.bisect_right(rendered.visible_at, epoch)
         if n == 0:
             return None
-        events = ",".join(reversed(rendered.events[:n]))
-        return (
+        head = (
             f'{{"trackingNumber":"{number}","mailClass":"Ground Advantage",'
-            f'{rendered.summaries[n - 1]}"trackingEvents":[{events}]}}'
+            f"{rendered.summaries[n - 1]}"
         )
+        if summary_only:
+            return head[:-1] + "}"
+        scans = rendered.events_v3r2 if v3r2 else rendered.events
+        events = ",".join(reversed(scans[:n]))
+        return f'{head}"trackingEvents":[{events}]}}'
 
     def _render(self, number: str) -> Rendered | None:
         try:
             events = journey(self.model, number)
         except ValueError:
             return None
+        only = self.date_only_codes
         return Rendered(
             visible_at=tuple(e.visible_at for e in events),
-            events=tuple(
-                json.dumps(tracking_event(e, self.date_only_codes), separators=(",", ":"))
-                for e in events
-            ),
+            events=tuple(_compact(tracking_event(e, only)) for e in events),
+            events_v3r2=tuple(_compact(tracking_event_v3r2(e, only)) for e in events),
             summaries=tuple(summary(e) for e in events),
         )
 
 
+class _Summary(tuple[str, ...]):
+    """Numbers asked with ``expand=SUMMARY`` (answered without events)."""
+
+
+class _Mixed(list[str]):
+    """v3r2 numbers, some asked with ``expand: SUMMARY`` (in :attr:`summaries`)."""
+
+    def __init__(self, numbers: list[str], summaries: list[str]) -> None:
+        super().__init__(numbers)
+        self.summaries = frozenset(summaries)
+
+
+def _expand(query: str) -> str:
+    try:
+        values = parse_qs(query, max_num_fields=20).get("expand", [""])
+    except ValueError:
+        return ""
+    return values[0].upper()
+
+
+def _compact(doc: dict[str, str]) -> str:
+    return json.dumps(doc, separators=(",", ":"))
+
+
 def make(carrier: CarrierSpec, model: TimelineModel) -> UspsPersonality:
-    """The USPS personality of ``carrier`` (the factory :mod:`mocks.carriers` looks up)."""
-    return UspsPersonality(carrier.name, model)
+    """The USPS personality of ``carrier`` (the factory :mod:`mocks.carriers` looks up); the
+    fleet's ``quirks: [date-only-events]`` turns on date-only pre-shipment events."""
+    quirks = getattr(carrier, "quirks", ()) or ()
+    date_only = DATE_ONLY_CODES if DATE_ONLY_QUIRK in quirks else frozenset()
+    return UspsPersonality(carrier.name, model, date_only_codes=date_only)

@@ -96,10 +96,24 @@ class StoreDB:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.executescript(SCHEMA)
+        self._grouped = False
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; nested use joins the outer one. Never await inside it."""
+        """One write transaction; nested use joins the outer one. Never await inside it.
+
+        Under :meth:`group_commits` it is a savepoint of the group's transaction: all or
+        nothing as before, but it reaches the file with the group's next commit."""
+        if self._grouped and self.conn.in_transaction:
+            self.conn.execute("SAVEPOINT tx")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK TO tx")
+                self.conn.execute("RELEASE tx")
+                raise
+            self.conn.execute("RELEASE tx")
+            return
         if self.conn.in_transaction:
             yield self.conn
             return
@@ -111,9 +125,26 @@ class StoreDB:
             raise
         self.conn.execute("COMMIT")
 
+    def group_commits(self) -> None:
+        """From now on, transactions are committed together by :meth:`commit_group` (the
+        virtual-time world, where a commit per request would cost more than the request, and
+        only the run's end reads the database). Writes outside a transaction join the group."""
+        if not self._grouped:
+            self._grouped = True
+            if not self.conn.in_transaction:
+                self.conn.execute("BEGIN IMMEDIATE")
+
+    def commit_group(self) -> None:
+        """Write what the group holds to the file and go on grouping."""
+        if self._grouped:
+            if self.conn.in_transaction:
+                self.conn.execute("COMMIT")
+            self.conn.execute("BEGIN IMMEDIATE")
+
     def close(self) -> None:
         if self.conn.in_transaction:
             self.conn.execute("COMMIT")
+        self._grouped = False
         self.conn.close()
 
     # -- orders -----------------------------------------------------------------------------------

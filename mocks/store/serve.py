@@ -1,9 +1,9 @@
-"""Run the sandbox store as a child process (the child-process contract of the common brief).
+"""Run the sandbox store as a process: a run's child, or alone (`peakbench store serve`).
 
-Binds 127.0.0.1 port 0 itself, hands the socket to uvicorn, writes the ready file atomically
-once listening, exits 0 on SIGTERM/SIGINT after stopping the plugin and closing the database, and
-shuts down within about a second when its parent dies. :func:`serve_store` is what both
-``python -m mocks.store serve`` and ``peakbench store serve`` call; secrets are passed in.
+Binds 127.0.0.1 port 0 itself, hands the socket to uvicorn, writes the ready file (if any)
+atomically once listening, exits 0 on SIGTERM/SIGINT after stopping the plugin and closing the
+database, and shuts down within about a second when its parent dies. :func:`serve_store` is what
+both ``python -m mocks.store serve`` and ``peakbench store serve`` call; secrets are passed in.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -34,17 +34,24 @@ GRACEFUL_S = 2
 
 
 async def _announce(
-    server: uvicorn.Server, sock: socket.socket, ready_file: Path, host: str
+    server: uvicorn.Server,
+    sock: socket.socket,
+    ready_file: Path | None,
+    host: str,
+    on_ready: Callable[[dict[str, Any]], None] | None,
 ) -> None:
-    """Write the ready file once uvicorn listens, then end the server if the parent dies."""
+    """Write the ready file and tell ``on_ready`` once uvicorn listens, then end the server if
+    the parent dies."""
     while not server.started:
         if server.should_exit:
             return
         await asyncio.sleep(0.01)
     port = sock.getsockname()[1]
-    write_ready_file(
-        ready_file, {"pid": os.getpid(), "port": port, "base_url": base_url(host, port)}
-    )
+    ready = {"pid": os.getpid(), "port": port, "base_url": base_url(host, port)}
+    if ready_file is not None:
+        write_ready_file(ready_file, ready)
+    if on_ready is not None:
+        on_ready(ready)
 
     def orphaned() -> None:  # the orchestrator is gone
         server.should_exit = True
@@ -56,9 +63,10 @@ async def _serve(
     config: StoreConfig,
     clock_spec: ClockSpec,
     db: StoreDB,
-    ready_file: Path,
+    ready_file: Path | None,
     host: str,
     credentials: Credentials,
+    on_ready: Callable[[dict[str, Any]], None] | None,
 ) -> bool:
     clock = WallClock(clock_spec)
     plugin = Plugin(config.plugin, config.carriers, db, clock)
@@ -73,7 +81,7 @@ async def _serve(
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, stop)
     sock = listen(host)
-    watcher = asyncio.create_task(_announce(server, sock, ready_file, host))
+    watcher = asyncio.create_task(_announce(server, sock, ready_file, host, on_ready))
     try:
         await server.serve(sockets=[sock])
     finally:
@@ -88,16 +96,18 @@ def serve_store(
     config: StoreConfig | Mapping[str, Any],
     clock_spec: ClockSpec,
     db_path: Path,
-    ready_file: Path,
+    ready_file: Path | None,
     host: str = "127.0.0.1",
     credentials: Credentials | Mapping[str, Any] | None = None,
     carrier_keys: Mapping[str, Sequence[str]] | None = None,
+    on_ready: Callable[[dict[str, Any]], None] | None = None,
 ) -> int:
     """Serve the sandbox store until SIGTERM/SIGINT or the parent's death; returns an exit code.
 
     ``config`` is ``store.json``'s content (or a parsed :class:`StoreConfig`); ``credentials``
     the consumer key/secret the REST API accepts; ``carrier_keys`` the API keys per carrier (the
-    plugin uses the first). Returns 0 after a clean shutdown, 1 when the server never started.
+    plugin uses the first); ``ready_file`` and ``on_ready`` get ``{"pid", "port", "base_url"}``
+    once it listens. Returns 0 after a clean shutdown, 1 when the server never started.
     """
     cfg = config if isinstance(config, StoreConfig) else StoreConfig.from_json(config)
     cfg = cfg.with_keys(carrier_keys or {})
@@ -112,7 +122,7 @@ def serve_store(
     db = StoreDB(db_path)
     try:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            started = runner.run(_serve(cfg, clock_spec, db, ready_file, host, creds))
+            started = runner.run(_serve(cfg, clock_spec, db, ready_file, host, creds, on_ready))
     finally:
         db.close()
     return 0 if started else 1

@@ -17,8 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from mocks.virtual.transport import Asgi, call
 from peakbench.adapters import woocommerce as wc
 from peakbench.adapters.request import Request, query_string
 from peakbench.clock import Clock, epoch_of, iso
@@ -35,12 +34,12 @@ plus network timeouts)."""
 
 
 class ScheduleReplay:
-    """Executes a schedule against the store at ``client``'s base URL, in the loop's time."""
+    """Executes a schedule against the ``store`` ASGI app, in the loop's time."""
 
     def __init__(
         self,
         clock: Clock,
-        client: httpx.AsyncClient,
+        store: Asgi,
         credentials: wc.Credentials,
         journal: Path,
         progress: Path,
@@ -51,7 +50,7 @@ class ScheduleReplay:
         max_buffered: int = 5000,
     ) -> None:
         self.clock = clock
-        self.client = client
+        self.store = store
         self.seed = seed
         self.progress = Progress(scheduled)
         self._progress_path = progress
@@ -172,23 +171,26 @@ class ScheduleReplay:
         return error is None, status, error, seen
 
     async def _send(self, request: Request, api: bool = True) -> tuple[int, bytes, str | None]:
-        """Send ``request``; (status, body, error): error is None for a 2xx."""
-        url = request.path + ("?" + query_string(request.params) if request.params else "")
-        headers = {**request.headers, **(self._auth if api else {})}
+        """Send ``request`` to the store app; (status, body, error): error is None for a 2xx."""
+        headers = [
+            (k.lower().encode("latin-1"), v.encode("latin-1"))
+            for k, v in {**request.headers, **(self._auth if api else {})}.items()
+        ]
+        body = b""
+        if request.json is not None:
+            body = json.dumps(dict(request.json), separators=(",", ":")).encode()
+            headers.append((b"content-type", b"application/json"))
+        query = query_string(request.params).encode() if request.params else b""
+        exchange = call(self.store, request.method, request.path, query, headers, body)
         try:
-            response = await self.client.request(
-                request.method,
-                url,
-                json=dict(request.json) if request.json is not None else None,
-                headers=headers,
-                timeout=REQUEST_TIMEOUT_S,
-            )
-        except httpx.HTTPError as exc:
+            status, _, content = await asyncio.wait_for(exchange, REQUEST_TIMEOUT_S)
+        except TimeoutError:
+            return 0, b"", "no response: timed out"
+        except Exception as exc:  # the store hung up or failed: no response
             return 0, b"", self._scrub(f"no response: {exc!r}")
-        status = response.status_code
         if 200 <= status < 300:
-            return status, response.content, None
-        return status, response.content, self._scrub(_http_error(status, response))
+            return status, content, None
+        return status, content, self._scrub(_http_error(status, content))
 
     def _scrub(self, text: str) -> str:
         for value in self._secrets:
@@ -205,9 +207,9 @@ class ScheduleReplay:
 _Result = tuple[bool, int, str | None, "wc.Observation | None"]
 
 
-def _http_error(status: int, response: httpx.Response) -> str:
+def _http_error(status: int, content: bytes) -> str:
     try:  # WooCommerce errors name themselves: {"code": "woocommerce_rest_…", "message": …}
-        code: Any = response.json().get("code")
+        code: Any = json.loads(content).get("code")
     except Exception:
         code = None
     return f"HTTP {status} {code}" if isinstance(code, str) else f"HTTP {status}"

@@ -106,18 +106,17 @@ async def run_world(
         )
     transport = InProcess(hosts)
     db = StoreDB(root / "store.sqlite")
+    db.group_commits()
     plugin_client = httpx.AsyncClient(transport=transport, trust_env=False)
     plugin = Plugin(store.plugin, endpoints, db, clock, client=plugin_client)
-    transport.add(STORE_HOST, create_store_app(db, plugin, clock, credentials))
+    store_app = create_store_app(db, plugin, clock, credentials)
+    transport.add(STORE_HOST, store_app)
     stop = asyncio.Event()
     wiring = PushWiring(push.secrets, push.store_credentials, url(STORE_HOST), transport)
     items = list(read_schedule(root / "schedule.csv"))
-    replay_client = httpx.AsyncClient(
-        transport=transport, base_url=url(STORE_HOST), trust_env=False
-    )
     replay = ScheduleReplay(
         clock,
-        replay_client,
+        store_app,
         StoreCredentials(credentials.consumer_key, credentials.consumer_secret),
         journal_dir / "replay.jsonl",
         root / "progress.json",
@@ -133,6 +132,7 @@ async def run_world(
         if time.monotonic() - published[0] >= PROGRESS_WALL_S:
             published[0] = time.monotonic()
             replay.publish()
+            db.commit_group()
             if os.getppid() != parent:
                 raise asyncio.CancelledError
 
@@ -151,7 +151,6 @@ async def run_world(
         stop.set()
         await asyncio.gather(*pushers, return_exceptions=True)
         await plugin.stop()
-        await replay_client.aclose()
         for journal in journals:
             journal.close()
         replay.close()

@@ -80,6 +80,10 @@ class CarrierSpec(Spec):
     push: PushSpec | None = None
     """Webhook push to the store (personalities that push: aftership, 17track, easypost,
     trackship); None: this carrier does not push."""
+    quirks: tuple[Literal["date-only-events"], ...] = ()
+    """Opt-in vendor quirks seen in real feeds but unverified (docs/fidelity.md):
+    ``date-only-events`` (usps) prints the pre-shipment event's ``eventTimestamp`` as a date
+    only, which some clients cannot parse. None by default."""
     refresh: CadenceSpec | None = None
     """Aggregator refresh cadence on the pull API (aftership, 17track, easypost): the answer shows
     what the aggregator fetched on its last poll of the carrier, every ``min``–``max`` per number

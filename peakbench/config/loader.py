@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from peakbench.config import base, behaviours, fleet, profile, push, store, targets
 from peakbench.config.profile import Profile
+from peakbench.slo import GAUGES
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -151,6 +152,27 @@ def _message(err: Any, key: Any) -> str:
     return msg
 
 
+def _relative(value: Any) -> bool:
+    return isinstance(value, str) and value.strip()[:1] in "+-"
+
+
+def _slo_value(parts: list[str], old: Any, new: Any) -> Any:
+    """An SLO set by ``--set`` next to the profile's: a relative bound (``+10%``) joins an
+    absolute one already there (``{max: 1h, baseline: +10%}``) and an absolute one keeps a
+    relative one, instead of silently replacing it (``slo.<figure>`` only)."""
+    if len(parts) != 2 or parts[0] != "slo" or parts[1] not in GAUGES or old is None:
+        return new
+    if isinstance(old, dict) and set(old) <= {"max", "baseline"}:
+        old_max, old_rel = old.get("max"), old.get("baseline")
+    else:
+        old_max, old_rel = (None, old) if _relative(old) else (old, None)
+    if _relative(new) and old_max is not None:
+        return {"max": old_max, "baseline": new}
+    if not _relative(new) and not isinstance(new, dict) and old_rel is not None:
+        return {"max": new, "baseline": old_rel}
+    return new
+
+
 def _apply_override(data: dict[str, Any], key: str, raw: str) -> str | None:
     """Set a dotted path (``carriers.0.behaviours.1.limit``) to a YAML value; an error or None."""
     parts = key.split(".")
@@ -166,7 +188,7 @@ def _apply_override(data: dict[str, Any], key: str, raw: str) -> str | None:
                 node = node[int(part)]
         elif isinstance(node, dict):
             if last:
-                node[part] = yaml.safe_load(raw)
+                node[part] = _slo_value(parts, node.get(part), yaml.safe_load(raw))
             else:
                 node = node.setdefault(part, {})
         else:
@@ -183,6 +205,18 @@ def _override_problem(data: dict[str, Any], key: str, raw: str) -> str | None:
         return f"--set {key}: the value {raw!r} is not valid YAML ({problem})"
     except RecursionError:
         return f"--set {key}: the value is nested too deeply"
+
+
+def _blame(issue: ProfileIssue, overrides: Sequence[tuple[str, str]]) -> ProfileIssue:
+    """An issue in a value that ``--set`` gave names that flag, not a line of the file:
+    ``--set target.plugin.interval=fast: expected a duration like '10s', got 'fast'``."""
+    where = tuple(re.findall(r"[^.\[\]]+", issue.path))
+    for key, raw in reversed(overrides):  # the last --set of a field is the one that counts
+        parts = tuple(key.strip().split("."))
+        if parts and where[: len(parts)] == parts:
+            inner = issue.path if len(where) > len(parts) else ""
+            return ProfileIssue(f"--set {key}={raw}", None, inner, issue.message)
+    return issue
 
 
 def parse_model(
@@ -237,7 +271,8 @@ def parse_model(
                 (lines[path[:cut]] for cut in range(len(path), -1, -1) if path[:cut] in lines), None
             )
             key = path[-1] if path else None
-            issues.append(ProfileIssue(source, line, _format_path(path), _message(err, key)))
+            issue = ProfileIssue(source, line, _format_path(path), _message(err, key))
+            issues.append(_blame(issue, overrides))
         raise ProfileError(issues) from None
 
 
@@ -281,7 +316,7 @@ def parse_profile(
     """Validate profile text (with ``--set`` overrides); raise :class:`ProfileError` listing
     every issue."""
     profile = parse_model(text, Profile, source, "profile", overrides)
-    issues = _size_issues(profile, source, text)
+    issues = [_blame(i, overrides) for i in _size_issues(profile, source, text)]
     if issues:
         raise ProfileError(issues)
     return profile

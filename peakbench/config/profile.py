@@ -16,9 +16,11 @@ from pydantic import (
     model_validator,
 )
 
+from peakbench.config.advise import AdviseSpec
 from peakbench.config.base import Duration, Probability, Spec
 from peakbench.config.fleet import CarrierSpec, FleetSpec, ListenSpec, TruthSpec
 from peakbench.config.store import Candidates, SandboxTarget
+from peakbench.config.support import SupportSpec
 from peakbench.config.targets import Target
 from peakbench.curves import CurveName
 from peakbench.resources import ResourcesSpec
@@ -340,6 +342,9 @@ class Profile(Spec):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,60}$")
     description: str = ""
     seed: int = 20261127
+    replications: int = Field(default=1, ge=1, le=100)
+    """Runs per candidate, with seeds ``seed``, ``seed + 1``, …: comparisons then rest on
+    seed-to-seed variation (peakbench/report/replicated.py), not on one seed's orders."""
     clock: ClockConfig = ClockConfig()
     target: Target = SandboxTarget()
     candidates: Candidates = Field(default_factory=dict)
@@ -352,10 +357,14 @@ class Profile(Spec):
     listen: ListenSpec = ListenSpec()
     """How the mock fleet listens (a fixed shared port for a real store's plugin to call)."""
     patience: PatienceSpec = PatienceSpec()
+    support: SupportSpec = SupportSpec()
+    """What a complaint costs the support team (peakbench/config/support.py)."""
     slo: SloSpec = SloSpec()
     replay: ReplaySpec = ReplaySpec()
     resources: ResourcesSpec = ResourcesSpec()
     """Resource sampling of the run's processes and the leak limits (docs/soak.md)."""
+    advise: AdviseSpec | None = None
+    """The space ``peakbench advise`` searches (docs/advise.md); None: its defaults."""
 
     @model_validator(mode="after")
     def _unique_carriers(self) -> Profile:

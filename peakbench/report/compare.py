@@ -84,6 +84,12 @@ class RunInfo:
     outage_s: float
     """Total carrier outage time (all carriers), store seconds: run-level, no interval."""
     valid: bool
+    verdict: str = ""
+    """The run's own gate: ``PASSED``, ``FAILED``, ``INVALID`` or ``CRASHED`` (no summary)."""
+    reason: str = ""
+    """Why an invalid or crashed run is, in one line."""
+    folder: str = ""
+    """The run folder's name (``name`` is the candidate's or profile's name when known)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +122,11 @@ class Comparison:
     @property
     def any_worse(self) -> bool:
         return any(m.verdict == WORSE for p in self.pairs for m in p.metrics)
+
+    @property
+    def invalid(self) -> tuple[RunInfo, ...]:
+        """Runs that crashed or are invalid: a comparison with them cannot vouch for anything."""
+        return tuple(r for r in self.runs if not r.valid)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,9 +272,18 @@ def _nan_none(x: float) -> float | None:
     return None if math.isnan(x) else x
 
 
-def _info(run: RunSamples) -> RunInfo:
+def _verdict_of(run: RunSamples) -> tuple[str, str]:
+    if not run.has_summary:
+        return "CRASHED", "no summary.json: the run never finished"
+    if not run.valid:
+        return "INVALID", "; ".join(run.invalid_reasons) or "invalid"
+    return ("PASSED" if run.slo_passed else "FAILED"), ""
+
+
+def _info(run: RunSamples, name: str | None = None) -> RunInfo:
+    verdict, reason = _verdict_of(run)
     return RunInfo(
-        name=run.name,
+        name=name or run.name,
         path=str(run.root),
         profile=run.profile,
         seed=run.seed,
@@ -273,11 +293,26 @@ def _info(run: RunSamples) -> RunInfo:
         longest_outage_s=max((o.duration for o in run.outages), default=0.0),
         outage_s=sum(o.duration for o in run.outages),
         valid=run.valid,
+        verdict=verdict,
+        reason=reason,
+        folder=run.name,
     )
 
 
+def run_names(runs: Sequence[RunSamples]) -> list[str]:
+    """How to call each run: its profile's name when those tell the runs apart, else its
+    folder's name."""
+    profiles = [r.profile for r in runs]
+    return profiles if len(set(profiles)) == len(profiles) else [r.name for r in runs]
+
+
 def _pair(
-    base: RunSamples, cand: RunSamples, resamples: int, confidence: float, seed: int
+    base: RunSamples,
+    cand: RunSamples,
+    resamples: int,
+    confidence: float,
+    seed: int,
+    infos: tuple[RunInfo, RunInfo],
 ) -> Pairing:
     same_plan = bool(base.plan) and base.plan == cand.plan and base.seed == cand.seed
     paired = same_plan and base.refs == cand.refs
@@ -321,7 +356,7 @@ def _pair(
                 verdict=_verdict(ci),
             )
         )
-    return Pairing(_info(base), _info(cand), paired, same_plan, tuple(metrics))
+    return Pairing(infos[0], infos[1], paired, same_plan, tuple(metrics))
 
 
 def compare(
@@ -329,17 +364,24 @@ def compare(
     resamples: int = 2000,
     confidence: float = 0.95,
     seed: int = 0,
+    names: Sequence[str] | None = None,
 ) -> Comparison:
     """Compare every run after the first with the first (the baseline).
 
     ``runs`` are run folders (or already loaded samples); ``seed`` makes the bootstrap
-    reproducible. Raises ``ValueError`` for fewer than two runs.
+    reproducible; ``names`` call the runs (candidates' names; default :func:`run_names`).
+    Raises ``ValueError`` for fewer than two runs.
     """
     if len(runs) < 2:
         raise ValueError("compare needs at least two runs: a baseline and a candidate")
     loaded = [r if isinstance(r, RunSamples) else load_samples(Path(r)) for r in runs]
+    labels = list(names) if names is not None else run_names(loaded)
+    infos = tuple(_info(r, n) for r, n in zip(loaded, labels, strict=True))
     base = loaded[0]
-    pairs = tuple(_pair(base, c, resamples, confidence, seed) for c in loaded[1:])
+    pairs = tuple(
+        _pair(base, c, resamples, confidence, seed, (infos[0], info))
+        for c, info in zip(loaded[1:], infos[1:], strict=True)
+    )
     warnings = []
     for run, pair in zip(loaded[1:], pairs, strict=True):
         if not pair.same_plan:
@@ -349,15 +391,15 @@ def compare(
                 else "the same seed but different schedules"
             )
             warnings.append(
-                f"{run.name} did not replay the baseline's schedule ({why}): differences mix "
-                "the change of plan with the change of candidate, and orders are not paired"
+                f"{pair.candidate.name} did not replay the baseline's schedule ({why}): "
+                "differences mix the change of plan with the change of candidate, and orders "
+                "are not paired"
             )
-    for run in loaded:
-        if not run.valid:
-            reasons = "; ".join(run.invalid_reasons) or "no valid summary"
-            warnings.append(f"{run.name} is not a valid run ({reasons})")
+    for info in infos:
+        if not info.valid:
+            warnings.append(f"{info.name} is not a valid run ({info.verdict}: {info.reason})")
     return Comparison(
-        runs=tuple(_info(r) for r in loaded),
+        runs=infos,
         pairs=pairs,
         resamples=resamples,
         confidence=confidence,
@@ -441,18 +483,34 @@ def render_comparison(console: Console, comparison: Comparison) -> None:
     """Print the schedule check, warnings and one table per candidate."""
     style = "green" if comparison.same_plan else "bold yellow"
     console.print(Text(plan_note(comparison), style), soft_wrap=True)
+    verdicts = Text("runs: ")
+    for i, run in enumerate(comparison.runs):
+        verdicts.append(" · " if i else "")
+        verdicts.append(f"{run.name} ")
+        verdicts.append(run.verdict, "bold green" if run.verdict == "PASSED" else "bold red")
+    console.print(verdicts, soft_wrap=True)
     for warning in comparison.warnings:
         console.print(Text(f"warning: {warning}", "bold yellow"), soft_wrap=True)
     for pair in comparison.pairs:
         console.print(comparison_table(pair, comparison.confidence))
     console.print(
         Text(
-            f"bootstrap over orders, {comparison.resamples:,} resamples (seed "
-            f"{comparison.seed}); {comparison.confidence:.0%} intervals hold jointly for the "
-            f"{len(METRICS)} metrics (Bonferroni); lower is better for every metric",
+            f"{method_note(comparison)}; {comparison.confidence:.0%} intervals hold jointly "
+            f"for the {len(METRICS)} metrics (Bonferroni); lower is better for every metric",
             "dim",
         ),
         soft_wrap=True,
+    )
+
+
+def method_note(comparison: Comparison) -> str:
+    """How the intervals were made: a bootstrap over orders, or t over seeds (replications)."""
+    pairing = "paired" if all(p.paired for p in comparison.pairs) else "unpaired where plans differ"
+    if comparison.resamples == 0:  # replication sets (peakbench.report.replicated)
+        return f"t intervals over the runs' seeds ({pairing}: seed-to-seed variation)"
+    return (
+        f"bootstrap over orders ({pairing}), {comparison.resamples:,} resamples "
+        f"(seed {comparison.seed})"
     )
 
 
@@ -464,13 +522,17 @@ def comparison_body(comparison: Comparison) -> str:
     parts.append(f'<p class="{cls}">{e(plan_note(comparison))}</p>')
     for warning in comparison.warnings:
         parts.append(f'<p class="note fail">warning: {e(warning)}</p>')
-    parts.append("<h2>Runs</h2><table><tr><th>run</th><th>profile</th><th>seed</th>")
-    parts.append("<th>schedule</th><th>orders</th><th>views</th><th>valid</th></tr>")
+    parts.append("<h2>Runs</h2><table><tr><th>run</th><th>folder</th><th>profile</th>")
+    parts.append("<th>seed</th><th>schedule</th><th>orders</th><th>views</th><th>verdict</th>")
+    parts.append("</tr>")
     for r in comparison.runs:
+        css = {"PASSED": "pass"}.get(r.verdict, "fail")
+        why = f" ({e(r.reason)})" if r.reason else ""
         parts.append(
-            f"<tr><td>{e(r.name)}</td><td>{e(r.profile)}</td><td>{r.seed}</td>"
-            f"<td><code>{e(r.plan)}</code></td><td>{r.orders:,}</td><td>{r.views:,}</td>"
-            f"<td>{'yes' if r.valid else 'NO'}</td></tr>"
+            f"<tr><td>{e(r.name)}</td><td><code>{e(r.folder)}</code></td><td>{e(r.profile)}</td>"
+            f"<td>{r.seed}</td><td><code>{e(r.plan)}</code></td><td>{r.orders:,}</td>"
+            f"<td>{r.views:,}</td>"
+            f'<td class="{css}" data-run="{e(r.name)}">{e(r.verdict)}{why}</td></tr>'
         )
     parts.append("</table>")
     for pair in comparison.pairs:
@@ -487,12 +549,16 @@ def comparison_body(comparison: Comparison) -> str:
                 f"<td>{e(_diff_text(m))}</td>"
                 f'<td class="{css}" data-metric="{m.metric.key}">{e(m.verdict)}</td></tr>'
             )
+        parts.append(
+            f"<tr><td>longest outage (run)</td>"
+            f"<td>{e(format_duration(pair.baseline.longest_outage_s))}</td>"
+            f"<td>{e(format_duration(pair.candidate.longest_outage_s))}</td><td></td>"
+            '<td class="muted" data-metric="longest_outage">run-level, no CI</td></tr>'
+        )
         parts.append("</table>")
-    pairing = "paired" if all(p.paired for p in comparison.pairs) else "unpaired where plans differ"
     parts.append(
-        f'<p class="muted">Bootstrap over orders ({pairing}), '
-        f"{comparison.resamples:,} resamples, seed {comparison.seed}, "
-        f"{comparison.confidence:.0%} percentile intervals of candidate − baseline that hold "
+        f'<p class="muted">{e(method_note(comparison))}; '
+        f"{comparison.confidence:.0%} intervals of candidate − baseline that hold "
         f"jointly for the {len(METRICS)} metrics (Bonferroni). "
         "“No significant difference” means the interval contains 0. Lower is better for "
         "every metric.</p>"

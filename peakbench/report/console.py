@@ -8,13 +8,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from peakbench.durations import format_duration
 from peakbench.live import Snapshot
 from peakbench.report.clocks import pace
+from peakbench.report.explain import explain
+from peakbench.report.labels import check_label, check_value, plugin_text, stale_after
+from peakbench.report.units import at, duration, money, share
 
 
 def _d(value: float | None) -> str:
-    return "–" if value is None else format_duration(value)
+    return duration(value)
 
 
 def progress_table(snap: Snapshot, scale: float | None) -> Table:
@@ -70,7 +72,8 @@ def freshness_table(summary: dict[str, Any]) -> Table:
     """Refresh latency, staleness and apparent stall percentiles, with their sample counts."""
     table = Table(title="What customers saw (store time)", title_justify="left")
     for col in ("figure", "n", "p50", "p90", "p95", "p99", "max"):
-        table.add_column(col, justify="left" if col == "figure" else "right", no_wrap=True)
+        # durations wrap between their units on a narrow terminal rather than being cut off
+        table.add_column(col, justify="left" if col == "figure" else "right", no_wrap=col == "n")
     _dist_row(table, "refresh latency", summary["refresh_latency_s"])
     _dist_row(table, "staleness", summary["staleness_s"])
     _dist_row(table, "apparent stall", summary["apparent_stall_s"])
@@ -90,6 +93,7 @@ def summary_table(summary: dict[str, Any]) -> Table:
     table.title = Text.assemble(f"peakbench · {summary['profile']} · ", verdict_text(summary))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
+    table.add_row("plugin", plugin_text(summary.get("plugin")))
     for key in ("orders", "ships", "views"):
         table.add_row(key, _counts(summary[key]))
     for name, c in summary["carriers"].items():
@@ -98,24 +102,25 @@ def summary_table(summary: dict[str, Any]) -> Table:
             f"{c['requests']:,} requests: {c['ok']:,} ok, {c['throttled']:,} throttled, "
             f"{c['blocked']:,} blocked, {c['errors']:,} errors",
         )
-    outages = summary["outages"]
-    if outages:
-        longest = max(outages, key=lambda o: o["end"] - o["start"])
-        text = (
-            f"{len(outages)}, longest {_d(summary['longest_outage_s'])} ({longest['carrier']}, "
-            f"{longest['cause']}, {longest['views_affected']:,} views and "
-            f"{longest['orders_affected']:,} orders stale past the SLO)"
-        )
-    else:
-        text = "none"
-    table.add_row("throttle outages", text)
+    for name, p in sorted((summary.get("push") or {}).items()):
+        table.add_row(f"webhook push {name}", push_text(p))
+    table.add_row("throttle outages", outages_text(summary))
+    limit = duration(stale_after(summary))
+    table.add_row(
+        "stale views",
+        f"{share(summary.get('stale_views_share'))} of views were stale for over {limit} "
+        "(slo.stale_after)",
+    )
     comp = summary["complaints"]
     table.add_row(
         "expected complaints",
         f"{comp['expected_per_1000_orders']:.1f} per 1,000 orders: "
-        f"{comp['display_lag_share']:.0%} display lag, "
-        f"{comp['transport_delay_share']:.0%} transport delay (patience curve assumed)",
+        f"{share(comp['display_lag_share'])} display lag (the plugin's side), "
+        f"{share(comp['transport_delay_share'])} transport delay (the carrier's side); "
+        "patience curve assumed",
     )
+    if summary.get("support"):
+        table.add_row("support cost", support_text(summary["support"]))
     table.add_row(
         "clock",
         f"{pace(summary['clock'])}; loopback round trip ≈ "
@@ -124,6 +129,51 @@ def summary_table(summary: dict[str, Any]) -> Table:
     if summary.get("resources"):
         table.add_row("resources", resources_text(summary["resources"]))
     return table
+
+
+def outages_text(summary: dict[str, Any]) -> str:
+    """How many outages, and the longest: when, how long, its first and last cause, its harm."""
+    outages = summary.get("outages") or []
+    if not outages:
+        return "none"
+    o = max(outages, key=lambda o: o["end"] - o["start"])
+    return (
+        f"{len(outages)}, longest {_d(o['end'] - o['start'])} from {at(summary, o['start'])} "
+        f"({o['carrier']}, {cause_text(o)}; {o['views_affected']:,} views and "
+        f"{o['orders_affected']:,} orders stale for over {duration(stale_after(summary))})"
+    )
+
+
+def cause_text(outage: dict[str, Any]) -> str:
+    """``quota:1d → ban`` when an outage began with one refusal and ended with another."""
+    names = [c["cause"] for c in outage.get("causes") or []]
+    if len(names) > 1:
+        return " → ".join(names)
+    first = outage.get("first_cause") or outage["cause"]
+    return first if first == outage["cause"] else f"{first} → {outage['cause']}"
+
+
+def push_text(push: dict[str, Any]) -> str:
+    """One pushing carrier's webhook outcomes: attempts, delivered, failed, given up, and the
+    HTTP statuses the store answered (``none``: no answer)."""
+    codes = ", ".join(f"{code} ×{n:,}" for code, n in (push.get("statuses") or {}).items())
+    return (
+        f"{int(push.get('attempts') or 0):,} attempts: {int(push.get('delivered') or 0):,} "
+        f"delivered, {int(push.get('failed') or 0):,} failed, "
+        f"{int(push.get('given_up') or 0):,} given up" + (f" (HTTP {codes})" if codes else "")
+    )
+
+
+def support_text(support: dict[str, Any]) -> str:
+    """Expected support contacts and their cost per 1,000 orders, next to self-service's."""
+    cur = str(support.get("currency") or "USD")
+    return (
+        f"{support['contacts_per_1000_orders']:.1f} contacts per 1,000 orders cost "
+        f"{money(support['cost_per_1000_orders'], cur)} at "
+        f"{money(support['cost_per_contact'], cur)} a contact "
+        f"({money(support['self_service_cost_per_1000_orders'], cur)} had the tracking page "
+        "answered them)"
+    )
 
 
 def resources_text(res: dict[str, Any]) -> str:
@@ -137,16 +187,16 @@ def resources_text(res: dict[str, Any]) -> str:
 
 
 def slo_table(summary: dict[str, Any]) -> Table:
+    """Each SLO check in people's words, with its limit, the run's value and pass/FAIL."""
     table = Table(title="SLO checks", title_justify="left")
-    for col in ("check", "threshold", "value", "result"):
-        table.add_column(col)
+    for col in ("check", "limit", "value", "result"):
+        table.add_column(col, justify="left" if col == "check" else "right")
     for check in summary["slo"]["checks"]:
-        is_time = check["name"].endswith("_s")
-        fmt = _d if is_time else (lambda v: "–" if v is None else f"{v:g}")
+        name = str(check["name"])
         table.add_row(
-            check["name"],
-            fmt(check["threshold"]),
-            fmt(check["value"]),
+            check_label(name, summary),
+            check_value(name, check["threshold"]),
+            "no samples" if check.get("samples") == 0 else check_value(name, check["value"]),
             Text("pass", "green") if check["passed"] else Text("FAIL", "bold red"),
         )
     return table
@@ -158,12 +208,23 @@ def verdict_text(summary: dict[str, Any]) -> Text:
     return Text("PASSED", "bold green") if summary["slo"]["passed"] else Text("FAILED", "bold red")
 
 
+def explanation(summary: dict[str, Any]) -> str:
+    """Why the run came out as it did (:func:`peakbench.report.explain.explain`), computed from
+    the summary as it is now, so a re-gated or invalidated summary never shows a stale one."""
+    return explain(summary)
+
+
 def render_summary(console: Console, summary: dict[str, Any]) -> None:
-    """Print the whole end-of-run summary: freshness, the run at a glance, the SLO checks."""
+    """Print the whole end-of-run summary: why, freshness, the run at a glance, the SLO checks."""
+    console.print(Text.assemble(verdict_text(summary), " ", explanation(summary)))
+    console.print()
     console.print(freshness_table(summary))
     console.print(summary_table(summary))
     if summary["slo"]["checks"]:
         console.print(slo_table(summary))
+    caveat = (summary.get("refresh_latency_s") or {}).get("caveat")
+    if caveat:
+        console.print(f"[yellow]caveat:[/] refresh latency: {caveat}", highlight=False)
     for reason in summary["invalid_reasons"]:
         console.print(f"[yellow]invalid:[/] {reason}", highlight=False)
     for finding in (summary.get("resources") or {}).get("findings", []):

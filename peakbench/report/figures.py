@@ -1,17 +1,22 @@
 """The run report's plots, as plotly figures built from ``RunSeries`` (data in, figure out).
 
-Time axes are store hours since the run start; durations are plotted in store hours. Each
-figure's title says what it counts, and every trace is named so hover text reads on its own.
+Time axes are store calendar time in GMT with round ticks (every 1, 2, 3, 6, 12 or 24 hours),
+and every time plot shades the throttle outages; durations are plotted in store hours with
+round ticks. Each figure's title says what it counts, and every trace is named so hover text
+reads on its own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from peakbench.report.series import RunSeries, cdf, patience_curve
+from peakbench.report.units import duration, money
 
 HOUR = 3600.0
 COLOURS = {
@@ -23,7 +28,12 @@ COLOURS = {
     "views": "#8250df",
     "display lag": "#cf222e",
     "transport delay": "#9a6700",
+    "outage": "#cf222e",
 }
+SIDES = {"display lag": "the plugin's side", "transport delay": "the carrier's side"}
+TIME_TICKS_H = (1, 2, 3, 6, 12, 24, 48)
+DURATION_TICKS_H = (0.25, 0.5, 1, 2, 3, 6, 12, 24, 48)
+MAX_TICKS = 9
 LAYOUT: dict[str, Any] = {
     "template": "plotly_white",
     "height": 420,
@@ -33,31 +43,100 @@ LAYOUT: dict[str, Any] = {
 }
 
 
-def _hours(values: tuple[float | None, ...]) -> list[float | None]:
+def _hours(values: Sequence[float | None]) -> list[float | None]:
     return [None if v is None else v / HOUR for v in values]
 
 
-def _bin_centres(series: RunSeries) -> list[float]:
+def when(series: RunSeries, t: float) -> datetime:
+    """Run second ``t`` as a naive GMT datetime, what a plotly date axis draws as written."""
+    return datetime.fromtimestamp(series.start_epoch + t, UTC).replace(tzinfo=None)
+
+
+def _ms(series: RunSeries, t: float) -> float:
+    """Run second ``t`` as milliseconds since the epoch: a date axis's number for shapes."""
+    return (series.start_epoch + t) * 1000
+
+
+def _bin_centres(series: RunSeries) -> list[datetime]:
     half = series.bins.width / 2
-    return [(t + half) / HOUR for t in series.bins.starts]
+    return [when(series, t + half) for t in series.bins.starts]
+
+
+def round_step(span: float, steps: Sequence[float], most: int = MAX_TICKS) -> float:
+    """The smallest of ``steps`` that cuts ``span`` into at most ``most`` ticks."""
+    for step in steps:
+        if span / step <= most:
+            return step
+    return steps[-1]
+
+
+def _time_axis(fig: go.Figure, series: RunSeries, **where: Any) -> None:
+    """A store-time axis in GMT over the whole plot, ticks on round hours."""
+    step = round_step(series.bins.end / HOUR, TIME_TICKS_H)
+    first = when(series, 0.0)
+    fig.update_xaxes(
+        type="date",
+        range=[first, when(series, series.bins.end)],
+        tick0=first.replace(hour=0, minute=0, second=0, microsecond=0),
+        dtick=step * HOUR * 1000,
+        tickformat="%a %H:%M",
+        hoverformat="%a %d %b %H:%M GMT",
+        **where,
+    )
+
+
+def _duration_axis(span_h: float) -> dict[str, Any]:
+    """Axis settings for store hours from 0 to ``span_h``, ticks on round hours."""
+    step = round_step(max(span_h, 0.25), DURATION_TICKS_H, most=8)
+    return {"dtick": step, "tick0": 0, "ticksuffix": " h", "rangemode": "tozero"}
 
 
 def _mark_end(fig: go.Figure, series: RunSeries) -> None:
     """A line where the replay ended, when the plot goes on into the drain after it."""
     if series.bins.end > series.end:
         fig.add_vline(
-            x=series.end / HOUR,
+            x=_ms(series, series.end),
             line={"dash": "dot", "color": "#59636e", "width": 1},
             annotation_text="replay end",
             annotation_position="top left",
         )
 
 
+def shade_outages(
+    fig: go.Figure, series: RunSeries, carrier: str | None = None, **where: Any
+) -> None:
+    """Shade every throttle outage (of ``carrier`` only, when given), labelled with its causes."""
+    for o in series.outages:
+        if carrier is not None and o.carrier != carrier:
+            continue
+        label = o.story if carrier is not None else f"{o.carrier}: {o.story}"
+        fig.add_vrect(
+            x0=_ms(series, o.start),
+            x1=_ms(series, o.end),
+            fillcolor=COLOURS["outage"],
+            opacity=0.12,
+            line_width=0,
+            layer="below",
+            annotation_text=f"outage ({label})",
+            annotation_position="top left",
+            annotation_font_size=11,
+            **where,
+        )
+
+
+def in_outage(series: RunSeries, start: float, end: float) -> bool:
+    """Whether the store-time interval ``[start, end)`` overlaps a throttle outage."""
+    return any(o.start < end and start < o.end for o in series.outages)
+
+
 def rates_figure(series: RunSeries) -> go.Figure:
     """Orders and views per store hour, with refresh latency p50/p95/p99 on a second axis.
 
     Refresh latency is binned by when each carrier event became visible: a rising line means
-    events that appeared then waited longer before the store showed them.
+    events that appeared then waited longer before the store showed them. Where events waited
+    across an outage the lines break: they all waited for its end, so their latency falls
+    towards it, which is not a recovery. Those bins, and bins with events never shown by the
+    end (a lower bound), are drawn as separate p95 markers instead.
     """
     x = _bin_centres(series)
     fig = make_subplots(specs=[[{"secondary_y": True}]])
@@ -72,29 +151,73 @@ def rates_figure(series: RunSeries) -> go.Figure:
             ),
             secondary_y=False,
         )
+    refresh = series.refresh
+    width = series.bins.width
+    # a bin "waited for an outage" when it lies in one, or its slowest events (p99) appeared
+    # before one and were shown only after it began
+    during = [
+        in_outage(series, t, t + max(width, slow or 0.0))
+        for t, slow in zip(series.bins.starts, refresh.p99, strict=True)
+    ]
+    lower = [c > 0 for c in refresh.censored]
+    plain = [not (d or c) for d, c in zip(during, lower, strict=True)]
     for p, dash in (("p50", "dot"), ("p95", "solid"), ("p99", "dash")):
+        values = getattr(refresh, p)
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=_hours(getattr(series.refresh, p)),
+                y=_hours([v if keep else None for v, keep in zip(values, plain, strict=True)]),
                 name=f"refresh latency {p}",
                 mode="lines+markers",
                 marker={"size": 4},
                 line={"color": "#1f2328", "dash": dash, "width": 1.5},
                 connectgaps=False,
-                customdata=list(series.refresh.count),
+                customdata=list(refresh.count),
                 hovertemplate="%{y:.2f} h (n=%{customdata})",
             ),
             secondary_y=True,
         )
+    for mask, name, symbol, colour in (
+        (
+            during,
+            "p95 of events that waited for an outage to end",
+            "x",
+            "#cf222e",
+        ),
+        (
+            [c and not d for d, c in zip(during, lower, strict=True)],
+            "p95, lower bound: some events never shown by the end",
+            "triangle-up-open",
+            "#1f2328",
+        ),
+    ):
+        ys = [v if m else None for v, m in zip(refresh.p95, mask, strict=True)]
+        if not any(y is not None for y in ys):
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=_hours(ys),
+                name=name,
+                mode="markers",
+                marker={"symbol": symbol, "size": 7, "color": colour},
+                customdata=[[n, c] for n, c in zip(refresh.count, refresh.censored, strict=True)],
+                hovertemplate="%{y:.2f} h (n=%{customdata[0]}, never shown %{customdata[1]})",
+            ),
+            secondary_y=True,
+        )
     fig.update_layout(
-        title=f"Load and refresh latency (bins of {series.bins.width / 60:g} store minutes)",
+        title=f"Load and refresh latency (bins of {width / 60:g} store minutes, outages shaded)",
         **LAYOUT,
     )
-    fig.update_xaxes(title_text="store time since start (h)", range=[0, series.bins.end / HOUR])
+    _time_axis(fig, series, title_text="store time (GMT)")
+    shade_outages(fig, series)
     _mark_end(fig, series)
+    top = max((v for v in refresh.p99 if v is not None), default=HOUR) / HOUR
     fig.update_yaxes(title_text="arrivals per store hour", secondary_y=False, rangemode="tozero")
-    fig.update_yaxes(title_text="refresh latency (h)", secondary_y=True, rangemode="tozero")
+    fig.update_yaxes(
+        title_text="refresh latency", secondary_y=True, showgrid=False, **_duration_axis(top)
+    )
     return fig
 
 
@@ -119,20 +242,22 @@ def staleness_figure(series: RunSeries, stale_after_s: float, p95_slo_s: float |
     fig.add_vline(
         x=stale_after_s / HOUR,
         line={"dash": "dash", "color": COLOURS["throttled"]},
-        annotation_text=f"stale after {stale_after_s / HOUR:g} h",
+        annotation_text=f"stale after {duration(stale_after_s)} (slo.stale_after)",
         annotation_position="bottom right",
     )
     if p95_slo_s is not None and p95_slo_s != stale_after_s:
         fig.add_vline(
             x=p95_slo_s / HOUR,
             line={"dash": "dash", "color": COLOURS["blocked"]},
-            annotation_text=f"SLO p95 ≤ {p95_slo_s / HOUR:g} h",
+            annotation_text=f"SLO p95 ≤ {duration(p95_slo_s)}",
         )
     layout = {**LAYOUT, "hovermode": "closest"}
     fig.update_layout(
         title=f"Staleness of customer views (CDF, n={len(series.staleness):,})", **layout
     )
-    fig.update_xaxes(title_text="staleness (store h)", rangemode="tozero")
+    fig.update_xaxes(
+        title_text="staleness (store time)", **_duration_axis(max(xs, default=0) / HOUR)
+    )
     fig.update_yaxes(title_text="share of views", range=[0, 1.02], tickformat=".0%")
     return fig
 
@@ -148,14 +273,14 @@ def carriers_figure(series: RunSeries) -> go.Figure:
         vertical_spacing=0.08,
     )
     x = _bin_centres(series)
-    width_h = series.bins.width / HOUR
+    width_ms = series.bins.width * 1000
     for row, name in enumerate(names, start=1):
         for outcome, counts in series.carriers[name].items():
             fig.add_trace(
                 go.Bar(
                     x=x,
                     y=list(counts),
-                    width=width_h,
+                    width=width_ms,
                     name=f"{name} {outcome}",
                     legendgroup=outcome,
                     showlegend=row == 1,
@@ -165,20 +290,7 @@ def carriers_figure(series: RunSeries) -> go.Figure:
                 row=row,
                 col=1,
             )
-        for o in series.outages:
-            if o.carrier != name:
-                continue
-            fig.add_vrect(
-                x0=o.start / HOUR,
-                x1=o.end / HOUR,
-                row=row,
-                col=1,
-                fillcolor=COLOURS["blocked"],
-                opacity=0.12,
-                line_width=0,
-                annotation_text=o.cause,
-                annotation_position="top left",
-            )
+        shade_outages(fig, series, name, row=row, col=1)
     fig.update_layout(
         title="Carrier requests by outcome, outages shaded "
         f"(bins of {series.bins.width / 60:g} store minutes)",
@@ -186,9 +298,9 @@ def carriers_figure(series: RunSeries) -> go.Figure:
         bargap=0,
         **{**LAYOUT, "height": max(LAYOUT["height"], 260 * len(names) + 120)},
     )
-    fig.update_xaxes(range=[0, series.bins.end / HOUR])
+    _time_axis(fig, series)
     _mark_end(fig, series)
-    fig.update_xaxes(title_text="store time since start (h)", row=max(1, len(names)), col=1)
+    fig.update_xaxes(title_text="store time (GMT)", row=max(1, len(names)), col=1)
     fig.update_yaxes(title_text="requests per bin")
     return fig
 
@@ -197,23 +309,27 @@ def queue_figure(series: RunSeries) -> go.Figure | None:
     """The sandbox plugin's queue over time; ``None`` when the target kept no queue samples."""
     if not series.queue:
         return None
-    t = [s[0] / HOUR for s in series.queue]
+    t = [when(series, s[0]) for s in series.queue]
     fig = go.Figure()
     for i, name in ((1, "pending"), (2, "due (overdue)"), (3, "running")):
         fig.add_trace(go.Scatter(x=t, y=[s[i] for s in series.queue], name=name, mode="lines"))
-    fig.update_layout(title="Plugin queue depth (scheduled actions)", **LAYOUT)
-    fig.update_xaxes(title_text="store time since start (h)")
+    fig.update_layout(title="Plugin queue depth (scheduled actions, outages shaded)", **LAYOUT)
+    _time_axis(fig, series, title_text="store time (GMT)")
+    shade_outages(fig, series)
     fig.update_yaxes(title_text="actions", rangemode="tozero")
     return fig
 
 
-def complaints_figure(series: RunSeries, complaints: dict[str, Any]) -> go.Figure:
+def complaints_figure(
+    series: RunSeries, complaints: dict[str, Any], support: dict[str, Any] | None = None
+) -> go.Figure:
     """Expected complaints split by cause, next to the patience curve that produced them.
 
     Left: expected complaints per 1,000 orders, display lag (the carrier had newer events than
-    the store showed) vs transport delay (the parcel really did not move). Right: the assumed
-    patience curve (probability of a complaint against the apparent stall) over the histogram of
-    apparent stalls the customers saw, split the same way.
+    the store showed: the plugin's side) vs transport delay (the parcel really did not move: the
+    carrier's side). Right: the assumed patience curve (probability of a complaint against the
+    apparent stall) over the histogram of apparent stalls the customers saw, split the same way.
+    One legend entry per idea: each cause once (bar and histogram together), the curve once.
     """
     fig = make_subplots(
         rows=1,
@@ -232,7 +348,7 @@ def complaints_figure(series: RunSeries, complaints: dict[str, Any]) -> go.Figur
             go.Bar(
                 x=["expected complaints"],
                 y=[per_1000 * share],
-                name=cause,
+                name=f"{cause} ({SIDES[cause]})",
                 legendgroup=cause,
                 marker={"color": COLOURS[cause]},
                 hovertemplate=f"{cause}: %{{y:.1f}} per 1,000 orders ({share:.0%})<extra></extra>",
@@ -246,6 +362,7 @@ def complaints_figure(series: RunSeries, complaints: dict[str, Any]) -> go.Figur
                 x=[s.apparent_stall / HOUR for s in series.stalls if s.display_lag == lag],
                 name=f"views, {cause}",
                 legendgroup=cause,
+                showlegend=False,
                 marker={"color": COLOURS[cause]},
                 opacity=0.6,
                 xbins={"size": 1.0},
@@ -270,15 +387,30 @@ def complaints_figure(series: RunSeries, complaints: dict[str, Any]) -> go.Figur
         col=2,
         secondary_y=True,
     )
+    cost = ""
+    if support and support.get("cost_per_1000_orders") is not None:
+        cost = (
+            f" ≈ {money(support['cost_per_1000_orders'], support.get('currency', 'USD'))} of "
+            "support"
+        )
     fig.update_layout(
-        title=f"Expected complaints: {per_1000:.1f} per 1,000 orders",
+        title=f"Expected complaints: {per_1000:.1f} per 1,000 orders{cost}",
         barmode="stack",
         **{**LAYOUT, "hovermode": "closest"},
     )
     fig.update_yaxes(title_text="complaints per 1,000 orders", row=1, col=1)
-    fig.update_xaxes(title_text="apparent stall (store h)", row=1, col=2)
+    fig.update_xaxes(
+        title_text="apparent stall (store time)", row=1, col=2, **_duration_axis(upto / HOUR)
+    )
     fig.update_yaxes(title_text="views", row=1, col=2, secondary_y=False)
     fig.update_yaxes(
-        title_text="P(complaint)", row=1, col=2, secondary_y=True, range=[0, 1], tickformat=".0%"
+        title_text="P(complaint)",
+        row=1,
+        col=2,
+        secondary_y=True,
+        range=[0, 1],
+        dtick=0.2,
+        tickformat=".0%",
+        showgrid=False,
     )
     return fig

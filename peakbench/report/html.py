@@ -14,9 +14,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-from peakbench.durations import format_duration
 from peakbench.report.clocks import pace, pace_sentence
-from peakbench.report.console import freshness_table, slo_table, summary_table, verdict_text
+from peakbench.report.console import (
+    cause_text,
+    explanation,
+    freshness_table,
+    push_text,
+    slo_table,
+    summary_table,
+    verdict_text,
+)
 from peakbench.report.figures import (
     carriers_figure,
     complaints_figure,
@@ -24,11 +31,13 @@ from peakbench.report.figures import (
     rates_figure,
     staleness_figure,
 )
-from peakbench.report.markdown import plugin_text
+from peakbench.report.labels import plugin_text, stale_after
 from peakbench.report.page import figure_html, page, table_html
 from peakbench.report.series import read_series
+from peakbench.report.units import at, duration, instant, money, start_epoch
 
 REPORT = "report.html"
+CANDIDATES = "-candidates-"
 
 
 def _e(value: object) -> str:
@@ -36,7 +45,18 @@ def _e(value: object) -> str:
 
 
 def _d(seconds: float | None) -> str:
-    return "–" if seconds is None else format_duration(seconds)
+    return duration(seconds)
+
+
+def candidate_name(summary: dict[str, Any], run_dir: Path) -> str | None:
+    """The candidate a run played, when it lies in a candidates folder
+    (``<UTC>-<profile>-candidates-<id>/``, its profile named ``<profile>-<candidate>``)."""
+    parent = run_dir.resolve().parent.name
+    if CANDIDATES not in parent:
+        return None
+    profile = parent.split("-", 1)[-1].rsplit(CANDIDATES, 1)[0]
+    name = str(summary.get("profile", ""))
+    return name[len(profile) + 1 :] if name.startswith(profile + "-") else name
 
 
 def verdict(summary: dict[str, Any]) -> str:
@@ -47,17 +67,19 @@ def verdict(summary: dict[str, Any]) -> str:
 def _header(summary: dict[str, Any], record: dict[str, Any], run_dir: Path) -> str:
     word = verdict(summary)
     clock = summary["clock"]
+    start = start_epoch(summary)
+    span = (
+        f"{instant(start)} → {instant(start + clock['end'])}"
+        if start is not None
+        else f"{clock.get('start_iso', '?')} → {clock.get('end_iso', '?')}"
+    )
     rows = [
         ("verdict", word),
         ("profile", summary["profile"]),
         ("target", summary["target"]),
-        ("plugin", plugin_text(summary.get("plugin") or {})),
+        ("plugin", plugin_text(summary.get("plugin"))),
         ("seed", summary["seed"]),
-        (
-            "store time",
-            f"{clock.get('start_iso', '?')} → {clock.get('end_iso', '?')} "
-            f"({_d(clock['end'] - clock['start'])})",
-        ),
+        ("store time", f"{span} ({_d(clock['end'] - clock['start'])})"),
         ("clock", pace_sentence(clock)),
         (
             "validity",
@@ -66,55 +88,113 @@ def _header(summary: dict[str, Any], record: dict[str, Any], run_dir: Path) -> s
             else "INVALID: " + "; ".join(summary.get("invalid_reasons") or ["unknown"]),
         ),
         ("run", run_dir.name),
-        ("started", record.get("started_at", "?")),
+        ("started (wall clock)", _wall(record.get("started_at"))),
         ("versions", ", ".join(f"{k} {v}" for k, v in (record.get("versions") or {}).items())),
         ("git commit", record.get("git_commit") or "unknown"),
     ]
     if summary.get("partial"):
-        rows.insert(8, ("partial", "yes: the run was interrupted"))
+        rows.insert(8, ("partial", "yes: the run was interrupted"))  # after validity
+    candidate = candidate_name(summary, run_dir)
+    if candidate:
+        rows.insert(2, ("candidate", candidate))
     body = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in rows)
+    title = f"{summary['profile']}" + (f" (candidate {candidate})" if candidate else "")
     return (
-        f"<h1>peakbench · {_e(summary['profile'])} "
+        f"<h1>peakbench · {_e(title)} "
         f'<span class="verdict {word.lower()}">{word}</span></h1>\n'
-        f'<p class="muted">Run report. All times are store time; clock: '
-        f"{_e(pace(clock))}.</p>\n"
+        f'<p class="why"><b>Why:</b> {_e(explanation(summary))}</p>\n'
+        f'<p class="muted">This page: <code>{_e(run_dir.resolve() / REPORT)}</code>. All times '
+        f"are store time in GMT; clock: {_e(pace(clock))}.</p>\n"
         f'<table class="kv">{body}</table>'
     )
 
 
-def outages_html(summary: dict[str, Any], start_epoch: float | None) -> str:
-    """The throttle outages as a table, longest first in impact order of the summary."""
+def _wall(text: object) -> str:
+    """The run's wall-clock start (ISO 8601 in run.json) in the reports' calendar format."""
+    from datetime import datetime
+
+    try:
+        return instant(datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return str(text or "?")
+
+
+def outages_html(summary: dict[str, Any]) -> str:
+    """The throttle outages as a table, in start order: when, how long, why, whom it hurt."""
     outages = summary.get("outages") or []
     if not outages:
         return "<p>No throttle outages: every carrier answered the plugin throughout the run.</p>"
+    limit = _d(stale_after(summary))
     head = (
-        "<tr><th>carrier</th><th>start</th><th>end</th><th>duration</th><th>cause</th>"
-        "<th>refused</th><th>orders affected</th><th>views affected</th></tr>"
+        "<tr><th>carrier</th><th>start</th><th>end</th><th>duration</th>"
+        "<th>cause (first → last)</th><th>refused</th>"
+        f"<th>orders stale for over {_e(limit)}</th><th>views stale for over {_e(limit)}</th></tr>"
     )
     rows = []
     for o in outages:
-        end = _d(o["end"]) + (" (still open at the end)" if o.get("open") else "")
+        end = at(summary, o["end"]) + (" (still open at the end)" if o.get("open") else "")
         rows.append(
             "<tr>"
-            f"<td>{_e(o['carrier'])}</td><td>{_e(_at(o['start'], start_epoch))}</td>"
+            f"<td>{_e(o['carrier'])}</td><td>{_e(at(summary, o['start']))}</td>"
             f"<td>{_e(end)}</td><td>{_e(_d(o['end'] - o['start']))}</td>"
-            f"<td>{_e(o['cause'])}</td><td>{o['refused']:,}</td>"
+            f"<td>{_e(cause_text(o))}</td><td>{o['refused']:,}</td>"
             f"<td>{o['orders_affected']:,}</td><td>{o['views_affected']:,}</td></tr>"
         )
     return (
         f"<table>{head}{''.join(rows)}</table>\n"
         '<p class="muted">An outage is a maximal interval in which the carrier refused the plugin '
-        "(throttled or blocked) and no request to it succeeded. Affected orders and views are "
-        "those whose staleness it pushed past the SLO's <code>stale_after</code>.</p>"
+        "(throttled or blocked) and no request to it succeeded; its causes are listed in the "
+        "order they appeared (<code>quota:1d</code>: the daily quota was spent; <code>ban</code>: "
+        "the carrier blocked the plugin for calling on). Orders and views counted are those whose "
+        f"staleness it pushed past <code>slo.stale_after</code> ({_e(limit)}).</p>"
     )
 
 
-def _at(t: float, start_epoch: float | None) -> str:
-    if start_epoch is None:
-        return f"+{_d(t)}"
-    from peakbench.clock import iso
+def support_html(summary: dict[str, Any]) -> str:
+    """What the expected complaints cost the support team, with the source of the costs."""
+    support = summary.get("support")
+    if not support:
+        return "<p>No support figures in this summary.</p>"
+    cur = str(support.get("currency") or "USD")
+    rows = [
+        (
+            "expected support contacts",
+            f"{support['contacts_per_1000_orders']:.1f} per 1,000 orders",
+        ),
+        (
+            "their cost (live channels)",
+            f"{money(support['cost_per_1000_orders'], cur)} per 1,000 orders",
+        ),
+        (
+            "the same questions self-served",
+            f"{money(support['self_service_cost_per_1000_orders'], cur)} per 1,000 orders",
+        ),
+        ("this run", f"{support['contacts']:.1f} contacts, {money(support['cost'], cur)}"),
+        (
+            "assumed",
+            f"{support['contacts_per_complaint']:g} contact per complaint, "
+            f"{money(support['cost_per_contact'], cur)} per live contact, "
+            f"{money(support['self_service_cost'], cur)} self-service",
+        ),
+    ]
+    body = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in rows)
+    return (
+        f'<table class="kv">{body}</table>\n'
+        f'<p class="muted">Costs: {_e(support.get("source", ""))}. Set your own in the '
+        "profile's <code>support:</code> section.</p>"
+    )
 
-    return f"+{_d(t)} ({iso(start_epoch + t)})"
+
+def push_html(summary: dict[str, Any]) -> str:
+    """Webhook push outcomes per pushing carrier, when the run had any (else nothing)."""
+    push = summary.get("push") or {}
+    if not push:
+        return ""
+    rows = "".join(
+        f"<tr><td>{_e(name)}</td><td>{_e(push_text(p))}</td></tr>"
+        for name, p in sorted(push.items())
+    )
+    return f'<h3>Webhook pushes to the store</h3>\n<table class="kv">{rows}</table>'
 
 
 def assumptions_html(summary: dict[str, Any]) -> str:
@@ -140,6 +220,10 @@ def assumptions_html(summary: dict[str, Any]) -> str:
         f"{_d(staleness.get('resolution_s'))} of store time at this clock scale: network round "
         "trips cannot scale with the clock (a distortion, not hidden).",
         f"<b>Clock.</b> {_e(pace_sentence(summary['clock']))}",
+        "<b>Support cost.</b> Each expected complaint is "
+        f"{(summary.get('support') or {}).get('contacts_per_complaint', 1):g} support contact at "
+        "the profile's <code>support.cost_per_contact</code>; the default is Gartner's 2019 "
+        "average of $8.01 per live-channel contact against $0.10 self-service.",
     ]
     if summary.get("skipped_journal_lines"):
         items.append(
@@ -153,7 +237,6 @@ def render_html(run_dir: Path) -> str:
     """The whole report for the run folder ``run_dir``, as one HTML document."""
     summary = json.loads((run_dir / "summary.json").read_text())
     record = json.loads((run_dir / "run.json").read_text())
-    start_epoch = (record.get("clock") or {}).get("start_epoch")
     slo = (record.get("profile") or {}).get("slo") or {}
     series = read_series(run_dir)
     queue = queue_figure(series)
@@ -178,13 +261,19 @@ def render_html(run_dir: Path) -> str:
         "<h2>Carriers</h2>",
         figure_html(carriers_figure(series), "fig-carriers"),
         "<h3>Throttle outages</h3>",
-        outages_html(summary, start_epoch),
+        outages_html(summary),
+        push_html(summary),
     ]
     if queue is not None:
         parts += ["<h2>Plugin queue</h2>", figure_html(queue, "fig-queue")]
     parts += [
         "<h2>Expected complaints</h2>",
-        figure_html(complaints_figure(series, summary.get("complaints") or {}), "fig-complaints"),
+        figure_html(
+            complaints_figure(series, summary.get("complaints") or {}, summary.get("support")),
+            "fig-complaints",
+        ),
+        "<h2>Support cost</h2>",
+        support_html(summary),
         "<h2>Assumptions</h2>",
         assumptions_html(summary),
         f"<footer>peakbench · {_e(run_dir.name)} · re-render with "

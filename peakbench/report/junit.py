@@ -1,9 +1,10 @@
 """``junit.xml``: the readiness gate in the format every CI system displays.
 
 One ``<testsuite>`` per run; one ``<testcase>`` for run validity and one per SLO check, a
-``<failure>`` carrying the value-versus-threshold message. The shape is the common denominator
-of Jenkins' JUnit plugin, GitLab's ``artifacts:reports:junit`` and the GitHub Actions test
-reporters (``classname`` + ``name``, ``failure@message``, counts on the suite).
+``<failure>`` carrying the value-versus-threshold message; the suite's ``<system-out>`` carries
+the run's explanation (why it passed or failed, :mod:`peakbench.report.explain`). The shape is
+the common denominator of Jenkins' JUnit plugin, GitLab's ``artifacts:reports:junit`` and the
+GitHub Actions test reporters (``classname`` + ``name``, ``failure@message``, counts on the suite).
 """
 
 from __future__ import annotations
@@ -13,13 +14,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from peakbench.durations import format_duration
+from peakbench.report.explain import explain
+from peakbench.report.labels import check_label, check_value
 
 
 def _fmt(name: str, value: object) -> str:
-    if not isinstance(value, int | float):
-        return "–"
-    return format_duration(float(value)) if name.endswith("_s") else f"{value:g}"
+    return check_value(name, float(value)) if isinstance(value, int | float) else "–"
 
 
 def _message(check: dict[str, Any]) -> str:
@@ -28,7 +28,7 @@ def _message(check: dict[str, Any]) -> str:
     name = check["name"]
     verdict = "within" if check.get("passed") else "exceeds"
     return (
-        f"{name} = {_fmt(name, check.get('value'))}, {verdict} the limit "
+        f"{check_label(name)} = {_fmt(name, check.get('value'))}, {verdict} the limit "
         f"{_fmt(name, check.get('threshold'))}"
     )
 
@@ -89,6 +89,7 @@ def junit_xml(summary: dict[str, Any]) -> str:
             failure.text = message
         else:
             ET.SubElement(case, "system-out").text = message
+    ET.SubElement(suite, "system-out").text = explain(summary)
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, "unicode") + "\n"
 

@@ -13,27 +13,22 @@ from typing import Any
 
 from rich.table import Table
 
-from peakbench.durations import format_duration
 from peakbench.report.clocks import pace_phrase
-from peakbench.report.console import freshness_table, slo_table, summary_table, verdict_text
+from peakbench.report.console import (
+    cause_text,
+    explanation,
+    freshness_table,
+    slo_table,
+    summary_table,
+    verdict_text,
+)
+from peakbench.report.labels import plugin_text, stale_after
 from peakbench.report.page import Cell, table_rows
+from peakbench.report.units import at, duration
 
 SUMMARY_MD = "summary.md"
-DURATION_KEYS = ("interval", "time_limit", "tick", "request_timeout")
 MARKS = {"PASSED": "✅", "FAILED": "❌", "INVALID": "⚠️"}
 CELL_MARKS = {"pass": "✅ ", "fail": "❌ ", "warn": "⚠️ "}
-
-
-def plugin_text(plugin: dict[str, Any]) -> str:
-    """The plugin's settings on one line, durations written as durations."""
-    parts = [str(plugin.get("strategy", "?"))]
-    for key, value in plugin.items():
-        if key == "strategy":
-            continue
-        if key in DURATION_KEYS and isinstance(value, int | float):
-            value = format_duration(float(value))
-        parts.append(f"{key} {value}")
-    return ", ".join(parts)
 
 
 def _esc(text: str) -> str:
@@ -57,32 +52,33 @@ def table_markdown(table: Table, headers: list[str] | None = None) -> str:
     return "\n".join(lines)
 
 
-def _d(seconds: float | None) -> str:
-    return "–" if seconds is None else format_duration(seconds)
-
-
 def outage_lines(summary: dict[str, Any]) -> list[str]:
     """One bullet per throttle outage: where, how long, why, and whom it hurt."""
     out = []
+    limit = duration(stale_after(summary))
     for o in summary.get("outages") or []:
         still = ", still open at the end" if o.get("open") else ""
         out.append(
-            f"- **{o['carrier']}** from +{_d(o['start'])} for {_d(o['end'] - o['start'])}"
-            f"{still}: {o['cause']}, {o['refused']:,} requests refused, "
-            f"{o['orders_affected']:,} orders and {o['views_affected']:,} views stale past the SLO"
+            f"- **{o['carrier']}** from {at(summary, o['start'])} for "
+            f"{duration(o['end'] - o['start'])}{still}: {cause_text(o)}, "
+            f"{o['refused']:,} requests refused, {o['orders_affected']:,} orders and "
+            f"{o['views_affected']:,} views stale for over {limit}"
         )
     return out
 
 
-def render_markdown(summary: dict[str, Any]) -> str:
-    """The verdict line, key figures, the SLO table with ✅/❌ and the outages, as markdown."""
+def render_markdown(summary: dict[str, Any], report: Path | None = None) -> str:
+    """The verdict line and why, key figures, the SLO table with ✅/❌ and the outages, as
+    markdown; ``report`` is where ``report.html`` is, named at the end."""
     word = verdict_text(summary).plain
     clock = summary["clock"]
     lines = [
         f"## {MARKS.get(word, '')} peakbench · {summary['profile']} · **{word}**",
         "",
-        f"Target `{summary['target']}`, plugin {plugin_text(summary.get('plugin') or {})}; "
-        f"seed {summary['seed']}; {_d(clock['end'] - clock['start'])} of store time "
+        f"**Why:** {explanation(summary)}",
+        "",
+        f"Target `{summary['target']}`, plugin {plugin_text(summary.get('plugin'))}; "
+        f"seed {summary['seed']}; {duration(clock['end'] - clock['start'])} of store time "
         f"{pace_phrase(clock)}.",
         "",
     ]
@@ -109,10 +105,11 @@ def render_markdown(summary: dict[str, Any]) -> str:
         "",
     ]
     lines += outage_lines(summary) or ["None."]
+    where = f"`{report}`" if report is not None else "`report.html` in the run folder"
     lines += [
         "",
         "Complaints use an assumed patience curve (see the profile's `patience`); "
-        "the full report with plots is `report.html` in the run folder.",
+        f"the full report with plots is {where}.",
         "",
     ]
     return "\n".join(lines)
@@ -123,6 +120,6 @@ def write_markdown(run_dir: Path) -> Path:
     summary = json.loads((run_dir / "summary.json").read_text())
     path = run_dir / SUMMARY_MD
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render_markdown(summary), encoding="utf-8")
+    tmp.write_text(render_markdown(summary, run_dir.resolve() / "report.html"), encoding="utf-8")
     os.replace(tmp, path)
     return path

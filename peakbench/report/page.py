@@ -52,6 +52,8 @@ table.kv td { text-align: left; }
 .fail { color: var(--fail); font-weight: 700; }
 .warn { color: var(--warn); font-weight: 600; }
 .figure { margin: 8px 0 24px; border: 1px solid var(--line); border-radius: 6px; padding: 4px; }
+.why { font-size: 17px; line-height: 1.5; background: var(--panel); border-left: 5px solid
+  var(--muted); padding: 10px 16px; margin: 12px 0 12px; max-width: 100ch; }
 .note { background: var(--panel); border-left: 4px solid var(--line); padding: 8px 12px;
   margin: 8px 0 16px; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }

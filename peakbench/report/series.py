@@ -77,6 +77,8 @@ class Percentiles:
     """Per-bin percentiles of one figure (``None`` where a bin has no samples)."""
 
     count: tuple[int, ...]
+    censored: tuple[int, ...]
+    """Events of the bin never shown by the end: their latency is a lower bound (end − visible)."""
     p50: tuple[float | None, ...]
     p95: tuple[float | None, ...]
     p99: tuple[float | None, ...]
@@ -90,6 +92,8 @@ class OutageWindow:
     cause: str
     refused: int
     open: bool
+    story: str = ""
+    """Its causes in order, ``quota:1d → ban`` (just ``cause`` when there was one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +110,8 @@ class RunSeries:
 
     end: float
     """Store time the replay ran to; ``bins`` may run past it while the plugin drained."""
+    start_epoch: float
+    """Unix time of run second 0: plots label their time axes in store calendar time."""
     bins: Bins
     order_rate: tuple[float, ...]
     view_rate: tuple[float, ...]
@@ -135,6 +141,7 @@ def read_series(run_dir: Path) -> RunSeries:
     orders, views, seen = _replay_series(profile, clock.start_epoch, files, bins)
     return RunSeries(
         end=end,
+        start_epoch=clock.start_epoch,
         bins=bins,
         order_rate=orders,
         view_rate=views,
@@ -194,6 +201,7 @@ def _refresh_series(
     """
     models = {c.name: profile.fleet.timeline_model(c) for c in profile.fleet.carriers}
     dists = [Distribution() for _ in range(bins.count)]
+    censored = [0] * bins.count
     changes = store_changes(files.store_db)
     for shipment in store_shipments(files.store_db):
         model = models.get(shipment.carrier)
@@ -204,8 +212,10 @@ def _refresh_series(
             events, start_epoch, changes.get(shipment.tracking_number, []), end
         ):
             dists[bins.index(r.visible)].record(r.latency)
+            censored[bins.index(r.visible)] += r.censored
     return Percentiles(
         count=tuple(d.count for d in dists),
+        censored=tuple(censored),
         p50=tuple(d.percentile(50) for d in dists),
         p95=tuple(d.percentile(95) for d in dists),
         p99=tuple(d.percentile(99) for d in dists),
@@ -238,6 +248,7 @@ def outage_windows(summary: dict[str, Any]) -> tuple[OutageWindow, ...]:
             cause=str(o["cause"]),
             refused=int(o["refused"]),
             open=bool(o.get("open", False)),
+            story=" → ".join(str(c["cause"]) for c in o.get("causes") or []) or str(o["cause"]),
         )
         for o in summary.get("outages", [])
     )

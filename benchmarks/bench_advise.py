@@ -1,0 +1,108 @@
+"""How long ``peakbench advise`` takes: N settings × S seeds of the default profile.
+
+The settings are direct-polling intervals spread between 10 minutes and 4 hours (N of them, the
+profile's own 15 minutes among them), at the forecast peak only, each run once per seed; the
+whole advise runs as the command does (a pool of ``--workers`` processes, each run an ordinary
+virtual run with its own world process). Reports the wall time, the CPU time of every process
+it started, runs per wall minute and the extrapolation to 100 settings × 3 seeds at the same
+throughput, and at the runs' CPU time on otherwise idle cores. The machine's load average is
+recorded, because on a shared machine it decides the wall figure.
+
+    .venv/bin/python benchmarks/bench_advise.py [--settings 4] [--seeds 3] [--workers 2]
+        [--profile profiles/black-friday.yaml]
+
+Prints one markdown table row and writes ``benchmarks/out/advise-<UTC>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+
+HERE = Path(__file__).resolve().parent
+
+
+def intervals(n: int) -> list[str]:
+    """N interval values in minutes, 15 first (the profile's), then spread over 10 m – 4 h."""
+    grid = [15, 60, 30, 120, 10, 240, 45, 90, 20, 180, 25, 150]
+    extra = [10 + 5 * i for i in range(2, 200) if 10 + 5 * i not in grid]
+    return [f"{m}m" for m in [*grid, *extra][:n]]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--settings", type=int, default=4)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--profile", default=str(HERE.parent / "profiles" / "black-friday.yaml"))
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(HERE.parent))
+    from peakbench.advise.command import advise
+    from peakbench.config.loader import load_profile
+
+    values = intervals(args.settings)
+    overrides = [
+        ("advise.knobs.interval", json.dumps(values[1:])),
+        ("advise.alternatives", "{}"),
+        ("advise.multipliers", "[1]"),
+        ("advise.seeds", str(args.seeds)),
+    ]
+    profile = load_profile(Path(args.profile), overrides)
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="bench-advise-") as tmp:
+        started = time.monotonic()
+        doc = advise(profile, args.profile, Path(tmp), Console(file=io.StringIO()), args.workers)
+        wall = time.monotonic() - started
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = children.ru_utime + children.ru_stime + own.ru_utime + own.ru_stime
+    runs = doc["runs_done"]
+    result = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "profile": args.profile,
+        "settings": args.settings,
+        "seeds": args.seeds,
+        "workers": args.workers,
+        "runs": runs,
+        "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),
+        "cpu_s_per_run": round(cpu / runs, 2),
+        "runs_per_wall_minute": round(runs / wall * 60, 2),
+        "extrapolated_100x3_wall_s": round(wall / runs * 300, 0),
+        # on cores nobody else uses, the runs' CPU time is the wall time, split over the workers
+        "idle_estimate_100x3_wall_s": round(
+            cpu / runs * 300 / min(args.workers, os.cpu_count() or 1)
+        ),
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+        "cpus": os.cpu_count(),
+        "recommendation": doc["recommendation"].get("setting"),
+    }
+    out = HERE / "out"
+    out.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    (out / f"advise-{stamp}.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(
+        "| settings × seeds | runs | wall | CPU per run | runs/min | 100 × 3 at this rate | load |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    print(
+        f"| {args.settings} × {args.seeds} | {runs} | {wall:.0f} s | {cpu / runs:.1f} s "
+        f"| {runs / wall * 60:.1f} | {wall / runs * 300 / 60:.0f} min "
+        f"| {load_before[0]:.1f} → {os.getloadavg()[0]:.1f} |"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

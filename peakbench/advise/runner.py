@@ -1,0 +1,126 @@
+"""Running the points: each (point, seed) is an ordinary virtual run, in a pool of processes.
+
+A run is :class:`peakbench.orchestrator.Run` itself (its own run folder under the advise folder,
+its own world child), so any point can be opened with ``peakbench report RUN`` or re-run with
+``peakbench run``; only its HTML page is left to ``peakbench report`` (rendering a plotly page
+per run would cost more than the run). Runs go forecast peak first, so an interrupted advise
+still answers for the forecast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import multiprocessing
+import os
+import signal
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+
+from peakbench.advise.metrics import RunFigures, run_figures
+from peakbench.config.profile import Profile
+from peakbench.orchestrator import Run
+from peakbench.results import redact
+
+PROFILE = "profile.yaml"
+
+
+class PointRun(Run):
+    """An ordinary run that writes ``junit.xml`` but leaves ``report.html`` and ``summary.md``
+    to ``peakbench report RUN``."""
+
+    def _write_reports(self, root: Path, summary: dict[str, Any]) -> None:
+        from peakbench.report.junit import write_junit
+
+        write_junit(root, summary)
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    point: int
+    seed_index: int
+    profile: Profile
+    results: Path
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    point: int
+    seed_index: int
+    figures: RunFigures
+    wall_s: float
+    interrupted: bool
+
+
+def run_task(task: Task) -> Done:
+    """Run one point at one seed (in a pool worker) and reduce it to its figures."""
+    started = time.monotonic()
+    console = Console(file=io.StringIO(), width=100)
+    run = PointRun(task.profile, task.source, task.results, console, ["advise"])
+    outcome = run.execute()
+    # the point's own profile beside its results: `peakbench run RUN/profile.yaml` re-runs it
+    text = yaml.safe_dump(redact(task.profile.model_dump(mode="json")), sort_keys=False)
+    (outcome.root / PROFILE).write_text(text, encoding="utf-8")
+    figures = run_figures(task.profile, outcome.root, outcome.summary, outcome.exit_code)
+    return Done(
+        task.point, task.seed_index, figures, time.monotonic() - started, outcome.interrupted
+    )
+
+
+Progress = Callable[[Sequence[Done], int, float], None]
+"""Called after each finished run with the runs done so far, the total and the wall seconds."""
+
+
+def run_all(tasks: Sequence[Task], workers: int, progress: Progress) -> tuple[list[Done], bool]:
+    """Every task in ``workers`` processes; the runs done, and whether it was interrupted."""
+    done: list[Done] = []
+    started = time.monotonic()
+    interrupted = False
+    if workers <= 1:
+        try:
+            for task in tasks:
+                result = run_task(task)
+                if result.interrupted:  # a run cut short measures nothing to judge by
+                    return done, True
+                done.append(result)
+                progress(done, len(tasks), time.monotonic() - started)
+        except KeyboardInterrupt:
+            return done, True
+        return done, False
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    try:
+        pending: set[Future[Done]] = {pool.submit(run_task, t) for t in tasks}
+        while pending:
+            finished, pending = wait(pending, timeout=2.0, return_when=FIRST_COMPLETED)
+            for future in finished:
+                result = future.result()
+                interrupted = interrupted or result.interrupted
+                if not result.interrupted:  # a run cut short measures nothing to judge by
+                    done.append(result)
+            progress(done, len(tasks), time.monotonic() - started)
+            if interrupted:
+                break
+    except KeyboardInterrupt:
+        interrupted = True
+        _interrupt_workers(pool)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return done, interrupted
+
+
+def _interrupt_workers(pool: ProcessPoolExecutor) -> None:
+    """Pass an interrupt on to the workers (a SIGTERM reaches only this process): each running
+    run stops where it is and keeps what it measured, as an interrupted ``peakbench run`` does."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(OSError, ValueError):
+            if proc.pid is not None and proc.is_alive():
+                os.kill(proc.pid, signal.SIGTERM)
