@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 
 from mocks.store.db import SCHEMA
-from peakbench.analysis import _invalid_reasons, analyse
+from peakbench.analysis import analyse
 from peakbench.clock import ClockSpec
 from peakbench.config.profile import Profile
 from peakbench.resources import resources_summary
 from peakbench.schedule import Item, write_schedule
 from peakbench.timeline import ScanEvent, journey, make_tracking_number
+from peakbench.validity import invalid_reasons
 
 START = 1_795_755_600.0
 CLOCK = ClockSpec(START, 3600.0, 0.0)
@@ -177,6 +178,11 @@ def test_a_small_run_gives_exactly_its_figures(
             "end": 8000.001,
             "duration": 4999.6,
             "cause": "ban",
+            "first_cause": "quota:1d",
+            "causes": [
+                {"cause": "quota:1d", "from": 3000.4, "refused": 1},
+                {"cause": "ban", "from": 3600.0, "refused": 1},
+            ],
             "refused": 2,
             "open": False,
             "orders_affected": 2,
@@ -188,6 +194,8 @@ def test_a_small_run_gives_exactly_its_figures(
             "end": 60000.4,
             "duration": 1000.4,
             "cause": "quota:1s",
+            "first_cause": "quota:1s",
+            "causes": [{"cause": "quota:1s", "from": 59000.0, "refused": 1}],
             "refused": 1,
             "open": True,
             "orders_affected": 0,
@@ -239,7 +247,9 @@ def test_an_interrupted_run_says_so_and_counts_no_missing_arrivals(
     _jsonl(root / "journals" / "replay.jsonl", [_row("order", 1, 0.0), _row("order", 2, 1.0)])
     s = analyse(profile, CLOCK, root, 2.0, partial=True)
     assert s["partial"] is True and s["views"]["done"] == 0
-    assert s["invalid_reasons"] == ["the run was interrupted; figures cover only the part that ran"]
+    assert s["invalid_reasons"] == [
+        "partial run: it stopped early; figures cover only the part that ran"
+    ]
     whole = analyse(profile, CLOCK, root, 2.0)
     assert whole["invalid_reasons"] == ["12 scheduled arrivals never ran"]
     assert whole["stale_views_share"] == 0.0 and whole["complaints"]["expected"] == 0.0
@@ -352,16 +362,16 @@ def test_invalid_reasons_at_their_limits(make_profile: Callable[..., Profile]) -
         return {"scheduled": scheduled or done, "done": done, "late": late, "failed": 0, **extra}
 
     s = {"orders": counts(20, late=1), "ships": counts(0), "views": counts(0)}
-    assert _invalid_reasons(profile, s, unreachable=1, partial=False) == []
+    assert invalid_reasons(profile, s, unreachable=1, partial=False) == []
     s["orders"]["late"] = 2
-    assert _invalid_reasons(profile, s, unreachable=0, partial=False)[0].startswith(
+    assert invalid_reasons(profile, s, unreachable=0, partial=False)[0].startswith(
         "the harness fell behind the schedule: 10.0% of arrivals"
     )
     # summaries written before arrivals could be dropped have no "dropped" count
     s = {"orders": counts(20, scheduled=30), "ships": counts(0), "views": counts(0)}
-    assert _invalid_reasons(profile, s, 0, False) == ["10 scheduled arrivals never ran"]
+    assert invalid_reasons(profile, s, 0, False) == ["10 scheduled arrivals never ran"]
     s["views"] = counts(0, scheduled=0, dropped=2)
-    assert _invalid_reasons(profile, s, 0, False) == [
+    assert invalid_reasons(profile, s, 0, False) == [
         "the harness dropped 2 arrivals it could not start within replay.drop_after",
         "8 scheduled arrivals never ran",
     ]

@@ -289,8 +289,8 @@ def test_invalid_runs_are_warned_about_with_their_reasons() -> None:
     silent = _run("silent", ORDERS, valid=False)
     result = compare([bad, silent], resamples=5)
     assert result.warnings == (
-        "bad is not a valid run (late; partial)",
-        "silent is not a valid run (no valid summary)",
+        "bad is not a valid run (INVALID: late; partial)",
+        "silent is not a valid run (INVALID: invalid)",
     )
 
 
@@ -316,6 +316,9 @@ def test_run_info() -> None:
         longest_outage_s=300.0,
         outage_s=400.0,
         valid=True,
+        verdict="FAILED",  # valid, but these samples carry no passed gate
+        reason="",
+        folder="a",
     )
     assert result.runs[1].longest_outage_s == 0.0 and result.runs[1].outage_s == 0.0
     assert result.pairs[0].baseline == info

@@ -20,7 +20,9 @@ def test_repeated_refusals_are_all_counted() -> None:
         *(_rec(t, "throttled", "quota:1s") for t in (10, 11, 12)),
         _rec(20, "ok"),
     ]
-    assert find_outages(records, end=100) == [Outage("c", 10, 20, "quota:1s", 3, False)]
+    assert find_outages(records, end=100) == [
+        Outage("c", 10, 20, "quota:1s", 3, False, "quota:1s", (("quota:1s", 10, 3),))
+    ]
 
 
 def test_the_commonest_cause_names_an_outage_unless_it_was_a_ban() -> None:
@@ -36,6 +38,10 @@ def test_the_commonest_cause_names_an_outage_unless_it_was_a_ban() -> None:
     ]
     out = find_outages(records, end=100)
     assert [(o.cause, o.refused) for o in out] == [("quota:1s", 3), ("ban", 3)]
+    # the first refusal started it; every cause in order of first appearance, with its count
+    assert [o.first_cause for o in out] == ["quota:1d", "quota:1s"]
+    assert out[0].causes == (("quota:1d", 10, 1), ("quota:1s", 11, 2))
+    assert out[1].causes == (("quota:1s", 20, 2), ("ban", 22, 1))
 
 
 def test_a_cause_tie_goes_to_the_first_seen() -> None:
@@ -50,7 +56,7 @@ def test_a_refusal_without_a_cause_is_named_by_its_outcome() -> None:
 
 def test_an_open_outage_keeps_its_carrier_and_ends_at_the_end_of_the_run() -> None:
     out = find_outages([_rec(0, "ok", carrier="ups"), _rec(40, "throttled", "quota:1s", "ups")], 90)
-    assert out == [Outage("ups", 40, 90, "quota:1s", 1, True)]
+    assert out == [Outage("ups", 40, 90, "quota:1s", 1, True, "quota:1s", (("quota:1s", 40, 1),))]
     assert out[0].duration == 50
 
 
@@ -62,7 +68,7 @@ def test_an_open_outage_never_ends_before_it_starts() -> None:
 def test_errors_neither_start_nor_end_an_outage_and_successes_alone_make_none() -> None:
     assert find_outages([_rec(0, "ok"), _rec(1, "error"), _rec(2, "ok")], 10) == []
     records = [_rec(5, "error"), _rec(6, "throttled", "q"), _rec(7, "error"), _rec(9, "ok")]
-    assert find_outages(records, 10) == [Outage("c", 6, 9, "q", 1, False)]
+    assert find_outages(records, 10) == [Outage("c", 6, 9, "q", 1, False, "q", (("q", 6, 1),))]
 
 
 def test_journal_rows_are_taken_in_time_order() -> None:
@@ -72,7 +78,7 @@ def test_journal_rows_are_taken_in_time_order() -> None:
         _rec(5, "ok"),
         _rec(20, "throttled", "q"),
     ]
-    assert find_outages(records, 100) == [Outage("c", 10, 30, "q", 2, False)]
+    assert find_outages(records, 100) == [Outage("c", 10, 30, "q", 2, False, "q", (("q", 10, 2),))]
 
 
 def test_outages_are_ordered_by_start_then_carrier() -> None:

@@ -63,6 +63,7 @@ def test_a_share_limit_reads_as_a_number_not_a_duration() -> None:
         threshold=0.05,
         passed=True,
         rule="≤ 0.05",
+        samples=10,  # the views behind the share
     )
     assert check.note == "" and check.baseline is None
 
@@ -95,6 +96,7 @@ def test_check_formats_and_json() -> None:
         "rule": "≤ 0.5",
         "baseline": 0.1,
         "message": "a label = 0.25, within the limit 0.5 (≤ 0.5)",
+        "samples": None,
     }
 
 
@@ -171,6 +173,7 @@ def test_a_relative_check_in_full() -> None:
         passed=True,
         rule="≤ baseline 0.0123457 +10%",
         baseline=0.0123456789,
+        samples=10,
     )
     assert check.note == ""
 
@@ -193,7 +196,10 @@ def test_relative_checks_that_cannot_run_fail_and_say_why() -> None:
     )
     (empty_base,) = checks(slo, _summary(), _summary(st95=None))
     assert not empty_base.passed
-    assert empty_base.message == "staleness p95 vs baseline: the baseline run has no value for it"
+    assert empty_base.message == (
+        "staleness p95 vs baseline: the baseline run has no usable value for it "
+        "(no samples in this run)"
+    )
     (no_samples,) = checks(slo, _summary(st95=None), _summary())
     assert not no_samples.passed and no_samples.threshold == 1980
     assert no_samples.message == "staleness p95 vs baseline: no samples in this run"
