@@ -16,6 +16,9 @@ from mocks.store.db import SCHEMA
 from peakbench.analysis import analyse
 from peakbench.clock import ClockSpec
 from peakbench.config.profile import Profile
+from peakbench.evidence import refresh_caveat
+from peakbench.report.explain import explain
+from peakbench.report.support import support_figures
 from peakbench.resources import resources_summary
 from peakbench.schedule import Item, write_schedule
 from peakbench.timeline import ScanEvent, journey, make_tracking_number
@@ -237,6 +240,12 @@ def test_a_small_run_gives_exactly_its_figures(
         "the target was unreachable for 2 of 12 requests",
     ]
     assert s["slo"]["checks"][0]["value"] == s["staleness_s"]["p95"]
+    assert s["stale_after_s"] == 1800.0
+    assert s["support"] == support_figures(profile.support, s["complaints"])
+    assert s["refresh_latency_s"]["caveat"] == refresh_caveat(s)
+    assert "push" in s and s["explanation"] == explain(
+        {k: v for k, v in s.items() if k != "explanation"}
+    )
 
 
 def test_an_interrupted_run_says_so_and_counts_no_missing_arrivals(

@@ -373,3 +373,16 @@ def test_the_bootstrap_is_seeded_and_its_intervals_ordered() -> None:
 def test_compare_defaults() -> None:
     result = compare([_run("a", ORDERS), _run("b", ORDERS)])
     assert (result.resamples, result.confidence, result.seed) == (2000, 0.95, 0)
+
+
+def test_each_run_carries_its_verdict() -> None:
+    from dataclasses import replace
+
+    passed = replace(_run("ok", ORDERS), slo_passed=True)
+    crashed = replace(_run("gone", ORDERS), has_summary=False)
+    runs = compare([passed, crashed], resamples=5).runs
+    assert (runs[0].verdict, runs[0].reason) == ("PASSED", "")
+    assert (runs[1].verdict, runs[1].reason) == (
+        "CRASHED",
+        "no summary.json: the run never finished",
+    )

@@ -333,3 +333,14 @@ def test_the_gate_is_monotone_in_each_relative_threshold(
         slo = SloSpec(baseline={"staleness_p95": f"{'+' if pct >= 0 else '-'}{abs(pct)}%"})
         results.append(evaluate(slo, _summary(st95=value), _summary(st95=base))["passed"])
     assert not results[0] or results[1]
+
+
+def test_a_figure_resting_on_no_samples_fails_whatever_its_value() -> None:
+    summary = _summary(st95=5.0)
+    summary["staleness_s"]["count"] = 0
+    (check,) = checks(SloSpec(staleness_p95=3600), summary)
+    assert not check.passed and check.samples == 0
+    assert check.message.startswith("staleness p95: no samples in this run: ")
+    summary["staleness_s"]["count"] = 1
+    (check,) = checks(SloSpec(staleness_p95=3600), summary)
+    assert check.passed and check.samples == 1
