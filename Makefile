@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PROFILE ?= profiles/black-friday.yaml
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest bench mutation clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,5 +41,15 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_mock_memory.py
 	$(BIN)/python benchmarks/bench_mock_vs_wiremock.py --reps 3 --warmup 60
 
+# Mutation testing of the measurement core against its fast unit tests (docs/mutation.md):
+# a fresh mutants/ each time, 2 workers, then the per-module score; fails below MUTATION_MIN %.
+MUTATION_MIN ?= 95
+mutation: $(STAMP)
+	rm -rf mutants && mkdir mutants
+	@echo "mutmut run --max-children 2 (log: mutants/run.log)"
+	@$(BIN)/mutmut run --max-children 2 > mutants/run.log 2>&1 \
+		|| { tail -n 30 mutants/run.log; exit 1; }
+	$(BIN)/python tests/mutation/report.py --min $(MUTATION_MIN) --survivors
+
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf mutants $(VENV) .mypy_cache .pytest_cache .ruff_cache

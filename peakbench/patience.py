@@ -17,6 +17,8 @@ def complaint_probability(spec: PatienceSpec, stall_s: float) -> float:
     """Probability that a customer who sees ``stall_s`` seconds without movement complains."""
     if stall_s <= 0:
         return 0.0
-    z = (stall_s - spec.midpoint) / spec.width
+    d = stall_s - spec.midpoint
+    # width 0 (the profile allows it) is the curve's limit: a step at the midpoint
+    z = d / spec.width if spec.width > 0 else math.copysign(math.inf, d) if d else 0.0
     z = max(-60.0, min(60.0, z))
     return spec.max_probability / (1.0 + math.exp(-z))
