@@ -27,10 +27,9 @@ from rich.console import Console
 from peakbench.config.profile import Profile
 from peakbench.config.store import SandboxTarget
 from peakbench.output import closed
+from peakbench.replications import worst_exit
 from peakbench.report.compare import Comparison, compare, comparison_html, render_comparison
 from peakbench.results import write_json
-
-EXIT_INVALID = 3
 
 
 def candidate_profiles(profile: Profile) -> list[tuple[str, Profile]]:
@@ -120,7 +119,7 @@ def run_candidates(
     if len(runs) >= 2:
         render_comparison(console, write_comparison(parent, runs, codes))
         console.print(f"comparison: {parent / 'comparison.html'}", highlight=False)
-    return EXIT_INVALID if EXIT_INVALID in codes else max(codes, default=0)
+    return worst_exit(codes)
 
 
 def _run_candidate_sets(
@@ -166,4 +165,4 @@ def _run_candidate_sets(
         )
         render_comparison(console, result)
         console.print(f"comparison: {parent / 'comparison.html'}", highlight=False)
-    return EXIT_INVALID if EXIT_INVALID in codes else max(codes, default=0)
+    return worst_exit(codes)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,11 @@ from peakbench.results import write_json
 EXIT_INVALID = 3
 
 
+def worst_exit(codes: Sequence[int]) -> int:
+    """Several runs' one exit code: 3 if any is invalid, else 1 if any failed an SLO, else 0."""
+    return EXIT_INVALID if EXIT_INVALID in codes else max(codes, default=0)
+
+
 @dataclass(frozen=True, slots=True)
 class ReplicationSet:
     """The run folders of one profile's seeds, and how each ended."""
@@ -37,7 +43,7 @@ class ReplicationSet:
     @property
     def exit_code(self) -> int:
         """3 if any run is invalid, else 1 if any failed an SLO, else 0."""
-        return EXIT_INVALID if EXIT_INVALID in self.codes else max(self.codes, default=0)
+        return worst_exit(self.codes)
 
 
 def seeded(profile: Profile) -> list[Profile]:
@@ -117,7 +123,7 @@ def set_runs(folder: Path) -> list[Path] | None:
 def spread_text(summaries: list[dict[str, Any]]) -> str:
     """Mean and range over the seeds of the figures a manager reads first."""
 
-    def figure(key: str, path: tuple[str, ...]) -> list[float]:
+    def figure(path: tuple[str, ...]) -> list[float]:
         out = []
         for s in summaries:
             value: Any = s
@@ -134,7 +140,7 @@ def spread_text(summaries: list[dict[str, Any]]) -> str:
         ("longest outage (s)", ("longest_outage_s",)),
         ("complaints / 1,000 orders", ("complaints", "expected_per_1000_orders")),
     ):
-        xs = figure(label, path)
+        xs = figure(path)
         if xs:
             lines.append(
                 f"{label}: mean {statistics.fmean(xs):,.1f}, min {min(xs):,.1f}, "
