@@ -85,6 +85,7 @@ async def run_fleet(
     keep: int | None = None,
     fresh: bool = False,
     log: Callable[[str], None] | None = None,
+    watch_parent_death: bool = True,
 ) -> None:
     """Serve every carrier of ``fleet`` until ``stop`` is set, a signal arrives or the parent dies.
 
@@ -150,10 +151,9 @@ async def run_fleet(
                 write_ready_file(ready_file, ready)
             if on_ready is not None:
                 on_ready(ready)
-        watchers = [
-            asyncio.create_task(_flush_journals(journals, manifest, apps)),
-            asyncio.create_task(watch_parent(stop.set)),
-        ]
+        watchers = [asyncio.create_task(_flush_journals(journals, manifest, apps))]
+        if watch_parent_death:  # a run's child ends with its run; a standalone fleet does not
+            watchers.append(asyncio.create_task(watch_parent(stop.set)))
         pushers = start_pushes(
             apps, fleet, clock, journal_dir, push or PushWiring(), stop, segment_bytes, keep
         )
@@ -268,12 +268,15 @@ def serve_fleet(
     segment_bytes: int = DEFAULT_SEGMENT_BYTES,
     keep: int | None = None,
     fresh: bool = False,
+    watch_parent_death: bool = True,
 ) -> int:
-    """Run the fleet's mock carriers on a uvloop loop until told to stop; returns the exit code."""
+    """Run the fleet's mock carriers on a uvloop loop until told to stop; returns the exit code.
+    ``watch_parent_death``: stop when the parent process dies (a run's child does)."""
     fleet_run = run_fleet(
         fleet, clock_spec, journal_dir, ready_file, host, keys,
         tls=tls, remote_admin=remote_admin, on_ready=on_ready, push=push,
         segment_bytes=segment_bytes, keep=keep, fresh=fresh,
+        watch_parent_death=watch_parent_death,
     )  # fmt: skip
     # Everything built so far (configs, caches, the server stack) lives as long as the process:
     # keep it out of the collector's generations, and collect the young generation less often,
@@ -400,7 +403,35 @@ def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
         action="store_true",
         help="ignore the quota and ban state in an existing journal (default: recover it)",
     )
+    serve.add_argument(
+        "--detach",
+        action="store_true",
+        help="standalone only: start the fleet in the background in its own session (it keeps "
+        "running when this shell exits), print its pid and URLs, and return",
+    )
+    serve.add_argument(
+        "--log",
+        type=Path,
+        metavar="FILE",
+        help="with --detach: where the fleet's output goes (default: a file in the temp folder)",
+    )
     args = parser.parse_args(argv)
+    if args.detach or args.log:
+        if args.fleet is None or not args.detach:
+            parser.error("--detach goes with --fleet (a standalone fleet); --log with --detach")
+        from mocks.standalone import detach
+
+        child: list[str] = []
+        skip = False
+        for arg in argv:  # the same command, without what only the launcher reads
+            if skip or arg == "--detach" or arg.startswith("--log="):
+                skip = False
+                continue
+            if arg == "--log":
+                skip = True
+                continue
+            child.append(arg)
+        return detach(child, args.ready_file, args.log)
     if args.journal_keep is not None and (args.fleet is None or args.journal_keep < 1):
         parser.error("--journal-keep N goes with --fleet, N at least 1 (a run keeps its journals)")
     try:

@@ -131,9 +131,59 @@ def serve_standalone(
             fleet, clock, journal_dir, ready_file, host, keys,
             tls=tls, remote_admin=remote_admin, on_ready=announce, push=push,
             segment_bytes=segment_bytes, keep=keep, fresh=fresh,
+            watch_parent_death=False,  # a fleet someone started lives until it is stopped
         )  # fmt: skip
     except KeyboardInterrupt:  # a second Ctrl-C while shutting down
         return 0
     except OSError as exc:  # the shared port is taken, a certificate is unreadable, ...
         err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
         return EXIT_USAGE
+
+
+DETACH_WAIT_S = 30.0
+"""How long ``--detach`` waits for the background fleet to listen."""
+
+
+def detach(argv: list[str], ready_file: Path | None, log: Path | None) -> int:
+    """``mocks serve --fleet F --detach``: start the same command (``argv``, from ``serve`` on)
+    in the background in its own
+    session (so it outlives the shell that started it), wait until it listens, print its pid,
+    URLs and log, and return 0; 2 with the log's last lines when it did not start."""
+    import json
+    import subprocess
+    import sys
+
+    err = Console(stderr=True)
+    folder = Path(tempfile.mkdtemp(prefix="peakbench-mocks-"))
+    ready = ready_file or folder / "mocks.ready.json"
+    log = log or folder / "mocks.log"
+    command = [sys.executable, "-m", "mocks", *argv]
+    if ready_file is None:
+        command += ["--ready-file", str(ready)]
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + DETACH_WAIT_S
+    while time.monotonic() < deadline and proc.poll() is None and not ready.exists():
+        time.sleep(0.1)
+    if not ready.exists():
+        if proc.poll() is None:
+            proc.terminate()
+        tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.exists() else []
+        err.print(
+            f"error: the fleet did not start (log {log}): {' / '.join(tail) or 'no output'}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        return EXIT_USAGE
+    doc = json.loads(ready.read_text(encoding="utf-8"))
+    urls = ", ".join(f"{name} {c['base_url']}" for name, c in doc["carriers"].items())
+    print(f"mocks serve: running in the background as pid {proc.pid}: {urls}")
+    print(f"  log: {log}\n  ready file: {ready}\n  stop it with: kill {proc.pid}")
+    return 0

@@ -175,3 +175,39 @@ def test_a_runs_store_child_still_needs_its_credentials(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "PEAKBENCH_STORE_CREDENTIALS is not set" in done.stderr
     assert not (tmp_path / "ready.json").exists()
+
+
+def test_a_detached_fleet_outlives_the_command_that_started_it(tmp_path: Path) -> None:
+    example = (Path(__file__).parent.parent / "profiles/fleets/fleet-example.yaml").read_text()
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(example.replace("port: 8443", "port: 0", 1))
+    log, ready = tmp_path / "fleet.log", tmp_path / "ready.json"
+    proc = _peakbench(
+        "mocks", "serve", "--fleet", str(fleet), "--detach", "--log", str(log),
+        "--ready-file", str(ready), "--journal-dir", str(tmp_path / "journals"),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    pid = int(re.search(r"as pid (\d+)", proc.stdout).group(1))  # type: ignore[union-attr]
+    try:
+        # the command returned; the fleet runs on in its own session, adopted by init
+        stat_fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        assert int(stat_fields[3]) == pid  # its own session (setsid)
+        url = json.loads(ready.read_text())["listen"]["base_url"]
+        health = httpx.get(f"{url}/__admin/health", timeout=10, trust_env=False)
+        assert health.status_code == 200 and health.json()["ok"]
+        assert f"kill {pid}" in proc.stdout and str(log) in proc.stdout
+    finally:
+        os.kill(pid, signal.SIGTERM)
+    for _ in range(100):
+        if not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().split(") ")[
+            1
+        ].startswith("Z"):
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the detached fleet did not stop on SIGTERM")
+
+
+def test_detach_is_for_a_standalone_fleet_only() -> None:
+    proc = _peakbench("mocks", "serve", "--detach", "--config", "x.json")
+    assert proc.returncode == 2 and "--detach goes with --fleet" in proc.stderr
