@@ -16,15 +16,17 @@ from peakbench.config.profile import Profile
 from peakbench.config.targets import WooCommerceTarget
 
 
-def _json(response: httpx.Response) -> Any:
+def json_or_none(response: httpx.Response) -> Any:
+    """The response's JSON, or ``None`` when its body is not JSON."""
     try:
         return response.json()
     except ValueError:
         return None
 
 
-def _http_detail(response: httpx.Response) -> str:
-    code = wc.error_code(_json(response))
+def http_detail(response: httpx.Response) -> str:
+    """``HTTP 401 woocommerce_rest_cannot_view``: the status and WooCommerce's error code."""
+    code = wc.error_code(json_or_none(response))
     return f"HTTP {response.status_code}" + (f" {code}" if code else "")
 
 
@@ -55,14 +57,14 @@ def resolve_products(send: Callable[[Request], httpx.Response], sku: str) -> lis
     """The id of the product with SKU ``sku``, created (simple, $10) when the store has none."""
     response = send(wc.find_products(sku))
     if not response.is_success:
-        raise ValueError(f"find products: {_http_detail(response)}")
-    found = wc.parse_product_ids(_json(response))
+        raise ValueError(f"find products: {http_detail(response)}")
+    found = wc.parse_product_ids(json_or_none(response))
     if found:
         return found[:1]
     response = send(wc.create_product(sku))
     if not response.is_success:
-        raise ValueError(f"create product {sku}: {_http_detail(response)}")
-    created = wc.parse_product_ids(_json(response))
+        raise ValueError(f"create product {sku}: {http_detail(response)}")
+    created = wc.parse_product_ids(json_or_none(response))
     if not created:
         raise ValueError(f"create product {sku}: no id in the answer")
     return created
@@ -89,7 +91,7 @@ def with_products(profile: Profile, creds: wc.Credentials) -> Profile:
             plugins = list(target.plugins)
             status = send(wc.system_status())
             if not plugins and status.is_success:
-                found = wc.logistics_plugins(wc.parse_active_plugins(_json(status)))
+                found = wc.logistics_plugins(wc.parse_active_plugins(json_or_none(status)))
                 plugins = [f"{p.name} {p.version}" for p in found]
         except httpx.HTTPError as exc:
             raise ValueError(f"cannot reach {target.url} to find its products: {exc}") from None

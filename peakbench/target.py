@@ -40,7 +40,13 @@ from peakbench.config.targets import (
     WooCommerceTarget,
     host_looks_like_staging,
 )
-from peakbench.preflight import oauth_hint, resolve_products, tls_verify
+from peakbench.preflight import (
+    http_detail,
+    json_or_none,
+    oauth_hint,
+    resolve_products,
+    tls_verify,
+)
 from peakbench.timeline import make_tracking_number
 
 EXIT_OK, EXIT_REFUSED, EXIT_FAILED = 0, 2, 3
@@ -160,18 +166,6 @@ def exit_code(steps: list[Step]) -> int:
 # -- WooCommerce (and the sandbox) ----------------------------------------------------------------
 
 
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def _http_detail(response: httpx.Response) -> str:
-    code = wc.error_code(_json(response))
-    return f"HTTP {response.status_code}" + (f" {code}" if code else "")
-
-
 def check_woocommerce(
     checker: Checker,
     http: httpx.Client,
@@ -199,8 +193,8 @@ def check_woocommerce(
     try:
         with checker.step("reachable") as s:
             response = send(Request("GET", "/wp-json/"), api=False)
-            s["detail"] = f"{_http_detail(response)} from {base}/wp-json/"
-            index = _json(response)
+            s["detail"] = f"{http_detail(response)} from {base}/wp-json/"
+            index = json_or_none(response)
             home = index.get("home") if isinstance(index, dict) else None
         with checker.step("authenticated") as s:
             response = send(wc.list_orders())
@@ -208,19 +202,19 @@ def check_woocommerce(
             if response.is_success:
                 s["detail"] = f"{mode} auth accepted (order list readable)"
             elif response.status_code in (401, 403):
-                s["outcome"], s["detail"] = "fail", f"{mode} auth refused: {_http_detail(response)}"
-                s["detail"] += oauth_hint(mode, base, home, wc.error_code(_json(response)))
+                s["outcome"], s["detail"] = "fail", f"{mode} auth refused: {http_detail(response)}"
+                s["detail"] += oauth_hint(mode, base, home, wc.error_code(json_or_none(response)))
             else:
                 s["outcome"] = "warn"
-                s["detail"] = f"order list answered {_http_detail(response)}; the next step tells"
+                s["detail"] = f"order list answered {http_detail(response)}; the next step tells"
         if plugins is not None:
             with checker.step("plugins") as s:
                 response = send(wc.system_status())
                 if not response.is_success:
                     s["outcome"] = "warn"
-                    s["detail"] = f"system status unreadable: {_http_detail(response)}"
+                    s["detail"] = f"system status unreadable: {http_detail(response)}"
                 else:
-                    plugins.extend(wc.parse_active_plugins(_json(response)))
+                    plugins.extend(wc.parse_active_plugins(json_or_none(response)))
                     s["detail"] = wc.describe_plugins(plugins)
         with checker.step("products") as s:
             products = list(target.products)
@@ -232,10 +226,10 @@ def check_woocommerce(
         with checker.step("order created") as s:
             response = send(wc.create_order(0, seed, products))
             if not response.is_success:
-                raise ValueError(f"create order: {_http_detail(response)}")
-            order = wc.parse_order(_json(response) or {})
-            s["detail"] = f"order {order.id} ({_http_detail(response)})"
-            total = (_json(response) or {}).get("total")
+                raise ValueError(f"create order: {http_detail(response)}")
+            order = wc.parse_order(json_or_none(response) or {})
+            s["detail"] = f"order {order.id} ({http_detail(response)})"
+            total = (json_or_none(response) or {}).get("total")
             if total is not None and float(total or 0) <= 0:
                 s["outcome"] = "warn"
                 s["detail"] += f": total {total}, the products are not priced"
@@ -255,13 +249,13 @@ def check_woocommerce(
                 )
             response = send(request)
             if not response.is_success:
-                raise ValueError(f"ship: {_http_detail(response)}")
+                raise ValueError(f"ship: {http_detail(response)}")
             s["detail"] = f"{carrier} {tracking_number} via {target.ship_via}"
         with checker.step("read back") as s:
             request = readout_request(target.readout, order.id, order.order_key)
             response = send(request, api=needs_credentials(target.readout))
             if not response.is_success:
-                raise ValueError(f"readout {request.path}: {_http_detail(response)}")
+                raise ValueError(f"readout {request.path}: {http_detail(response)}")
             seen = observe(target.readout, response.text)
             s["detail"] = (
                 f"{target.readout.kind} readout: status={seen.status or '—'}, "
@@ -279,7 +273,7 @@ def check_woocommerce(
                 s["detail"] = f"order {order.id} deleted"
             else:
                 s["outcome"] = "warn"
-                s["detail"] = f"could not delete order {order.id} ({_http_detail(response)})"
+                s["detail"] = f"could not delete order {order.id} ({http_detail(response)})"
 
 
 # -- Shopify --------------------------------------------------------------------------------------
@@ -305,7 +299,7 @@ def check_shopify(
         response = http.request(
             request.method, request.url(base), json=body, headers=request.headers
         )
-        return response.status_code, _json(response)
+        return response.status_code, json_or_none(response)
 
     bucket = sh.CostBucket(target.bucket_size, target.restore_rate, now())
     client = sh.ShopifyClient(
