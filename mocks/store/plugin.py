@@ -28,7 +28,7 @@ import random
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -58,6 +58,33 @@ WEBHOOK_HOOK = "webhook"
 STORE_DOMAIN = "sandbox.peakbench.test"
 
 
+class Answer(Protocol):
+    """What the plugin reads of an HTTP answer (an httpx response has it)."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    def json(self) -> Any: ...
+
+
+class Client(Protocol):
+    """What the plugin asks of its HTTP client: httpx's ``AsyncClient`` over sockets, or the
+    virtual world's in-process :class:`mocks.virtual.transport.Direct`."""
+
+    async def get(self, url: str, *, headers: Mapping[str, str], timeout: float) -> Answer: ...
+    async def post(
+        self,
+        url: str,
+        *,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str],
+        timeout: float,
+    ) -> Answer: ...
+    async def aclose(self) -> None: ...
+
+
 @dataclass(slots=True)
 class PluginCounters:
     """What the plugin did since start: scheduling passes and carrier calls by outcome."""
@@ -82,7 +109,7 @@ class Plugin:
         db: StoreDB,
         clock: Clock,
         *,
-        client: httpx.AsyncClient | None = None,
+        client: Client | None = None,
     ) -> None:
         self.spec = spec
         self.carriers = dict(carriers)
@@ -104,7 +131,7 @@ class Plugin:
         self.counters = PluginCounters()
         self.aggregator = self._aggregator()
         # Never pick up proxies from the environment: the plugin talks to local mocks only.
-        self._client = client or httpx.AsyncClient(trust_env=False)
+        self._client: Client = client or httpx.AsyncClient(trust_env=False)
         self._timeout = (
             spec.request_timeout  # store seconds: the in-process transport times out on them
             if clock.virtual
@@ -423,7 +450,7 @@ class Plugin:
             self.db.touch((n for n in reply.not_found if n in wanted), now)
 
 
-def _json_or_none(resp: httpx.Response) -> Any:
+def _json_or_none(resp: Answer) -> Any:
     try:
         return resp.json()
     except ValueError:

@@ -183,7 +183,8 @@ class ScheduleReplay:
         query = query_string(request.params).encode() if request.params else b""
         exchange = call(self.store, request.method, request.path, query, headers, body)
         try:
-            status, _, content = await asyncio.wait_for(exchange, REQUEST_TIMEOUT_S)
+            async with asyncio.timeout(REQUEST_TIMEOUT_S):
+                status, _, content = await exchange
         except TimeoutError:
             return 0, b"", "no response: timed out"
         except Exception as exc:  # the store hung up or failed: no response

@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from mocks.app import CarrierApp, create_carrier_app
 from mocks.journal import Journal
 from mocks.push.wiring import PushWiring, push_wiring, start_pushes
@@ -36,7 +34,7 @@ from mocks.store.db import StoreDB
 from mocks.store.plugin import Plugin
 from mocks.virtual import loop as virtual_loop
 from mocks.virtual.replay import ScheduleReplay
-from mocks.virtual.transport import InProcess, url
+from mocks.virtual.transport import Direct, InProcess, url
 from peakbench.adapters.woocommerce import Credentials as StoreCredentials
 from peakbench.clock import ClockSpec, LoopClock
 from peakbench.config.fleet import FleetSpec
@@ -107,8 +105,7 @@ async def run_world(
     transport = InProcess(hosts)
     db = StoreDB(root / "store.sqlite")
     db.group_commits()
-    plugin_client = httpx.AsyncClient(transport=transport, trust_env=False)
-    plugin = Plugin(store.plugin, endpoints, db, clock, client=plugin_client)
+    plugin = Plugin(store.plugin, endpoints, db, clock, client=Direct(hosts))
     store_app = create_store_app(db, plugin, clock, credentials)
     transport.add(STORE_HOST, store_app)
     stop = asyncio.Event()
