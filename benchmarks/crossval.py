@@ -98,8 +98,11 @@ def _requests_before(root: Path, end: float) -> int:
     return count
 
 
-def compare(virtual: dict[str, Any], wall: dict[str, Any]) -> dict[str, Any]:
-    """Each figure of ``wall`` against ``virtual``: (virtual, wall, within tolerance)."""
+def compare(
+    virtual: dict[str, Any], wall: dict[str, Any], interval_s: float = INTERVAL_S
+) -> dict[str, Any]:
+    """Each figure of ``wall`` against ``virtual``: (virtual, wall, within tolerance), where
+    ``interval_s`` is the plugin's polling interval (the tolerances' unit)."""
     out: dict[str, Any] = {}
     for kind in ("orders", "ships", "views"):
         v, w = virtual[kind]["done"], wall[kind]["done"]
@@ -109,7 +112,7 @@ def compare(virtual: dict[str, Any], wall: dict[str, Any]) -> dict[str, Any]:
     vo, wo = virtual["outages"], wall["outages"]
     if vo or wo:
         same = len(vo) == len(wo) and all(
-            abs(a["start"] - b["start"]) <= INTERVAL_S and abs(a["end"] - b["end"]) <= INTERVAL_S
+            abs(a["start"] - b["start"]) <= interval_s and abs(a["end"] - b["end"]) <= interval_s
             for a, b in zip(vo, wo, strict=False)
         )
         out["outages (start, end)"] = (
@@ -120,7 +123,7 @@ def compare(virtual: dict[str, Any], wall: dict[str, Any]) -> dict[str, Any]:
     for dist in ("refresh_latency_s", "staleness_s"):
         for p in ("p50", "p95"):
             a, b = virtual[dist][p] or 0.0, wall[dist][p] or 0.0
-            tolerance = max(INTERVAL_S, 0.10 * abs(a))
+            tolerance = max(interval_s, 0.10 * abs(a))
             out[f"{dist[:-2].replace('_', ' ')} {p}"] = (a, b, abs(a - b) <= tolerance)
     return out
 

@@ -16,8 +16,8 @@ import bisect
 import json
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
 
 from mocks.carriers.base import BATCH, OTHER, TRACK, Ask, Reply
 from peakbench.config.fleet import CarrierSpec
@@ -78,7 +78,8 @@ def event_json(event: ScanEvent) -> str:
     return head + local_iso(event.occurred_at, event.utc_offset_s) + '"}'
 
 
-class Rendered(NamedTuple):
+@dataclass(slots=True)
+class Rendered:
     """A parcel's whole journey as fragments; a poll at ``epoch`` takes a visible prefix."""
 
     head: str
@@ -87,6 +88,8 @@ class Rendered(NamedTuple):
     events: tuple[str, ...]
     tails: tuple[str, ...]
     """Per prefix length n ≥ 1: ``"status":…,"updated_at":…,"events":[`` of event n-1."""
+    last: tuple[int, str] = (-1, "")
+    """The last answer given, by prefix length: polls mostly see what the previous one saw."""
 
 
 class GenericPersonality:
@@ -199,9 +202,14 @@ class GenericPersonality:
         if rendered is None:
             return None
         n = bisect.bisect_right(rendered.visible_at, epoch)
+        if rendered.last[0] == n:
+            return rendered.last[1]
         if n == 0:
-            return rendered.head + '"status":"pending","updated_at":null,"events":[]}'
-        return rendered.head + rendered.tails[n - 1] + ",".join(rendered.events[:n]) + "]}"
+            answer = rendered.head + '"status":"pending","updated_at":null,"events":[]}'
+        else:
+            answer = rendered.head + rendered.tails[n - 1] + ",".join(rendered.events[:n]) + "]}"
+        rendered.last = (n, answer)
+        return answer
 
     def _render(self, number: str) -> Rendered | None:
         try:

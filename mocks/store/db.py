@@ -290,17 +290,17 @@ class StoreDB:
         Returns how many changes were logged."""
         if not trackings:
             return 0
-        known: dict[str, tuple[int, int]] = {}
+        known: dict[str, tuple[int, int, int]] = {}
         numbers = list(dict.fromkeys(n for n, _, _ in trackings))
         for i in range(0, len(numbers), _IN_LIMIT):
             part = numbers[i : i + _IN_LIMIT]
             marks = ",".join("?" * len(part))
             for row in self.conn.execute(
-                "SELECT tracking_number, order_id, shown_count FROM shipments "
+                "SELECT tracking_number, order_id, shown_count, id FROM shipments "
                 f"WHERE tracking_number IN ({marks})",
                 part,
             ):
-                known[row[0]] = (row[1], row[2])
+                known[row[0]] = (row[1], row[2], row[3])
         t3 = _r3(t)
         checked: list[tuple[Any, ...]] = []
         changed: list[tuple[Any, ...]] = []
@@ -309,25 +309,24 @@ class StoreDB:
             row = known.get(number)
             if row is None:
                 continue
-            order_id, shown = row
+            order_id, shown, rowid = row
             delivered = int(status == "delivered")
             if shown == len(events):
-                checked.append((t3, status, delivered, number))
+                checked.append((t3, status, delivered, rowid))
                 continue
-            known[number] = (order_id, len(events))
+            known[number] = (order_id, len(events), rowid)
             body = orjson.dumps(events).decode()
-            changed.append((body, len(events), status, t3, delivered, number))
+            changed.append((body, len(events), status, t3, delivered, rowid))
             logged.append((order_id, number, t3, len(events), status))
         if checked:
             self.conn.executemany(
-                "UPDATE shipments SET last_checked_t = ?, status = ?, delivered = ? "
-                "WHERE tracking_number = ?",
+                "UPDATE shipments SET last_checked_t = ?, status = ?, delivered = ? WHERE id = ?",
                 checked,
             )
         if changed:
             self.conn.executemany(
                 "UPDATE shipments SET events = ?, shown_count = ?, status = ?, "
-                "last_checked_t = ?, delivered = ? WHERE tracking_number = ?",
+                "last_checked_t = ?, delivered = ? WHERE id = ?",
                 changed,
             )
             self.conn.executemany(
