@@ -24,7 +24,6 @@ Every carrier call is recorded in the store's ``plugin_requests`` table, as the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from collections.abc import Mapping
@@ -134,9 +133,7 @@ class TrackingApp:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.sleep(0)
         self._tasks = []
 
     def stats(self) -> dict[str, Any]:

@@ -49,9 +49,9 @@ class StoreConfig:
         platform = data.get("platform", "woocommerce")
         if platform not in PLATFORMS:
             raise ValueError(f"store config: platform must be one of {', '.join(PLATFORMS)}")
-        raw_plugin = data.get("plugin") or (
-            {"preset": "tracking-app"} if platform == "shopify" else {}
-        )
+        raw_plugin = dict(data.get("plugin") or {})
+        if platform == "shopify" and "preset" not in raw_plugin and "strategy" not in raw_plugin:
+            raw_plugin["preset"] = "tracking-app"
         plugin = PluginSpec.model_validate(raw_plugin)
         if (platform == "shopify") != (plugin.strategy == "tracking-app"):
             raise ValueError("store config: the tracking-app preset runs on platform shopify only")

@@ -130,9 +130,11 @@ class SandboxTarget(Spec):
     @model_validator(mode="before")
     @classmethod
     def _shopify_runs_the_app(cls, data: Any) -> Any:
-        """A Shopify sandbox without a plugin of its own runs the tracking app."""
-        if isinstance(data, dict) and data.get("platform") == "shopify" and "plugin" not in data:
-            return {**data, "plugin": {"preset": "tracking-app"}}
+        """A Shopify sandbox whose plugin names no preset runs the tracking app."""
+        if isinstance(data, dict) and data.get("platform") == "shopify":
+            plugin = data.get("plugin") or {}
+            if isinstance(plugin, dict) and "preset" not in plugin and "strategy" not in plugin:
+                return {**data, "plugin": {**plugin, "preset": "tracking-app"}}
         return data
 
     @model_validator(mode="after")
