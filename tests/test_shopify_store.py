@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -35,6 +37,7 @@ from mocks.virtual.transport import InProcess, url
 from peakbench.adapters import shopify as sa
 from peakbench.adapters.woocommerce import parse_tracking_page
 from peakbench.clock import LoopClock, ManualClock
+from peakbench.config.store import SandboxTarget
 
 START = 1_795_755_600.0
 CREDS = ShopifyCredentials.derive("ck_test", "cs_test")
@@ -270,3 +273,15 @@ def test_a_failing_app_gets_the_original_delivery_eight_more_times_then_it_is_dr
     assert [round(b - a, 3) for a, b in itertools.pairwise(seen)] == list(RETRY_DELAYS_S)
     assert 4 * 3600 <= seen[-1] - seen[0] <= 4.5 * 3600
     assert counters.abandoned == 1 and counters.delivered == 0
+
+
+def test_platform_and_preset_go_together_and_old_configs_stay_woocommerce() -> None:
+    assert StoreConfig.from_json({}).platform == "woocommerce"
+    assert StoreConfig.from_json({"plugin": {"preset": "saas-push"}}).plugin.strategy == "saas-push"
+    shop = StoreConfig.from_json({"platform": "shopify", "plugin": {"interval": "30m"}})
+    assert shop.plugin.strategy == "tracking-app" and shop.plugin.interval == 1800.0
+    assert SandboxTarget.model_validate({"platform": "shopify"}).plugin.strategy == "tracking-app"
+    with pytest.raises(ValidationError, match="tracking-app preset runs on platform: shopify"):
+        SandboxTarget.model_validate({"plugin": {"preset": "tracking-app"}})
+    with pytest.raises(ValueError, match="platform must be one of"):
+        StoreConfig.from_json({"platform": "magento"})
