@@ -133,3 +133,69 @@ def test_a_small_plan_bucket_spaces_the_write_backs(tmp_path: Path) -> None:
     assert gaps and min(gaps) >= 10.0 - 0.01
     assert stats["graphql_waited_s"] >= 10.0 * (len(first_narrow) - 1) - 0.1
     assert max(first_narrow) - min(first_narrow) >= 10.0 * (len(first_narrow) - 1) - 0.1
+
+
+def test_aggregator_mode_registers_each_number_and_writes_back_what_is_pushed(
+    tmp_path: Path,
+) -> None:
+    async def main() -> tuple[list[Any], list[Any], dict[str, Any], int]:
+        clock = LoopClock(START, asyncio.get_running_loop())
+        fleet = FleetSpec.model_validate(
+            {"seed": 5, "carriers": [{"name": "ts", "personality": "trackship"}]}
+        )
+        journal = Journal("ts", tmp_path / "carrier-ts.jsonl")
+        transport = InProcess({})
+        transport.add(
+            "ts.test", create_carrier_app(fleet.carriers[0], fleet, clock, [KEY], journal)
+        )
+        config = StoreConfig(
+            plugin=StoreConfig.from_json(
+                {"platform": "shopify", "plugin": {"app_mode": "aggregator"}}
+            ).plugin,
+            carriers={"ts": CarrierEndpoint("ts", url("ts.test"), "trackship", KEY)},
+            platform="shopify",
+        )
+        db = StoreDB(tmp_path / "store.sqlite")
+        creds = ShopifyCredentials.derive("ck_agg", "cs_agg")
+        client = httpx.AsyncClient(transport=transport, trust_env=False)
+        world = build_shopify(
+            config, db, clock, creds, client, store_url=url("store.test"), app_url=url("app.test")
+        )
+        transport.add("store.test", world.store_app)
+        transport.add("app.test", world.app.asgi)
+        await world.start()
+
+        async def send(op: sa.Operation) -> sa.Result:
+            req = sa.request(op, creds.access_token)
+            resp = await client.post(
+                url("store.test") + req.path, json=dict(req.json or {}), headers=dict(req.headers)
+            )
+            return sa.parse_response(resp.json())
+
+        order = sa.parse_created_order((await send(sa.create_order(1))).data)
+        number = make_tracking_number(START, "domestic", 1)
+        await send(sa.fulfil(order.fulfillment_order_ids, number, "UPS"))
+        await clock.sleep(60)
+        push = {
+            "tracking_number": number,
+            "tracking_event_status": "in_transit",
+            "events": [
+                {"status": "in_transit", "datetime": "2026-11-27 07:00:00", "message": "Picked up"},
+                {"status": "in_transit", "datetime": "2026-11-27 09:00:00", "message": "Departed"},
+            ],
+        }
+        answer = await client.post(url("app.test") + "/aggregator", json=push)
+        await clock.sleep(60)
+        stats = world.app.stats()
+        await world.stop()
+        await client.aclose()
+        calls = db.conn.execute("SELECT carrier, outcome, status FROM plugin_requests").fetchall()
+        changes = db.conn.execute("SELECT shown_count FROM tracking_changes ORDER BY t").fetchall()
+        db.close()
+        journal.close()
+        return [tuple(c) for c in calls], [c[0] for c in changes], stats, answer.status_code
+
+    calls, changes, stats, status = run_virtual(main())
+    assert calls == [("ts", "ok", 200)]  # one register call to the aggregator, accepted
+    assert status == 200 and stats["pushes"] == 1 and stats["carrier_calls"] == 1
+    assert changes == [1, 2] and stats["events_written"] == 2

@@ -318,7 +318,7 @@ class TrackingApp:
         if agg is None or parcel is None:
             return "error"
         body = register_body(
-            parcel.order_id, number, parcel.carrier, agg.api_key or "", self.shop_domain
+            parcel.order_id, number, _slug(parcel.carrier), agg.api_key or "", self.shop_domain
         )
         t0, w0 = self.clock.now(), time.monotonic()
         try:
@@ -341,3 +341,8 @@ def _json(resp: httpx.Response) -> Any:
         return resp.json()
     except ValueError:
         return None
+
+
+def _slug(company: str) -> str:
+    """TrackShip's provider slug of a Shopify tracking company (``UPS`` → ``ups``)."""
+    return "-".join(company.lower().split())
