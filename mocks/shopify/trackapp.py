@@ -102,6 +102,7 @@ class TrackingApp:
         self.counters = AppCounters()
         self._writes: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[Any]] = []
+        self._stopping = False
         self._guards: dict[str, Guard] = {}
         self.aggregator = self._aggregator()
         self.asgi = Starlette(
@@ -131,11 +132,12 @@ class TrackingApp:
             self._tasks.append(loop.create_task(self._poll_forever(), name="trackapp-poller"))
 
     async def stop(self) -> None:
-        # cancelled, not awaited: awaiting the cancelled poller hangs under the virtual loop
-        # (not understood yet); the loop's shutdown finishes the tasks
+        # Python 3.11's wait_for (the in-process transport's timeout) can swallow a cancellation
+        # that lands as the request completes; the loops also check the flag, so they end anyway
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
-        await asyncio.sleep(0)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
 
     def stats(self) -> dict[str, Any]:
@@ -216,7 +218,7 @@ class TrackingApp:
         return len(new)
 
     async def _write_forever(self) -> None:
-        while True:
+        while not self._stopping:
             fid, event = await self._writes.get()
             op = create_event(
                 fid,
@@ -233,9 +235,10 @@ class TrackingApp:
     # -- polling ----------------------------------------------------------------------------------
 
     async def _poll_forever(self) -> None:
-        while True:
+        while not self._stopping:
             await self.clock.sleep(self.spec.interval)
-            await self.poll_pass()
+            if not self._stopping:
+                await self.poll_pass()
 
     def guard(self, carrier: str) -> Guard | None:
         if self.spec.on_throttle != "backoff":
