@@ -210,3 +210,39 @@ def test_the_app_stops_even_when_stopped_at_a_poll_instant(tmp_path: Path) -> No
     that cancellation): the app still ends, and the run returns."""
     _, stats, calls = _world(tmp_path, [], {"interval": "1h"}, parcels=3, age=0.0, span=7200)
     assert stats["passes"] == 2 and len(calls) >= 1
+
+
+def test_the_virtual_world_builds_the_shopify_store_when_the_config_says_so(
+    tmp_path: Path,
+) -> None:
+    """``run_world`` with ``platform: shopify``: the Shopify store and app start, run an hour
+    of store time and stop; the store file is the one the analysis reads."""
+    from mocks.push.wiring import PushWiring
+    from mocks.store.config import Credentials
+    from mocks.virtual.world import WorldSpec, run_world
+    from peakbench.clock import ClockSpec
+    from peakbench.schedule import write_schedule
+    from peakbench.segments import DEFAULT_SEGMENT_BYTES
+
+    fleet = FleetSpec.model_validate({"seed": 5, "carriers": [{"name": "acme"}]})
+    store = StoreConfig.from_json(
+        {"platform": "shopify", "carriers": {"acme": {"base_url": "http://unused"}}}
+    )
+    write_schedule(tmp_path / "schedule.csv", [])
+    clock = ClockSpec(start_epoch=START, scale=1.0, wall_epoch=0.0)
+
+    async def main() -> tuple[float, bool]:
+        return await run_world(
+            tmp_path, fleet, store, clock, WorldSpec(3600.0, 1), Credentials("ck_w", "cs_w"),
+            {"acme": [KEY]}, PushWiring(), DEFAULT_SEGMENT_BYTES,
+        )  # fmt: skip
+
+    end, finished = run_virtual(main())
+    assert finished and end == 3600.0
+    assert (tmp_path / "journals/replay.jsonl").exists()
+    import sqlite3
+
+    con = sqlite3.connect(tmp_path / "store.sqlite")
+    indexes = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    con.close()
+    assert "orders_key" in indexes  # the Shopify store's own index: it, not WooCommerce's, ran
