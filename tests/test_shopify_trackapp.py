@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +14,18 @@ import httpx
 
 from mocks.app import create_carrier_app
 from mocks.journal import Journal
+from mocks.push.wiring import PushWiring
 from mocks.shopify.build import ShopifyCredentials, build_shopify
-from mocks.store.config import CarrierEndpoint, StoreConfig
+from mocks.store.config import CarrierEndpoint, Credentials, StoreConfig
 from mocks.store.db import StoreDB
 from mocks.virtual.loop import run as run_virtual
 from mocks.virtual.transport import InProcess, url
+from mocks.virtual.world import WorldSpec, run_world
 from peakbench.adapters import shopify as sa
-from peakbench.clock import LoopClock, next_utc_midnight
+from peakbench.clock import ClockSpec, LoopClock, next_utc_midnight
 from peakbench.config.fleet import FleetSpec
+from peakbench.schedule import write_schedule
+from peakbench.segments import DEFAULT_SEGMENT_BYTES
 from peakbench.timeline import make_tracking_number
 
 START = 1_795_755_600.0
@@ -217,12 +222,6 @@ def test_the_virtual_world_builds_the_shopify_store_when_the_config_says_so(
 ) -> None:
     """``run_world`` with ``platform: shopify``: the Shopify store and app start, run an hour
     of store time and stop; the store file is the one the analysis reads."""
-    from mocks.push.wiring import PushWiring
-    from mocks.store.config import Credentials
-    from mocks.virtual.world import WorldSpec, run_world
-    from peakbench.clock import ClockSpec
-    from peakbench.schedule import write_schedule
-    from peakbench.segments import DEFAULT_SEGMENT_BYTES
 
     fleet = FleetSpec.model_validate({"seed": 5, "carriers": [{"name": "acme"}]})
     store = StoreConfig.from_json(
@@ -240,7 +239,6 @@ def test_the_virtual_world_builds_the_shopify_store_when_the_config_says_so(
     end, finished = run_virtual(main())
     assert finished and end == 3600.0
     assert (tmp_path / "journals/replay.jsonl").exists()
-    import sqlite3
 
     con = sqlite3.connect(tmp_path / "store.sqlite")
     indexes = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='index'")}
