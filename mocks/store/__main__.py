@@ -92,6 +92,15 @@ def _announce(
         rows = [
             ("REST", f"{url}/wp-json/wc/v3/ (WooCommerce consumer key and secret)"),
             ("pages", f"{url}/order-tracking/<order id>?key=<order key>"),
+        ]
+        if config.platform == "shopify":
+            rows = [
+                ("GraphQL", f"{url}/admin/api/2025-07/graphql.json (X-Shopify-Access-Token: "
+                 "mocks.shopify.build.ShopifyCredentials.derive(key, secret).access_token)"),
+                ("pages", f"{url}/<shop id>/orders/<order token> (Order.statusPageUrl)"),
+                ("app", f"{url}/apps/tracking/health"),
+            ]  # fmt: skip
+        rows += [
             ("admin", f"{url}/__admin/health, {url}/__admin/stats"),
             ("credentials", credentials_from),
             ("plugin", config.plugin.strategy),

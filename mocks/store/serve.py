@@ -19,10 +19,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import httpx
 import uvicorn
 import uvloop
 
 from mocks._server import base_url, listen, server_config, watch_parent, write_ready_file
+from mocks.shopify.build import ShopifyCredentials, build_shopify
 from mocks.store.app import create_store_app
 from mocks.store.config import Credentials, StoreConfig
 from mocks.store.db import StoreDB
@@ -69,8 +71,21 @@ async def _serve(
     on_ready: Callable[[dict[str, Any]], None] | None,
 ) -> bool:
     clock = WallClock(clock_spec)
-    plugin = Plugin(config.plugin, config.carriers, db, clock)
-    app = create_store_app(db, plugin, clock, credentials)
+    sock = listen(host)
+    app: Any
+    if config.platform == "shopify":  # the Shopify store with its tracking app mounted in it
+        app = build_shopify(
+            config,
+            db,
+            clock,
+            ShopifyCredentials.derive(credentials.consumer_key, credentials.consumer_secret),
+            httpx.AsyncClient(trust_env=False),
+            store_url=base_url(host, sock.getsockname()[1]),
+        ).store_app
+    else:
+        app = create_store_app(
+            db, Plugin(config.plugin, config.carriers, db, clock), clock, credentials
+        )
     server = uvicorn.Server(server_config(app, GRACEFUL_S))
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -80,7 +95,6 @@ async def _serve(
     # ours then receives it, so the process ends by returning (exit 0), not by the signal.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, stop)
-    sock = listen(host)
     watcher = asyncio.create_task(_announce(server, sock, ready_file, host, on_ready))
     try:
         await server.serve(sockets=[sock])
@@ -104,8 +118,10 @@ def serve_store(
 ) -> int:
     """Serve the sandbox store until SIGTERM/SIGINT or the parent's death; returns an exit code.
 
-    ``config`` is ``store.json``'s content (or a parsed :class:`StoreConfig`); ``credentials``
-    the consumer key/secret the REST API accepts; ``carrier_keys`` the API keys per carrier (the
+    ``config`` is ``store.json``'s content (or a parsed :class:`StoreConfig`); with ``platform:
+    shopify`` it serves the Shopify store (:mod:`mocks.shopify`, its tracking app under
+    ``/apps/tracking``, tokens derived from ``credentials``); ``credentials`` the consumer
+    key/secret the REST API accepts; ``carrier_keys`` the API keys per carrier (the
     plugin uses the first); ``ready_file`` and ``on_ready`` get ``{"pid", "port", "base_url"}``
     once it listens. Returns 0 after a clean shutdown, 1 when the server never started.
     """

@@ -23,17 +23,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from mocks.app import CarrierApp, create_carrier_app
 from mocks.journal import Journal
 from mocks.push.wiring import PushWiring, push_wiring, start_pushes
 from mocks.recovery import journal_path
 from mocks.serve import parse_keys
+from mocks.shopify.build import ShopifySandbox
 from mocks.store.app import create_store_app
 from mocks.store.config import CarrierEndpoint, Credentials, StoreConfig
 from mocks.store.db import StoreDB
 from mocks.store.plugin import Plugin
 from mocks.virtual import loop as virtual_loop
 from mocks.virtual.replay import ScheduleReplay
+from mocks.virtual.shopify_world import APP_HOST, build_virtual_shopify
 from mocks.virtual.transport import Direct, InProcess, url
 from peakbench.adapters.woocommerce import Credentials as StoreCredentials
 from peakbench.clock import ClockSpec, LoopClock
@@ -105,11 +109,21 @@ async def run_world(
     transport = InProcess(hosts)
     db = StoreDB(root / "store.sqlite")
     db.group_commits()
-    plugin = Plugin(store.plugin, endpoints, db, clock, client=Direct(hosts))
-    store_app = create_store_app(db, plugin, clock, credentials)
-    transport.add(STORE_HOST, store_app)
+    plugin_client = httpx.AsyncClient(transport=transport, trust_env=False)  # Shopify's I/O
+    plugin: Plugin | ShopifySandbox
+    push_to = url(STORE_HOST)
+    if store.platform == "shopify":  # the Shopify store and its tracking app (docs/shopify.md)
+        plugin = build_virtual_shopify(
+            store, endpoints, db, clock, credentials, transport, plugin_client, STORE_HOST
+        )
+        store_app: Any = plugin.store_app
+        push_to = url(APP_HOST)  # aggregators push to the app, not to the store
+    else:
+        plugin = Plugin(store.plugin, endpoints, db, clock, client=Direct(hosts))
+        store_app = create_store_app(db, plugin, clock, credentials)
+        transport.add(STORE_HOST, store_app)
     stop = asyncio.Event()
-    wiring = PushWiring(push.secrets, push.store_credentials, url(STORE_HOST), transport)
+    wiring = PushWiring(push.secrets, push.store_credentials, push_to, transport)
     items = list(read_schedule(root / "schedule.csv"))
     replay = ScheduleReplay(
         clock,
@@ -148,6 +162,7 @@ async def run_world(
         stop.set()
         await asyncio.gather(*pushers, return_exceptions=True)
         await plugin.stop()
+        await plugin_client.aclose()
         for journal in journals:
             journal.close()
         replay.close()
