@@ -7,23 +7,26 @@ waits for that creation to end instead of failing a request the store would have
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
 from gevent.event import Event
 
-from peakbench.adapters.woocommerce import OrderHandle
+H = TypeVar("H")
 
 
-class OrderBook:
-    """ref → :class:`OrderHandle`, with waiting on creations in flight (gevent world)."""
+class OrderBook(Generic[H]):
+    """ref → the store's handle of the order (a WooCommerce ``OrderHandle``, a Shopify
+    order), with waiting on creations in flight (gevent world)."""
 
     def __init__(self) -> None:
-        self._handles: dict[int, OrderHandle] = {}
+        self._handles: dict[int, H] = {}
         self._creating: dict[int, Event] = {}
 
     def begin(self, ref: int) -> None:
         """An order for ``ref`` is being created."""
         self._creating.setdefault(ref, Event())
 
-    def end(self, ref: int, handle: OrderHandle | None) -> None:
+    def end(self, ref: int, handle: H | None) -> None:
         """The creation ended: with the store's handle, or ``None`` when it failed."""
         if handle is not None:
             self._handles[ref] = handle
@@ -31,7 +34,7 @@ class OrderBook:
         if event is not None:
             event.set()
 
-    def get(self, ref: int, wait_s: float) -> OrderHandle | None:
+    def get(self, ref: int, wait_s: float) -> H | None:
         """The handle for ``ref``; waits up to ``wait_s`` wall seconds for a creation in flight.
 
         ``None`` when the order was never created (not scheduled yet, failed, or timed out).

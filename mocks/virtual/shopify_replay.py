@@ -11,7 +11,7 @@ replay's (:mod:`mocks.virtual.replay`), so the analysis is the same. Every Graph
 line of ``journals/shopify.jsonl`` (cost, throttles, waits).
 
 ``orders: precreate`` creates every scheduled order before the first item, from the clock's
-current time: a world that starts its clock at ``-precreate_lead`` (:func:`precreate_lead`)
+current time: a world that starts its clock at ``-precreate_lead`` (:func:`world_lead`)
 finishes them before run second 0; any order created later is counted as created in the window.
 """
 
@@ -21,7 +21,6 @@ import asyncio
 import json
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,13 @@ from mocks.virtual.replay import ScheduleReplay, _Result
 from mocks.virtual.transport import Asgi
 from peakbench.adapters import shopify as sh
 from peakbench.adapters import woocommerce as wc
-from peakbench.adapters.shopify_pacer import MAX_RETRIES, Pacer, call_line, precreate_seconds
+from peakbench.adapters.shopify_pacer import (
+    MAX_RETRIES,
+    Pacer,
+    ShopifySettings,
+    call_line,
+    precreate_lead,
+)
 from peakbench.clock import Clock
 from peakbench.schedule import Item
 
@@ -39,45 +44,13 @@ _STARTED: ContextVar[list[float]] = ContextVar("started")
 """When the current item's first call left (each item runs in a task of its own)."""
 
 
-@dataclass(frozen=True, slots=True)
-class ShopifySettings:
-    """``RUN/shopify-replay.json``: what the Shopify replay needs besides the schedule."""
-
-    orders: str = "create"
-    """``create`` or ``precreate`` (``replay.shopify.orders``)."""
-    create_per_minute: float | None = None
-    api_version: str = sh.DEFAULT_VERSION
-    bucket_size: float = 1000.0
-    restore_rate: float = 50.0
-    events_first: int = 50
-    late_after: float = 300.0
-    precreate_margin: float = 1.25
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ShopifySettings:
-        rate = data.get("create_per_minute")
-        return cls(
-            orders=str(data.get("orders", "create")),
-            create_per_minute=None if rate is None else float(rate),
-            api_version=str(data.get("api_version", sh.DEFAULT_VERSION)),
-            bucket_size=float(data.get("bucket_size", 1000.0)),
-            restore_rate=float(data.get("restore_rate", 50.0)),
-            events_first=int(data.get("events_first", 50)),
-            late_after=float(data.get("late_after", 300.0)),
-            precreate_margin=float(data.get("precreate_margin", 1.25)),
-        )
-
-    @classmethod
-    def load(cls, path: Path) -> ShopifySettings:
-        return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
-
-
-def precreate_lead(settings: ShopifySettings, orders: int) -> float:
+def world_lead(settings: ShopifySettings, orders: int) -> float:
     """Store seconds before run second 0 the world should start to pre-create ``orders``."""
-    if settings.orders != "precreate" or not orders:
+    if settings.orders != "precreate":
         return 0.0
-    need = precreate_seconds(orders, settings.create_per_minute, settings.restore_rate)
-    return round(need * settings.precreate_margin + 10.0, 3)
+    return precreate_lead(
+        orders, settings.create_per_minute, settings.restore_rate, settings.precreate_margin
+    )
 
 
 class ShopifyScheduleReplay(ScheduleReplay):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from peakbench.adapters import shopify as sh
@@ -35,6 +36,39 @@ class Verdict:
     error: str | None = None
     throttled: bool = False
     cost: sh.Cost | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShopifySettings:
+    """``RUN/shopify-replay.json``: what the Shopify replay needs besides the schedule."""
+
+    orders: str = "create"
+    """``create`` or ``precreate`` (``replay.shopify.orders``)."""
+    create_per_minute: float | None = None
+    api_version: str = sh.DEFAULT_VERSION
+    bucket_size: float = 1000.0
+    restore_rate: float = 50.0
+    events_first: int = 50
+    late_after: float = 300.0
+    precreate_margin: float = 1.25
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ShopifySettings:
+        rate = data.get("create_per_minute")
+        return cls(
+            orders=str(data.get("orders", "create")),
+            create_per_minute=None if rate is None else float(rate),
+            api_version=str(data.get("api_version", sh.DEFAULT_VERSION)),
+            bucket_size=float(data.get("bucket_size", 1000.0)),
+            restore_rate=float(data.get("restore_rate", 50.0)),
+            events_first=int(data.get("events_first", 50)),
+            late_after=float(data.get("late_after", 300.0)),
+            precreate_margin=float(data.get("precreate_margin", 1.25)),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> ShopifySettings:
+        return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
 
 
 class Pacer:
@@ -131,8 +165,14 @@ def call_line(
     return json.dumps(line, separators=(",", ":"))
 
 
-def precreate_seconds(orders: int, create_per_minute: float | None, restore_rate: float) -> float:
-    """Store seconds the pace alone needs to create ``orders`` orders one after another."""
+def precreate_lead(
+    orders: int, create_per_minute: float | None, restore_rate: float, margin: float
+) -> float:
+    """Store seconds before run second 0 to start creating ``orders`` orders one after another
+    under the pace (an orderCreate every ``60 / create_per_minute`` s, and never faster than
+    the bucket restores a mutation's cost), times ``margin``, plus 10 s."""
+    if not orders:
+        return 0.0
     gap = 60.0 / create_per_minute if create_per_minute else 0.0
     per_order = max(gap, sh.DEFAULT_COST / restore_rate)
-    return orders * per_order
+    return round(orders * per_order * margin + 10.0, 3)
