@@ -1,7 +1,9 @@
 """What the sandbox store is told at start: its plugin, the carriers it may call, its credentials.
 
 ``RUN/store.json`` is ``{"plugin": PluginSpec, "carriers": {"<name>": {"base_url",
-"personality"}}}``; secrets (store credentials, carrier API keys) come from the composition
+"personality"}}, "platform": "woocommerce" | "shopify"}`` (``platform`` optional, default
+``woocommerce``; ``shopify`` builds the Shopify-shaped store and its tracking app,
+:mod:`mocks.shopify`); secrets (store credentials, carrier API keys) come from the composition
 root, never from files.
 """
 
@@ -15,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from peakbench.config.store import PluginSpec
+
+PLATFORMS = ("woocommerce", "shopify")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +38,23 @@ class StoreConfig:
 
     plugin: PluginSpec
     carriers: Mapping[str, CarrierEndpoint]
+    platform: str = "woocommerce"
+    """``woocommerce`` (the REST store and its plugin) or ``shopify`` (:mod:`mocks.shopify`)."""
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> StoreConfig:
         """Validate ``store.json``'s content; raises ValueError with a one-line reason."""
         if not isinstance(data, Mapping):
             raise ValueError("store config: expected a JSON object")
-        plugin = PluginSpec.model_validate(data.get("plugin") or {})
+        platform = data.get("platform", "woocommerce")
+        if platform not in PLATFORMS:
+            raise ValueError(f"store config: platform must be one of {', '.join(PLATFORMS)}")
+        raw_plugin = data.get("plugin") or (
+            {"preset": "tracking-app"} if platform == "shopify" else {}
+        )
+        plugin = PluginSpec.model_validate(raw_plugin)
+        if (platform == "shopify") != (plugin.strategy == "tracking-app"):
+            raise ValueError("store config: the tracking-app preset runs on platform shopify only")
         raw = data.get("carriers") or {}
         if not isinstance(raw, Mapping):
             raise ValueError("store config: 'carriers' must be an object")
@@ -53,7 +67,7 @@ class StoreConfig:
                 base_url=entry["base_url"].rstrip("/"),
                 personality=str(entry.get("personality", "generic")),
             )
-        return cls(plugin=plugin, carriers=carriers)
+        return cls(plugin=plugin, carriers=carriers, platform=str(platform))
 
     @classmethod
     def load(cls, path: Path) -> StoreConfig:
@@ -67,7 +81,7 @@ class StoreConfig:
             )
             for name, c in self.carriers.items()
         }
-        return StoreConfig(plugin=self.plugin, carriers=carriers)
+        return StoreConfig(plugin=self.plugin, carriers=carriers, platform=self.platform)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,9 @@ from pydantic import AliasChoices, Field, model_validator
 
 from peakbench.config.base import Duration, Spec
 
-Preset = Literal["direct-polling", "saas-push", "live-refresh", "well-behaved"]
+Preset = Literal["direct-polling", "saas-push", "live-refresh", "well-behaved", "tracking-app"]
+Platform = Literal["woocommerce", "shopify"]
+ShopifyPlan = Literal["standard", "advanced", "plus", "enterprise"]
 
 PRESETS: dict[str, dict[str, Any]] = {
     # bh-wc-shipment-tracking-updates: hourly, chunks of 35, errors logged and ignored
@@ -21,6 +23,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     # honours Retry-After, backs off with jitter, spreads calls under a daily budget, and
     # stops calling a carrier that keeps refusing (circuit breaker)
     "well-behaved": {"batch_size": 40, "on_throttle": "backoff", "budget_per_day": 250.0},
+    # a Shopify tracking app (AfterShip/ParcelPanel/17TRACK-style): fulfilment webhooks in,
+    # carrier polls (or an aggregator) behind it, fulfillmentEventCreate write-backs out
+    "tracking-app": {"interval": 2 * 3600.0, "batch_size": 40, "on_throttle": "backoff"},
 }
 """Each preset's knobs that differ from the field defaults; a profile's own keys win."""
 
@@ -80,6 +85,19 @@ class PluginSpec(Spec):
     the ``trackship`` personality)."""
     register_retry: Duration = Field(default=300.0, gt=0)
     """saas-push: a transport error is retried once, this much later (TrackShip: 5 min)."""
+    # -- tracking-app (the Shopify sandbox; docs/shopify.md) ------------------------------------
+    app_mode: Literal["poll", "aggregator"] = "poll"
+    """tracking-app: ``poll`` the carriers every ``interval`` in batches of ``batch_size``
+    (``on_throttle`` and the well-behaved guard knobs apply), or register each number with the
+    ``aggregator`` and wait for its pushes."""
+    shopify_plan: ShopifyPlan = "standard"
+    """tracking-app: the store's plan, which sets the app's GraphQL cost bucket."""
+    shopify_restore_rate: float | None = Field(default=None, gt=0)
+    """tracking-app: cost points restored per second (None: the plan's)."""
+    shopify_bucket: float | None = Field(default=None, gt=0)
+    """tracking-app: cost bucket size in points (None: the plan's)."""
+    webhook_timeout: Duration = Field(default=5.0, gt=0)
+    """tracking-app: how long Shopify waits for the app to answer a webhook (5 s)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -102,5 +120,28 @@ the same peak once per candidate and compares them (peakbench/candidates.py)."""
 
 
 class SandboxTarget(Spec):
+    """The built-in sandbox store: WooCommerce-shaped with the reference plugin (default), or
+    Shopify-shaped (``platform: shopify``) with the ``tracking-app`` preset as its app."""
+
     kind: Literal["sandbox"] = "sandbox"
+    platform: Platform = "woocommerce"
     plugin: PluginSpec = PluginSpec()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shopify_runs_the_app(cls, data: Any) -> Any:
+        """A Shopify sandbox without a plugin of its own runs the tracking app."""
+        if isinstance(data, dict) and data.get("platform") == "shopify" and "plugin" not in data:
+            return {**data, "plugin": {"preset": "tracking-app"}}
+        return data
+
+    @model_validator(mode="after")
+    def _preset_fits_platform(self) -> SandboxTarget:
+        app = self.plugin.strategy == "tracking-app"
+        if (self.platform == "shopify") != app:
+            raise ValueError(
+                "plugin.preset: the tracking-app preset runs on platform: shopify, and a "
+                f"shopify sandbox runs only it (got platform {self.platform}, preset "
+                f"{self.plugin.strategy})"
+            )
+        return self
