@@ -206,8 +206,10 @@ class Run:
                 "consumer_key": f"ck_{secrets.token_hex(20)}",
                 "consumer_secret": f"cs_{secrets.token_hex(20)}",
             }
-            if shopify is not None:  # the Shopify-shaped sandbox's Admin API token
+            if shopify is not None:  # the Shopify-shaped sandbox: the replay's and the app's
                 creds["access_token"] = f"shpat_{secrets.token_hex(16)}"
+                creds["app_token"] = f"shpat_{secrets.token_hex(16)}"
+                creds["app_secret"] = secrets.token_hex(16)
             env = {
                 "PEAKBENCH_CARRIER_KEYS": json.dumps(carrier_keys),
                 "PEAKBENCH_STORE_CREDENTIALS": json.dumps(creds),
