@@ -7,26 +7,23 @@ waits for that creation to end instead of failing a request the store would have
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
-
 from gevent.event import Event
 
-H = TypeVar("H")
+from peakbench.adapters.woocommerce import OrderHandle
 
 
-class OrderBook(Generic[H]):
-    """ref → the store's handle of the order (a WooCommerce ``OrderHandle``, a Shopify
-    order), with waiting on creations in flight (gevent world)."""
+class OrderBook:
+    """ref → :class:`OrderHandle`, with waiting on creations in flight (gevent world)."""
 
     def __init__(self) -> None:
-        self._handles: dict[int, H] = {}
+        self._handles: dict[int, OrderHandle] = {}
         self._creating: dict[int, Event] = {}
 
     def begin(self, ref: int) -> None:
         """An order for ``ref`` is being created."""
         self._creating.setdefault(ref, Event())
 
-    def end(self, ref: int, handle: H | None) -> None:
+    def end(self, ref: int, handle: OrderHandle | None) -> None:
         """The creation ended: with the store's handle, or ``None`` when it failed."""
         if handle is not None:
             self._handles[ref] = handle
@@ -34,7 +31,7 @@ class OrderBook(Generic[H]):
         if event is not None:
             event.set()
 
-    def get(self, ref: int, wait_s: float) -> H | None:
+    def get(self, ref: int, wait_s: float) -> OrderHandle | None:
         """The handle for ``ref``; waits up to ``wait_s`` wall seconds for a creation in flight.
 
         ``None`` when the order was never created (not scheduled yet, failed, or timed out).

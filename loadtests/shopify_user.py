@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import IO, Any, ClassVar
+from typing import IO, Any, ClassVar, cast
 
 import gevent
 from locust import task
@@ -38,7 +38,8 @@ class ShopifyReplayUser(ReplayUser):
     pacer: ClassVar[Pacer]
     calls: ClassVar[IO[str]]
     """``journals/shopify.jsonl``: one line per GraphQL call."""
-    book: ClassVar[OrderBook[sh.ShopifyOrder]]
+    book: ClassVar[OrderBook]
+    """ref → :class:`~peakbench.adapters.shopify.ShopifyOrder` (the book is handle-agnostic)."""
 
     _first: float | None = None
 
@@ -93,10 +94,11 @@ class ShopifyReplayUser(ReplayUser):
                     error = str(exc)
             return Outcome(order is not None, status, error)
         finally:
-            self.book.end(item.ref, order)
+            self.book.end(item.ref, cast(Any, order))
 
     def _order(self, item: Item) -> sh.ShopifyOrder | None:
-        return self.book.get(item.ref, self.connection_timeout + self.network_timeout)
+        got = self.book.get(item.ref, self.connection_timeout + self.network_timeout)
+        return cast(sh.ShopifyOrder | None, got)
 
     def _ship(self, item: Item) -> Outcome:
         order = self._order(item)

@@ -49,7 +49,7 @@ class ReplayUser(FastHttpUser):
     ready: ClassVar[Event] = Event()
     """Set once :attr:`replay` exists (a worker waits for its share from the master)."""
     ready_timeout_s: ClassVar[float] = 120.0
-    orders: ClassVar[OrderBook[wc.OrderHandle]]
+    orders: ClassVar[OrderBook]
     store: ClassVar[Storefront]
     """Builds the requests and reads the views of the target store (sandbox or real)."""
 
