@@ -21,6 +21,7 @@ Exit codes: Locust's (0, or 1 when a request failed); 2 when the replay cannot s
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import signal
@@ -43,14 +44,17 @@ from loadtests.shape import KEEP, LocalProbe, MasterProbe, Probe, ReplayShape, l
 from loadtests.sizing import Arrivals, Sizer, load_sizing
 from loadtests.storefront import Storefront
 from loadtests.users import ReplayUser
-from peakbench.adapters.woocommerce import credentials_from_json
+from peakbench.adapters.shopify_pacer import Pacer, ShopifySettings
+from peakbench.adapters.woocommerce import Credentials, credentials_from_json
 from peakbench.clock import WallClock
+from peakbench.config.targets import WooCommerceTarget
 from peakbench.schedule import read_schedule
 
 # Locust runs the User classes and uses the load shape it finds in this module
 __all__ = ["ReplayShape", "ReplayUser"]
 
 CREDENTIALS_ENV = "PEAKBENCH_STORE_CREDENTIALS"
+SHOPIFY_JOURNAL = "shopify.jsonl"
 TICK_S = 1.0
 """Wall seconds between journal flushes, progress files and parent checks."""
 
@@ -98,11 +102,46 @@ def _finish(environment: Environment, close: Any) -> None:
 
 def _arm(replay: Replay, credentials: str) -> None:
     """Hand the replay to the users and let them start."""
-    creds = credentials_from_json(credentials)
     ReplayUser.replay = replay
-    ReplayUser.orders = OrderBook()
-    ReplayUser.store = Storefront(creds, replay.config.target)
+    if replay.config.shopify is not None:
+        _arm_shopify(replay, replay.config.shopify, credentials)
+    else:
+        target = replay.config.target
+        ReplayUser.orders = OrderBook()
+        ReplayUser.store = Storefront(
+            credentials_from_json(credentials),
+            target if isinstance(target, WooCommerceTarget) else None,
+        )
     ReplayUser.ready.set()
+
+
+def _arm_shopify(replay: Replay, settings: ShopifySettings, credentials: str) -> None:
+    """The Shopify user replays: one pacer (cost bucket, create rate) for the process."""
+    from loadtests.shopify_user import ShopifyReplayUser
+
+    token = shopify_token(credentials)
+    ShopifyReplayUser.settings = settings
+    ShopifyReplayUser.token = token
+    ShopifyReplayUser.book = OrderBook()
+    ShopifyReplayUser.store = Storefront(Credentials(token, token))  # scrubs the token
+    ShopifyReplayUser.pacer = Pacer(
+        settings.bucket_size, settings.restore_rate, settings.create_per_minute, replay.clock.now()
+    )
+    calls = replay.config.journal.with_name(SHOPIFY_JOURNAL).open("a", encoding="utf-8")
+    ShopifyReplayUser.calls = calls
+    replay.keep(calls)
+
+
+def shopify_token(credentials: str) -> str:
+    """``access_token`` of the store credentials JSON; ValueError without the secret."""
+    try:
+        data = json.loads(credentials)
+    except ValueError:
+        raise ValueError("store credentials are not valid JSON") from None
+    token = data.get("access_token") if isinstance(data, dict) else None
+    if not isinstance(token, str) or not token:
+        raise ValueError("a Shopify store's credentials need a non-empty 'access_token'")
+    return token
 
 
 @events.init.add_listener
@@ -120,9 +159,18 @@ def _on_init(environment: Environment, **_kw: Any) -> None:
         _fail(f"{CREDENTIALS_ENV} is not set")
     try:
         config = load_config(Path(path))
-        credentials_from_json(raw_credentials or "")
+        if config.shopify is not None:
+            shopify_token(raw_credentials or "")
+        else:
+            credentials_from_json(raw_credentials or "")
     except (OSError, ValueError) as exc:
         _fail(str(exc))
+    if config.shopify is not None:  # the Shopify user replays, alone
+        from loadtests.shopify_user import ShopifyReplayUser
+
+        environment.user_classes = [ShopifyReplayUser]
+        if isinstance(runner, MasterRunner):
+            _fail("a Shopify replay runs in one Locust process (one cost bucket per app)")
     if isinstance(runner, MasterRunner):
         workers = int(getattr(options, "expect_workers", 1) or 1)
         _init_master(environment, runner, config, workers, raw_credentials or "", Path(path))
@@ -145,6 +193,7 @@ def _on_init(environment: Environment, **_kw: Any) -> None:
 
     def _flush(**_kw: Any) -> None:
         replay.journal.flush()
+        replay.flush_extra()
         replay.publish()
 
     environment.events.test_stop.add_listener(_flush)
@@ -185,6 +234,7 @@ def _tick_local(environment: Environment, replay: Replay, parent: int) -> None:
     while not replay.finished:
         gevent.sleep(TICK_S)
         replay.journal.flush()
+        replay.flush_extra()
         replay.publish()
         if _parent_died(environment, parent):
             return

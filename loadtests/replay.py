@@ -11,19 +11,21 @@ yields, so taking an item is atomic without a lock.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 from pydantic import ValidationError
 
 from loadtests.journal import Journal, RowBuffer
+from peakbench.adapters.shopify_pacer import ShopifySettings
 from peakbench.adapters.woocommerce import Observation
 from peakbench.clock import ClockSpec, WallClock
-from peakbench.config.targets import WooCommerceTarget
+from peakbench.config.targets import ShopifyTarget, WooCommerceTarget
 from peakbench.progress import KINDS, Progress, count_kinds, write_atomic
 from peakbench.schedule import Item, read_schedule
 from peakbench.segments import segment_bytes_from_env
@@ -46,8 +48,11 @@ class ReplayConfig:
     """Seed of the generated order bodies."""
     drop_after: float | None = None
     """Store seconds: an item that would start later than this after its due time is dropped."""
-    target: WooCommerceTarget | None = None
-    """A real WooCommerce store (its profile's ``target``, no secrets), or ``None``: the sandbox."""
+    target: WooCommerceTarget | ShopifyTarget | None = None
+    """A real store (its profile's ``target``, no secrets), or ``None``: the sandbox."""
+    shopify: ShopifySettings | None = None
+    """The store speaks Shopify Admin GraphQL (``shopify-replay.json``): the Shopify user
+    replays (:mod:`loadtests.shopify_user`); ``None``: the WooCommerce user."""
 
 
 def partition(items: Iterable[Item], index: int, count: int) -> Iterator[Item]:
@@ -91,6 +96,8 @@ def load_config(path: Path) -> ReplayConfig:
         drop_after = None if data.get(field) is None else float(data[field])
         field = "target"
         target = parse_target(data.get(field))
+        field = "shopify"
+        shopify = ShopifySettings.load(base / data[field]) if data.get(field) else None
     except KeyError as exc:
         missing = field if exc.args[0] == field else f"{field}.{exc.args[0]}"
         raise ValueError(f"{path}: missing field '{missing}'") from None
@@ -106,14 +113,17 @@ def load_config(path: Path) -> ReplayConfig:
         seed,
         drop_after,
         target,
+        shopify,
     )
 
 
-def parse_target(data: object) -> WooCommerceTarget | None:
+def parse_target(data: object) -> WooCommerceTarget | ShopifyTarget | None:
     """``replay.json``'s ``target`` (``None``: the sandbox); ValueError with the first problem."""
     if data is None:
         return None
     try:
+        if isinstance(data, dict) and data.get("kind") == "shopify":
+            return ShopifyTarget.model_validate(data)
         return WooCommerceTarget.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -151,6 +161,8 @@ class Replay:
         self._on_finished = on_finished
         self._in_flight = 0
         self._exhausted = False
+        self._extra: list[IO[str]] = []
+        """Files beside the journal (``shopify.jsonl``), flushed and closed with it."""
 
     @classmethod
     def open(
@@ -171,7 +183,13 @@ class Replay:
         journal = Journal(config.journal, segment_bytes)
         if config.progress is not None:
             config.progress.parent.mkdir(parents=True, exist_ok=True)
-        return cls(config, read_schedule(config.schedule), scheduled, journal, on_finished)
+        items = read_schedule(config.schedule)
+        if config.shopify is not None and config.shopify.orders == "precreate":
+            # every order is taken (and created) first, before run second 0, then the rest
+            path = config.schedule
+            orders = (i for i in read_schedule(path) if i.kind == "order")
+            items = itertools.chain(orders, (i for i in read_schedule(path) if i.kind != "order"))
+        return cls(config, items, scheduled, journal, on_finished)
 
     @property
     def finished(self) -> bool:
@@ -236,7 +254,18 @@ class Replay:
         if self.config.progress is not None:
             write_atomic(self.config.progress, self.progress.snapshot(self.clock.now()))
 
+    def keep(self, extra: IO[str]) -> None:
+        """Flush ``extra`` with the journal and close it with the replay."""
+        self._extra.append(extra)
+
+    def flush_extra(self) -> None:
+        for extra in self._extra:
+            if not extra.closed:
+                extra.flush()
+
     def close(self) -> None:
         """Flush the journal and publish the final progress."""
         self.journal.close()
+        for extra in self._extra:
+            extra.close()
         self.publish()

@@ -40,6 +40,7 @@ from peakbench.report.explain import explain
 from peakbench.report.support import support_figures
 from peakbench.resources import resources_summary
 from peakbench.schedule import read_schedule
+from peakbench.shopify_figures import shopify_summary
 from peakbench.slo import evaluate
 from peakbench.timeline import TimelineModel, journey
 from peakbench.validity import invalid_reasons, push_summary
@@ -249,6 +250,7 @@ def analyse(
         )
         if profile.probe is not None
         else None,
+        "shopify": shopify_summary(root),
         "skipped_journal_lines": skipped.lines,
         "resources": resources_summary(root, profile.resources),
         "partial": partial,

@@ -63,6 +63,7 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     baseline = _baseline(args.baseline, profile.slo, validating=True)
     _environment()
     _refuse_target(profile, args.allow_production)
+    _shopify(profile, 1, validating=True)
     carriers = ", ".join(c.name for c in profile.carriers)
     console.print(
         f"{args.profile}: ok — profile '{profile.name}', carriers {carriers}, "
@@ -148,6 +149,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         )
     baseline = _baseline(args.baseline, profile.slo)
     credentials = _preflight(profile, args.allow_production)
+    token = _shopify(profile, max(scale.processes, 2 if scale.master else 1))
     if credentials is not None:
         from peakbench.preflight import with_products
 
@@ -180,6 +182,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         baseline=baseline,
         scale=scale,
         credentials=credentials,
+        shopify_token=token,
     )
     return run.execute().exit_code
 
@@ -190,18 +193,13 @@ def _refuse_target(profile: Profile, allow_production: bool) -> None:
     from peakbench.target import refusal
 
     target = profile.target
-    if isinstance(target, ShopifyTarget):
-        raise UsageError(
-            "peakbench run cannot drive a shopify target yet (no Shopify replay user); "
-            "use kind: woocommerce or sandbox, or `peakbench target check` for this store"
-        )
-    if not isinstance(target, WooCommerceTarget):
+    if not isinstance(target, WooCommerceTarget | ShopifyTarget):
         return
     reason = refusal(target, allow_production)
     if reason:
         raise UsageError(reason)
     if profile.candidates:
-        raise UsageError("candidates compare sandbox plugins: a woocommerce target runs its own")
+        raise UsageError(f"candidates compare sandbox plugins: a {target.kind} target runs its own")
 
 
 def _preflight(profile: Profile, allow_production: bool) -> Credentials | None:
@@ -217,6 +215,18 @@ def _preflight(profile: Profile, allow_production: bool) -> Credentials | None:
     try:
         return woocommerce_credentials(target, os.environ)
     except TargetRefused as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _shopify(profile: Profile, processes: int, validating: bool = False) -> str | None:
+    """A Shopify run's refusals (UsageError) and a real store's token (peakbench/shopify_run)."""
+    from peakbench.shopify_run import preflight
+
+    try:
+        return preflight(profile, processes, {} if validating else os.environ)
+    except ValueError as exc:
+        if validating and str(exc).startswith("missing credentials"):
+            return None  # validate leaves credentials to run and target check
         raise UsageError(str(exc)) from None
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from peakbench.config.profile import Profile
-from peakbench.config.targets import WooCommerceTarget
+from peakbench.config.targets import ShopifyTarget, WooCommerceTarget
 from peakbench.loadgen import Scale
+from peakbench.shopify_run import SETTINGS_FILE
 
 
 def locustfile() -> Path:
@@ -43,6 +44,7 @@ def store_config(profile: Profile, fleet: dict[str, Any]) -> dict[str, Any]:
     fleet's ready file)."""
     personalities = {c.name: c.personality for c in profile.carriers}
     return {
+        "platform": getattr(profile.target, "platform", "woocommerce"),
         "plugin": profile.target.plugin.model_dump(mode="json"),
         "carriers": {
             name: {"base_url": c["base_url"], "personality": personalities.get(name)}
@@ -63,7 +65,7 @@ def store_argv(python: str, root: Path) -> list[str]:
 
 
 def replay_config(
-    root: Path, profile: Profile, scale: Scale, real: WooCommerceTarget | None
+    root: Path, profile: Profile, scale: Scale, real: WooCommerceTarget | ShopifyTarget | None
 ) -> dict[str, Any]:
     """``replay.json``: what the Locust processes replay, where they write, and how the load
     shape sizes the pool (``users: auto | N``, min/max, headroom)."""
@@ -82,4 +84,6 @@ def replay_config(
     if real is not None:
         # the store's settings, never its secrets (Locust gets those in its environment)
         replay["target"] = real.model_dump(mode="json")
+    if (root / SETTINGS_FILE).exists():  # a Shopify store: the Shopify user replays
+        replay["shopify"] = SETTINGS_FILE
     return replay

@@ -37,7 +37,7 @@ from peakbench.analysis import analyse
 from peakbench.children import Child, ChildError
 from peakbench.clock import ClockSpec, WallClock
 from peakbench.config.profile import Profile
-from peakbench.config.targets import WooCommerceTarget
+from peakbench.config.targets import ShopifyTarget, WooCommerceTarget
 from peakbench.faults import (
     CHILD_DIED,
     DISK_FULL,
@@ -64,6 +64,8 @@ from peakbench.report.explain import explain
 from peakbench.resources import ResourceSampler
 from peakbench.results import new_run_dir, redact, run_record, write_json
 from peakbench.schedule import write_schedule
+from peakbench.shopify_run import SETTINGS_FILE, precreate_wall_s, speaks_shopify
+from peakbench.shopify_run import plan as shopify_plan
 from peakbench.slo import regate
 from peakbench.watch import Stop, Watch, exit_text
 
@@ -102,12 +104,18 @@ class Run:
         scale: Scale | None = None,
         credentials: Credentials | None = None,
         policy: FaultPolicy | None = None,
+        shopify_token: str | None = None,
     ) -> None:
         self.profile = profile
-        self.real = profile.target if isinstance(profile.target, WooCommerceTarget) else None
-        if self.real is not None and credentials is None:
+        target = profile.target
+        self.real = target if isinstance(target, WooCommerceTarget | ShopifyTarget) else None
+        if isinstance(target, WooCommerceTarget) and credentials is None:
             raise ValueError("a woocommerce target needs its credentials")
+        if isinstance(target, ShopifyTarget) and not shopify_token:
+            raise ValueError("a shopify target needs its access token")
         self.credentials = credentials
+        self.shopify_token = shopify_token
+        """A real Shopify store's Admin API token (environment only, never a file)."""
         self.scale = scale or Scale()
         """How many Locust processes replay the schedule, and where (``--processes``, ...)."""
         self.baseline = baseline
@@ -155,6 +163,9 @@ class Run:
         self.faults = FaultLog(root / FAULTS_FILE)
         self._phase("planning")
         write_schedule(root / "schedule.csv", plan.items)
+        shopify = shopify_plan(profile, plan.items) if speaks_shopify(profile) else None
+        if shopify is not None:  # the Shopify replay's settings (mocks/virtual, loadtests)
+            write_json(root / SETTINGS_FILE, {**shopify.settings, "lead": shopify.lead})
         pace = (
             "in virtual time"
             if profile.virtual
@@ -169,19 +180,25 @@ class Run:
         if profile.virtual:  # store time is the world's loop time: no wall anchor, scale 1
             clock = ClockSpec(profile.start_epoch, 1.0, 0.0)
         else:
+            # orders pre-created for a Shopify store are created before run second 0
+            early = precreate_wall_s(shopify, profile.clock.scale) if shopify else 0.0
             clock = ClockSpec(
                 profile.start_epoch,
                 profile.clock.scale,
-                time.time() + profile.replay.warmup_wall_s,
+                time.time() + profile.replay.warmup_wall_s + early,
             )
         write_json(root / "run.json", run_record(profile, clock, self.source, self.argv))
         write_json(root / "clock.json", clock.to_json())
         write_json(root / "fleet.json", profile.fleet.model_dump(mode="json"))
-        if self.credentials is not None:
+        if self.credentials is not None or self.shopify_token is not None:
             # a real store's plugin brings its own carrier keys: the fleet accepts those the
             # caller's PEAKBENCH_CARRIER_KEYS names, or any (docs/staging-wordpress.md)
             c = self.credentials
-            creds = {"consumer_key": c.consumer_key, "consumer_secret": c.consumer_secret}
+            creds = (
+                {"consumer_key": c.consumer_key, "consumer_secret": c.consumer_secret}
+                if c is not None
+                else {"access_token": str(self.shopify_token)}
+            )
             env = {"PEAKBENCH_STORE_CREDENTIALS": json.dumps(creds)}
         else:
             carrier_keys = {c.name: [f"pk_{secrets.token_hex(12)}"] for c in profile.carriers}
@@ -189,6 +206,10 @@ class Run:
                 "consumer_key": f"ck_{secrets.token_hex(20)}",
                 "consumer_secret": f"cs_{secrets.token_hex(20)}",
             }
+            if shopify is not None:  # the Shopify-shaped sandbox: the replay's and the app's
+                creds["access_token"] = f"shpat_{secrets.token_hex(16)}"
+                creds["app_token"] = f"shpat_{secrets.token_hex(16)}"
+                creds["app_secret"] = secrets.token_hex(16)
             env = {
                 "PEAKBENCH_CARRIER_KEYS": json.dumps(carrier_keys),
                 "PEAKBENCH_STORE_CREDENTIALS": json.dumps(creds),
@@ -435,7 +456,7 @@ class Run:
         return end
 
     def _launch(self, root: Path, env: dict[str, str], stop: Stop) -> None:
-        store_url = self.real.url if self.real is not None else None
+        store_url = real_url(self.real) if self.real is not None else None
         mocks = self._child(
             root, "mocks", mocks_argv(sys.executable, root, store_url), env, "mocks.ready.json"
         )
@@ -445,7 +466,9 @@ class Run:
         if self.real is None:
             self._phase("store")
         base_url = (
-            self.real.url if self.real is not None else self._launch_store(root, env, fleet, stop)
+            real_url(self.real)
+            if self.real is not None
+            else self._launch_store(root, env, fleet, stop)
         )
         self._phase("locust")
         self._start_locust(root, base_url, env)
@@ -542,3 +565,8 @@ class Run:
             figures.poll(wall.now())
         watch.close()
         return max(0.0, min(wall.now(), duration))
+
+
+def real_url(target: WooCommerceTarget | ShopifyTarget) -> str:
+    """A real store's base URL (a Shopify store's ``https://<shop>``)."""
+    return target.url if isinstance(target, WooCommerceTarget) else f"https://{target.shop}"

@@ -13,6 +13,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from peakbench.children import Child
+from peakbench.config.targets import WooCommerceTarget
 from peakbench.faults import (
     DISK_FULL,
     HANG,
@@ -171,7 +172,9 @@ class Watch:
 def queue_sampler(run: Run, root: Path) -> QueueSampler | None:
     """A queue sampler for a real WooCommerce target whose profile has ``queue_probe``."""
     target = run.real
-    if target is None or target.queue_probe is None or run.credentials is None:
+    if not isinstance(target, WooCommerceTarget) or target.queue_probe is None:
+        return None
+    if run.credentials is None:
         return None
     wall = run._wall
     if wall is None:

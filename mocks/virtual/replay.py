@@ -105,6 +105,20 @@ class ScheduleReplay:
                 ok, status, error, seen = await self._view(item)
         except Exception as exc:  # a bug here must cost one item, not the whole replay
             ok, status, error, seen = False, 0, f"replay error: {exc!r}", None
+        self._record(item, start, self.clock.now(), ok, status, error, seen)
+
+    def _record(
+        self,
+        item: Item,
+        start: float,
+        end: float,
+        ok: bool,
+        status: int,
+        error: str | None,
+        seen: wc.Observation | None,
+        late: bool = False,
+    ) -> None:
+        """Journal and count one executed item (run seconds)."""
         view = None
         if item.kind == "view" or item.kind == "probe":
             view = (
@@ -112,11 +126,10 @@ class ScheduleReplay:
                 if seen is not None
                 else (item.tracking_number, None, None, None)
             )
-        end = self.clock.now()
         self._rows.append(
-            (item.kind, item.ref, item.t, start, end, ok, status, False, error, view, False)
+            (item.kind, item.ref, item.t, start, end, ok, status, late, error, view, False)
         )
-        self.progress.record(item.kind, ok, start - item.t, False)
+        self.progress.record(item.kind, ok, start - item.t, late)
         if len(self._rows) >= self._max_buffered:
             self._flush()
 

@@ -19,6 +19,7 @@ from pydantic import (
 from peakbench.config.advise import AdviseSpec
 from peakbench.config.base import Duration, Probability, Spec
 from peakbench.config.fleet import CarrierSpec, FleetSpec, ListenSpec, TruthSpec
+from peakbench.config.shopify_replay import ShopifyReplaySpec
 from peakbench.config.store import Candidates, SandboxTarget
 from peakbench.config.support import SupportSpec
 from peakbench.config.targets import Target
@@ -330,6 +331,8 @@ class ReplaySpec(Spec):
     time) after its due time, like k6's dropped iterations; ``None`` never drops."""
     warmup_wall_s: float = Field(default=6.0, ge=1.0, le=120.0)
     """Wall seconds between launching the children and run second 0."""
+    shopify: ShopifyReplaySpec = ShopifyReplaySpec()
+    """Shopify targets: create orders on schedule or before the window (config/shopify_replay)."""
 
     @model_validator(mode="before")
     @classmethod

@@ -13,6 +13,7 @@ from peakbench.report.clocks import pace
 from peakbench.report.explain import explain
 from peakbench.report.labels import check_label, check_value, plugin_text, stale_after
 from peakbench.report.units import at, duration, money, share
+from peakbench.shopify_figures import shopify_lines
 
 
 def _d(value: float | None) -> str:
@@ -229,6 +230,8 @@ def render_summary(console: Console, summary: dict[str, Any]) -> None:
     caveat = (summary.get("refresh_latency_s") or {}).get("caveat")
     if caveat:
         console.print(f"[yellow]caveat:[/] refresh latency: {caveat}", highlight=False)
+    for line in shopify_lines(summary):  # how a Shopify run's orders were created, its throttles
+        console.print(f"[cyan]shopify:[/] {line}", highlight=False, soft_wrap=True)
     for reason in summary["invalid_reasons"]:
         console.print(f"[yellow]invalid:[/] {reason}", highlight=False)
     for finding in (summary.get("resources") or {}).get("findings", []):

@@ -35,6 +35,7 @@ from peakbench.report.labels import plugin_text, stale_after
 from peakbench.report.page import figure_html, page, table_html
 from peakbench.report.series import read_series
 from peakbench.report.units import at, duration, instant, money, start_epoch
+from peakbench.shopify_figures import shopify_lines
 
 REPORT = "report.html"
 CANDIDATES = "-candidates-"
@@ -94,6 +95,7 @@ def _header(summary: dict[str, Any], record: dict[str, Any], run_dir: Path) -> s
     ]
     if summary.get("partial"):
         rows.insert(8, ("partial", "yes: the run was interrupted"))  # after validity
+    rows += [("shopify", line) for line in shopify_lines(summary)]  # orders and throttles
     candidate = candidate_name(summary, run_dir)
     if candidate:
         rows.insert(2, ("candidate", candidate))

@@ -25,6 +25,7 @@ from peakbench.report.console import (
 from peakbench.report.labels import plugin_text, stale_after
 from peakbench.report.page import Cell, table_rows
 from peakbench.report.units import at, duration
+from peakbench.shopify_figures import shopify_lines
 
 SUMMARY_MD = "summary.md"
 MARKS = {"PASSED": "✅", "FAILED": "❌", "INVALID": "⚠️"}
@@ -105,6 +106,9 @@ def render_markdown(summary: dict[str, Any], report: Path | None = None) -> str:
         "",
     ]
     lines += outage_lines(summary) or ["None."]
+    shopify = shopify_lines(summary)
+    if shopify:  # how a Shopify run's orders were created, and its GraphQL throttles
+        lines += ["", "### Shopify", "", *(f"- {line}" for line in shopify)]
     where = f"`{report}`" if report is not None else "`report.html` in the run folder"
     lines += [
         "",
