@@ -468,3 +468,24 @@ async def test_timeouts_and_errors_are_recorded_and_ignored(
 
 def _action(args: dict[str, Any], hook: str = POLL_HOOK, attempts: int = 1) -> QueuedAction:
     return QueuedAction(id=0, hook=hook, args=args, scheduled_t=0.0, attempts=attempts)
+
+
+@pytest.mark.anyio
+async def test_a_store_started_before_second_zero_polls_on_the_grid_of_one_started_at_zero(
+    db: StoreDB, clock: ManualClock, carrier: FakeCarrier
+) -> None:
+    """The wall-time store starts in the warm-up, before the run's second 0; its ticks and its
+    first scheduling pass fall at 0, 60, … as in the virtual world, which starts at 0."""
+    clock.t = -249.0
+    plugin = make_plugin(db, clock, batch_size=35, interval=3600)
+    plugin.ensure_scheduled()
+    assert plugin.queue.next_cron == 0.0
+    assert await plugin.queue.cron_step() is None  # nothing fires in the warm-up
+    due = db.conn.execute("SELECT scheduled_t FROM actions WHERE hook = ?", (SCHEDULE_HOOK,))
+    assert [r[0] for r in due] == [0.0]
+    clock.t = 0.0
+    plugin.queue.on_traffic(0.0)
+    assert await plugin.queue.cron_step() is not None
+    assert plugin.queue.next_cron == 60.0
+    started_late = ActionQueue(db, ManualClock(t=125.0), tick=60.0)
+    assert started_late.next_cron == 125.0  # a restart mid-run ticks from its own start

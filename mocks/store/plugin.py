@@ -161,9 +161,10 @@ class Plugin:
     # -- lifecycle --------------------------------------------------------------------------------
 
     def ensure_scheduled(self) -> None:
-        """Make sure the recurring scheduling action exists (first pass: now)."""
+        """Make sure the recurring scheduling action exists (first pass: now, or the run's
+        second 0 for a store started before it, as the queue's ticks)."""
         if self.polls and not self.queue.open_args(SCHEDULE_HOOK):
-            self.queue.schedule(SCHEDULE_HOOK, {}, self.clock.now())
+            self.queue.schedule(SCHEDULE_HOOK, {}, max(self.clock.now(), 0.0))
 
     async def start(self) -> None:
         """Recover the queue after a restart and start the WP-Cron runner task."""

@@ -110,8 +110,10 @@ class ActionQueue:
         self.cron = cron
         self.handlers: dict[str, Handler] = {}
         self.runs = 0
-        self.next_cron = clock.now()
-        """Run second the next WP-Cron run is due."""
+        self.next_cron = max(clock.now(), 0.0)
+        """Run second the next WP-Cron run is due. A store started before the run's second 0
+        (the wall-time warm-up) ticks from 0, on the grid of a store started at 0 (the
+        virtual world): the two clocks' polls then fall at the same instants."""
         self.last_traffic = -math.inf
         """Run second of the latest store request (``on_traffic``)."""
         self._traffic = asyncio.Event()
