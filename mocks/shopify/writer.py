@@ -6,6 +6,11 @@ needs the same behaviour without blocking the loop. This class reuses the adapte
 (:func:`~peakbench.adapters.shopify.request`, :func:`~peakbench.adapters.shopify.parse_response`,
 :class:`~peakbench.adapters.shopify.CostBucket`, :func:`~peakbench.adapters.shopify.throttle_wait`)
 and differs only in I/O: an httpx client the caller supplies and ``clock.sleep``.
+
+With a ``journal`` (a text file the caller owns), every GraphQL call is one line in the format
+of the replay's ``journals/shopify.jsonl`` (:func:`peakbench.adapters.shopify_pacer.call_line`,
+phase ``app``): a run's ``journals/shopify-app.jsonl``, which the summary's ``shopify.app``
+reads (the app's THROTTLED answers and the store seconds it waited for its bucket).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TextIO
 
 import httpx
 
@@ -27,6 +33,7 @@ from peakbench.adapters.shopify import (
     request,
     throttle_wait,
 )
+from peakbench.adapters.shopify_pacer import Verdict, call_line
 from peakbench.clock import Clock
 
 
@@ -55,6 +62,7 @@ class AsyncShopifyClient:
         version: str = DEFAULT_VERSION,
         timeout: float = 10.0,
         max_retries: int = 5,
+        journal: TextIO | None = None,
     ) -> None:
         self.client = client
         self.base_url = base_url.rstrip("/")
@@ -66,6 +74,12 @@ class AsyncShopifyClient:
         self.max_retries = max_retries
         self.estimates: dict[str, float] = {}
         self.counters = WriterCounters()
+        self.journal = journal
+
+    def _journal(self, op: str, start: float, waited: float, status: int, verdict: Verdict) -> None:
+        if self.journal is not None:
+            line = call_line(op, 0, "app", start, self.clock.now(), waited, status, verdict)
+            self.journal.write(line + "\n")
 
     async def _wait(self, seconds: float) -> None:
         if seconds > 0:
@@ -74,12 +88,15 @@ class AsyncShopifyClient:
 
     async def execute(self, op: Operation) -> Result:
         """Send ``op``; ShopifyError on HTTP/GraphQL errors or after ``max_retries`` throttles."""
+        backoff = 0.0  # the throttle wait before a retry counts as this call's wait
         for _ in range(self.max_retries + 1):
             cost = self.estimates.get(op.name, DEFAULT_COST)
-            await self._wait(self.bucket.delay(cost, self.clock.now()))
+            delay = self.bucket.delay(cost, self.clock.now())
+            await self._wait(delay)
             self.bucket.spend(cost, self.clock.now())
             req = request(op, self._token, self.version)
             self.counters.requests += 1
+            start = self.clock.now()
             try:
                 resp = await self.client.post(
                     self.base_url + req.path,
@@ -90,17 +107,28 @@ class AsyncShopifyClient:
                 body = resp.json()
             except (httpx.HTTPError, ValueError) as exc:
                 self.counters.errors += 1
+                self._journal(op.name, start, delay + backoff, 0, Verdict(error=type(exc).__name__))
                 raise ShopifyError(f"{op.name}: {type(exc).__name__}") from None
             result = parse_response(body) if isinstance(body, Mapping) else None
             if result is not None and result.cost is not None:
                 self.bucket.observe(result.cost, self.clock.now())
                 if result.cost.requested > 0:
                     self.estimates[op.name] = result.cost.requested
-            if (result is not None and result.throttled) or resp.status_code == 429:
+            cost_info = result.cost if result is not None else None
+            throttled = (result is not None and result.throttled) or resp.status_code == 429
+            failed = not throttled and (
+                not 200 <= resp.status_code < 300
+                or result is None
+                or bool(result.errors and result.data is None)
+            )
+            error = f"HTTP {resp.status_code}" if failed else None
+            verdict = Verdict(throttled=throttled, cost=cost_info, error=error)
+            self._journal(op.name, start, delay + backoff, resp.status_code, verdict)
+            if throttled:
                 self.counters.throttled += 1
-                cost_info = result.cost if result is not None else None
                 wait = throttle_wait(cost_info) if cost_info else 1.0
-                await self._wait(math.ceil(wait * 1000) / 1000)
+                backoff = math.ceil(wait * 1000) / 1000
+                await self._wait(backoff)
                 continue
             if not 200 <= resp.status_code < 300 or result is None:
                 self.counters.errors += 1
