@@ -39,10 +39,11 @@ from mocks.shopify.bucket import Plan
 from mocks.shopify.store import ShopifyStore
 from mocks.shopify.trackapp import TrackingApp
 from mocks.shopify.webhooks import Subscription, WebhookSender
-from mocks.shopify.writer import AsyncShopifyClient
+from mocks.shopify.writer import app_client
 from mocks.store.config import StoreConfig
 from mocks.store.db import StoreDB
-from peakbench.adapters.shopify import DEFAULT_VERSION, CostBucket
+from peakbench.adapters.shopify import DEFAULT_VERSION
+from peakbench.adapters.shopify_client import CostBucket
 from peakbench.clock import Clock
 
 SHOP_DOMAIN = "peakbench-sandbox.myshopify.com"
@@ -148,7 +149,8 @@ def build_shopify(
         page_url=lambda row: base + page_path(row.order_key),
         on_fulfillment=sender.emit,
     )
-    writer = AsyncShopifyClient(
+    journal_file = journal.open("w", encoding="utf-8") if journal is not None else None
+    writer = app_client(
         client,
         base,
         credentials.app_token,
@@ -156,7 +158,7 @@ def build_shopify(
         CostBucket(app_plan.maximum, app_plan.restore_rate, clock.now()),
         timeout=spec.request_timeout,
         max_retries=20,
-        journal=journal.open("w", encoding="utf-8") if journal is not None else None,
+        journal=journal_file,
     )
     app = TrackingApp(
         spec,
@@ -179,5 +181,5 @@ def build_shopify(
         on_stop=(lambda: sandbox.stop()) if lifespan else None,
         stats=app.stats,
     )
-    sandbox = ShopifySandbox(store, store_app, app, sender, writer.journal)
+    sandbox = ShopifySandbox(store, store_app, app, sender, journal_file)
     return sandbox
