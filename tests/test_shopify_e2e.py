@@ -103,3 +103,16 @@ def test_no_token_reaches_the_results(runs: dict[str, Run]) -> None:
         for path in root.rglob("*"):
             if path.is_file() and path.suffix in (".json", ".jsonl", ".md", ".html", ".log"):
                 assert not SECRET.search(path.read_text(errors="replace")), path
+
+
+def test_the_fleet_starts_with_a_real_shopify_stores_credentials() -> None:
+    """A real Shopify run gives its children ``{"access_token"}`` only: the fleet's push wiring
+    takes that as no REST keys (pushes go to the store's app) instead of refusing to start."""
+    from mocks.push.wiring import push_wiring
+    from peakbench.config.fleet import FleetSpec
+
+    fleet = FleetSpec.model_validate({"seed": 1, "carriers": [{"name": "generic"}]})
+    env = {"PEAKBENCH_STORE_CREDENTIALS": json.dumps({"access_token": "shpat_x"})}
+    assert push_wiring(fleet, env, None, None).store_credentials is None
+    with pytest.raises(ValueError, match="consumer_key"):
+        push_wiring(fleet, {"PEAKBENCH_STORE_CREDENTIALS": '{"key": "x"}'}, None, None)
