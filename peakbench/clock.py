@@ -112,9 +112,13 @@ class LoopClock:
 
     virtual = True
 
-    def __init__(self, start_epoch: float, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, start_epoch: float, loop: asyncio.AbstractEventLoop, at: float = 0.0
+    ) -> None:
+        """``at``: the run second :meth:`now` reads first (negative: a lead before run second
+        0, e.g. a Shopify replay pre-creating its orders)."""
         self._loop = loop
-        self._t0 = loop.time()
+        self._t0 = loop.time() - at
         self._spec = ClockSpec(start_epoch=start_epoch, scale=1.0, wall_epoch=0.0)
 
     @property

@@ -61,7 +61,10 @@ def store_argv(python: str, root: Path) -> list[str]:
         "--clock", str(root / "clock.json"),
         "--db", str(root / "store.sqlite"),
         "--ready-file", str(root / "store.ready.json"),
-    ]  # fmt: skip
+    ] + (  # a Shopify store's tracking app journals its GraphQL calls (summary shopify.app)
+        ["--app-journal", str(root / "journals" / "shopify-app.jsonl")]
+        if (root / SETTINGS_FILE).exists() else []
+    )  # fmt: skip
 
 
 def replay_config(

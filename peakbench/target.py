@@ -31,6 +31,7 @@ from peakbench.adapters import shopify as sh
 from peakbench.adapters import woocommerce as wc
 from peakbench.adapters.readout import needs_credentials, observe, readout_request
 from peakbench.adapters.request import Request
+from peakbench.adapters.shopify_client import CostBucket, ShopifyClient
 from peakbench.clock import ClockSpec, WallClock
 from peakbench.config.profile import Profile
 from peakbench.config.store import SandboxTarget
@@ -301,8 +302,8 @@ def check_shopify(
         )
         return response.status_code, json_or_none(response)
 
-    bucket = sh.CostBucket(target.bucket_size, target.restore_rate, now())
-    client = sh.ShopifyClient(
+    bucket = CostBucket(target.bucket_size, target.restore_rate, now())
+    client = ShopifyClient(
         send, token, version=target.api_version, bucket=bucket, now=now, sleep=sleep
     )
     order: sh.ShopifyOrder | None = None

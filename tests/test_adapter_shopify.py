@@ -20,6 +20,7 @@ import respx
 
 from peakbench.adapters import shopify as sh
 from peakbench.adapters.request import Request
+from peakbench.adapters.shopify_client import CostBucket, ShopifyClient
 from peakbench.adapters.woocommerce import Observation
 
 SHOP = "peak-dev.myshopify.com"
@@ -134,7 +135,7 @@ class FakeClock:
         self.t += seconds
 
 
-def _client(clock: FakeClock, available: float = 1000.0) -> sh.ShopifyClient:
+def _client(clock: FakeClock, available: float = 1000.0) -> ShopifyClient:
     def send(request: Request) -> tuple[int, Any]:
         response = httpx.request(
             request.method,
@@ -144,9 +145,9 @@ def _client(clock: FakeClock, available: float = 1000.0) -> sh.ShopifyClient:
         )
         return response.status_code, response.json()
 
-    bucket = sh.CostBucket(1000.0, 50.0, clock.now())
+    bucket = CostBucket(1000.0, 50.0, clock.now())
     bucket.available = available
-    return sh.ShopifyClient(send, TOKEN, bucket=bucket, now=clock.now, sleep=clock.sleep)
+    return ShopifyClient(send, TOKEN, bucket=bucket, now=clock.now, sleep=clock.sleep)
 
 
 def _by_operation(answers: dict[str, list[dict]], seen: list[dict]) -> Any:
@@ -286,7 +287,7 @@ def test_parse_tracking_before_any_fulfilment_and_after_delivery() -> None:
 
 
 def test_cost_bucket_restores_over_time_and_resyncs_from_the_server() -> None:
-    bucket = sh.CostBucket(100.0, 10.0, now=0.0)
+    bucket = CostBucket(100.0, 10.0, now=0.0)
     bucket.spend(95.0, now=0.0)
     assert bucket.delay(25.0, now=0.0) == pytest.approx(2.0)
     assert bucket.delay(25.0, now=2.0) == 0.0

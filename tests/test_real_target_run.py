@@ -157,8 +157,11 @@ def test_a_production_looking_host_is_refused(tmp_path: Path) -> None:
     assert "shop.example.com" in line and "--allow-production" in line
 
 
-def test_a_shopify_run_is_refused(tmp_path: Path) -> None:
+def test_a_shopify_run_faster_than_the_create_limit_is_refused(tmp_path: Path) -> None:
+    """A real Shopify store runs (docs/targets.md), but not a schedule that creates orders faster
+    than ``replay.shopify.create_per_minute`` allows: one line, exit 2, nothing started."""
     profile = _profile("http://127.0.0.1:9", 9)
     profile["target"] = {"kind": "shopify", "shop": "peak-dev.myshopify.com", "staging": True}
+    profile.setdefault("replay", {})["shopify"] = {"orders": "create", "create_per_minute": 0.5}
     line = _refused(tmp_path, profile, _env(PEAKBENCH_SHOPIFY_TOKEN="shpat_x"))
-    assert "shopify" in line
+    assert "create_per_minute is 0.5" in line and "precreate" in line

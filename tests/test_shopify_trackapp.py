@@ -16,7 +16,7 @@ from mocks.app import create_carrier_app
 from mocks.journal import Journal
 from mocks.push.wiring import PushWiring
 from mocks.shopify.build import ShopifyCredentials, build_shopify
-from mocks.store.config import CarrierEndpoint, Credentials, StoreConfig
+from mocks.store.config import CarrierEndpoint, StoreConfig
 from mocks.store.db import StoreDB
 from mocks.virtual.loop import run as run_virtual
 from mocks.virtual.transport import InProcess, url
@@ -228,11 +228,13 @@ def test_the_virtual_world_builds_the_shopify_store_when_the_config_says_so(
         {"platform": "shopify", "carriers": {"acme": {"base_url": "http://unused"}}}
     )
     write_schedule(tmp_path / "schedule.csv", [])
+    (tmp_path / "shopify-replay.json").write_text('{"orders": "create"}')
     clock = ClockSpec(start_epoch=START, scale=1.0, wall_epoch=0.0)
+    creds = ShopifyCredentials.from_json({"consumer_key": "ck_w", "consumer_secret": "cs_w"})
 
     async def main() -> tuple[float, bool]:
         return await run_world(
-            tmp_path, fleet, store, clock, WorldSpec(3600.0, 1), Credentials("ck_w", "cs_w"),
+            tmp_path, fleet, store, clock, WorldSpec(3600.0, 1), creds,
             {"acme": [KEY]}, PushWiring(), DEFAULT_SEGMENT_BYTES,
         )  # fmt: skip
 

@@ -78,7 +78,10 @@ def push_wiring(
             credentials = json.loads(raw)
         except ValueError:
             raise ValueError("PEAKBENCH_STORE_CREDENTIALS is not JSON") from None
-        if not isinstance(credentials, dict) or not {"consumer_key", "consumer_secret"} <= set(
+        if isinstance(credentials, dict) and "access_token" in credentials:
+            if not {"consumer_key", "consumer_secret"} <= set(credentials):
+                credentials = None  # a real Shopify store: pushes go to its app, no REST keys
+        elif not isinstance(credentials, dict) or not {"consumer_key", "consumer_secret"} <= set(
             credentials
         ):
             raise ValueError(

@@ -27,7 +27,8 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 import httpx
 from starlette.applications import Starlette
@@ -38,10 +39,11 @@ from mocks.shopify.bucket import Plan
 from mocks.shopify.store import ShopifyStore
 from mocks.shopify.trackapp import TrackingApp
 from mocks.shopify.webhooks import Subscription, WebhookSender
-from mocks.shopify.writer import AsyncShopifyClient
+from mocks.shopify.writer import app_client
 from mocks.store.config import StoreConfig
 from mocks.store.db import StoreDB
-from peakbench.adapters.shopify import DEFAULT_VERSION, CostBucket
+from peakbench.adapters.shopify import DEFAULT_VERSION
+from peakbench.adapters.shopify_client import CostBucket
 from peakbench.clock import Clock
 
 SHOP_DOMAIN = "peakbench-sandbox.myshopify.com"
@@ -93,6 +95,8 @@ class ShopifySandbox:
     store_app: Starlette
     app: TrackingApp
     sender: WebhookSender
+    journal: TextIO | None = None
+    """The app's GraphQL journal (``journal=`` of :func:`build_shopify`), closed by ``stop``."""
 
     async def start(self) -> None:
         await self.app.start()
@@ -100,6 +104,8 @@ class ShopifySandbox:
     async def stop(self) -> None:
         await self.sender.close()
         await self.app.stop()
+        if self.journal is not None:
+            self.journal.close()
 
 
 def build_shopify(
@@ -112,13 +118,16 @@ def build_shopify(
     store_url: str,
     app_url: str | None = None,
     lifespan: bool = True,
+    journal: Path | None = None,
 ) -> ShopifySandbox:
     """The Shopify store and its tracking app over ``db``.
 
     ``store_url``: where the app reaches the store (and the base of ``statusPageUrl``);
     ``app_url``: where the store reaches the app (None: the app is mounted in the store app at
     :data:`APP_MOUNT`, one process). ``client`` carries every request between them and to
-    the carriers. ``lifespan``: the store app's lifespan starts and stops the app."""
+    the carriers. ``lifespan``: the store app's lifespan starts and stops the app.
+    ``journal``: where the app journals each of its GraphQL calls (a run's
+    ``journals/shopify-app.jsonl``; None: nowhere)."""
     spec = config.plugin
     plan = Plan.of(spec.shopify_plan)
     app_plan = Plan.of(spec.shopify_plan, spec.shopify_restore_rate, spec.shopify_bucket)
@@ -140,7 +149,8 @@ def build_shopify(
         page_url=lambda row: base + page_path(row.order_key),
         on_fulfillment=sender.emit,
     )
-    writer = AsyncShopifyClient(
+    journal_file = journal.open("w", encoding="utf-8") if journal is not None else None
+    writer = app_client(
         client,
         base,
         credentials.app_token,
@@ -148,6 +158,7 @@ def build_shopify(
         CostBucket(app_plan.maximum, app_plan.restore_rate, clock.now()),
         timeout=spec.request_timeout,
         max_retries=20,
+        journal=journal_file,
     )
     app = TrackingApp(
         spec,
@@ -170,5 +181,5 @@ def build_shopify(
         on_stop=(lambda: sandbox.stop()) if lifespan else None,
         stats=app.stats,
     )
-    sandbox = ShopifySandbox(store, store_app, app, sender)
+    sandbox = ShopifySandbox(store, store_app, app, sender, journal_file)
     return sandbox

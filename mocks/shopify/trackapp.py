@@ -2,10 +2,10 @@
 
 It learns of parcels from Shopify's ``fulfillments/create`` webhooks (``POST /webhooks``,
 HMAC-verified with the app's secret; a bad signature is a 401), finds their scans, and writes
-each new scan back to the store as one ``fulfillmentEventCreate`` through
-:class:`~mocks.shopify.writer.AsyncShopifyClient`, one write at a time, under the app's cost
-bucket. Two limits shape what customers see: the carrier's quota on the way in and Shopify's
-cost bucket on the way out.
+each new scan back to the store as one ``fulfillmentEventCreate`` through the adapter's
+:class:`~peakbench.adapters.shopify_client.AsyncShopifyClient`, one write at a time, under the
+app's cost bucket. Two limits shape what customers see: the carrier's quota on the way in and
+Shopify's cost bucket on the way out.
 
 - ``app_mode: poll``: every ``interval`` the open parcels of each carrier are split into
   ``batch_size`` batches (:func:`mocks.store.policy.plan_polls`), each posted to the carrier's
@@ -37,12 +37,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mocks.shopify.webhooks import verify
-from mocks.shopify.writer import AsyncShopifyClient
 from mocks.store.config import CarrierEndpoint
 from mocks.store.db import StoreDB
 from mocks.store.policy import CARRIER_BATCH_LIMIT, Reply, chunks, classify, on_refusal, plan_polls
 from mocks.store.presets import Guard, register_body, webhook_tracking
 from peakbench.adapters.shopify import ShopifyError, create_event
+from peakbench.adapters.shopify_client import AsyncShopifyClient
 from peakbench.clock import Clock
 from peakbench.config.store import PluginSpec
 

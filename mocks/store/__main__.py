@@ -67,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
         f"needs {CREDENTIALS_ENV}",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    serve.add_argument(
+        "--app-journal",
+        type=Path,
+        help="platform: shopify: journal each of the tracking app's GraphQL calls here (JSONL)",
+    )
     return parser
 
 
@@ -96,7 +101,7 @@ def _announce(
         if config.platform == "shopify":
             rows = [
                 ("GraphQL", f"{url}/admin/api/2025-07/graphql.json (X-Shopify-Access-Token: "
-                 "mocks.shopify.build.ShopifyCredentials.derive(key, secret).access_token)"),
+                 "the credentials' access_token, else ShopifyCredentials.from_json(pair)'s)"),
                 ("pages", f"{url}/<shop id>/orders/<order token> (Order.statusPageUrl)"),
                 ("app", f"{url}/apps/tracking/health"),
             ]  # fmt: skip
@@ -133,11 +138,18 @@ def main(argv: list[str] | None = None) -> int:
         if alone and not (os.environ.get(CREDENTIALS_ENV) or "").strip():
             folder = args.db.parent if args.db else Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
             db = args.db or folder / "store.sqlite"
+            credentials: Credentials | dict[str, Any]
             credentials, path = _generated_credentials(folder)
             source = f"generated into {path} (0600); set {CREDENTIALS_ENV} to choose them"
         else:
-            pair = credentials_from_env(os.environ.get(CREDENTIALS_ENV))
-            credentials = Credentials(pair.consumer_key, pair.consumer_secret)
+            raw = os.environ.get(CREDENTIALS_ENV)
+            pair = credentials_from_env(raw)
+            # the whole object: a Shopify store reads its tokens from it (ShopifyCredentials)
+            credentials = {
+                **json.loads(raw or "{}"),
+                "consumer_key": pair.consumer_key,
+                "consumer_secret": pair.consumer_secret,
+            }
             source = f"from {CREDENTIALS_ENV}"
             db = args.db or Path(tempfile.mkdtemp(prefix=TEMP_PREFIX)) / "store.sqlite"
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -148,8 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"store: WARNING: {warning} (default 127.0.0.1)", file=sys.stderr)
     on_ready = _announce(config, db, source) if alone else None
     return serve_store(
-        config, clock, db, args.ready_file, args.host, credentials, keys, on_ready=on_ready
-    )
+        config, clock, db, args.ready_file, args.host, credentials, keys, on_ready=on_ready,
+        app_journal=args.app_journal,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

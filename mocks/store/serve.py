@@ -69,18 +69,21 @@ async def _serve(
     host: str,
     credentials: Credentials,
     on_ready: Callable[[dict[str, Any]], None] | None,
+    shopify: ShopifyCredentials | None,
+    app_journal: Path | None,
 ) -> bool:
     clock = WallClock(clock_spec)
     sock = listen(host)
     app: Any
-    if config.platform == "shopify":  # the Shopify store with its tracking app mounted in it
+    if shopify is not None:  # the Shopify store with its tracking app mounted in it
         app = build_shopify(
             config,
             db,
             clock,
-            ShopifyCredentials.derive(credentials.consumer_key, credentials.consumer_secret),
+            shopify,
             httpx.AsyncClient(trust_env=False),
             store_url=base_url(host, sock.getsockname()[1]),
+            journal=app_journal,
         ).store_app
     else:
         app = create_store_app(
@@ -115,13 +118,16 @@ def serve_store(
     credentials: Credentials | Mapping[str, Any] | None = None,
     carrier_keys: Mapping[str, Sequence[str]] | None = None,
     on_ready: Callable[[dict[str, Any]], None] | None = None,
+    app_journal: Path | None = None,
 ) -> int:
     """Serve the sandbox store until SIGTERM/SIGINT or the parent's death; returns an exit code.
 
     ``config`` is ``store.json``'s content (or a parsed :class:`StoreConfig`); with ``platform:
     shopify`` it serves the Shopify store (:mod:`mocks.shopify`, its tracking app under
-    ``/apps/tracking``, tokens derived from ``credentials``); ``credentials`` the consumer
-    key/secret the REST API accepts; ``carrier_keys`` the API keys per carrier (the
+    ``/apps/tracking``; its tokens are ``credentials``' ``access_token``, ``app_token`` and
+    ``app_secret``, read by :meth:`ShopifyCredentials.from_json`, which derives them from a bare
+    pair); ``credentials`` the consumer key/secret the REST API accepts; ``app_journal``: where
+    the Shopify app journals its GraphQL calls; ``carrier_keys`` the API keys per carrier (the
     plugin uses the first); ``ready_file`` and ``on_ready`` get ``{"pid", "port", "base_url"}``
     once it listens. Returns 0 after a clean shutdown, 1 when the server never started.
     """
@@ -135,10 +141,18 @@ def serve_store(
     creds = (
         credentials if isinstance(credentials, Credentials) else Credentials.from_json(credentials)
     )
+    shopify = None
+    if cfg.platform == "shopify":
+        pair = {"consumer_key": creds.consumer_key, "consumer_secret": creds.consumer_secret}
+        shopify = ShopifyCredentials.from_json(
+            pair if isinstance(credentials, Credentials) else credentials
+        )
     db = StoreDB(db_path)
     try:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            started = runner.run(_serve(cfg, clock_spec, db, ready_file, host, creds, on_ready))
+            started = runner.run(
+                _serve(cfg, clock_spec, db, ready_file, host, creds, on_ready, shopify, app_journal)
+            )
     finally:
         db.close()
     return 0 if started else 1

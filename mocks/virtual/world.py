@@ -30,14 +30,19 @@ from mocks.journal import Journal
 from mocks.push.wiring import PushWiring, push_wiring, start_pushes
 from mocks.recovery import journal_path
 from mocks.serve import parse_keys
-from mocks.shopify.build import ShopifySandbox
+from mocks.shopify.build import ShopifyCredentials, ShopifySandbox
 from mocks.store.app import create_store_app
 from mocks.store.config import CarrierEndpoint, Credentials, StoreConfig
 from mocks.store.db import StoreDB
 from mocks.store.plugin import Plugin
 from mocks.virtual import loop as virtual_loop
 from mocks.virtual.replay import ScheduleReplay
-from mocks.virtual.shopify_world import APP_HOST, build_virtual_shopify
+from mocks.virtual.shopify_world import (
+    APP_HOST,
+    build_virtual_shopify,
+    clock_start,
+    shopify_replay,
+)
 from mocks.virtual.transport import Direct, InProcess, url
 from peakbench.adapters.woocommerce import Credentials as StoreCredentials
 from peakbench.clock import ClockSpec, LoopClock
@@ -75,14 +80,21 @@ async def run_world(
     store: StoreConfig,
     clock_spec: ClockSpec,
     spec: WorldSpec,
-    credentials: Credentials,
+    credentials: Credentials | ShopifyCredentials,
     carrier_keys: Mapping[str, Sequence[str]],
     push: PushWiring,
     segment_bytes: int,
 ) -> tuple[float, bool]:
-    """Run the world of the run folder ``root`` to ``spec.duration``; (end, finished)."""
+    """Run the world of the run folder ``root`` to ``spec.duration``; (end, finished).
+    ``credentials``: the store's (:class:`ShopifyCredentials` when it speaks Shopify)."""
     loop = asyncio.get_running_loop()
-    clock = LoopClock(clock_spec.start_epoch, loop)
+    items = list(read_schedule(root / "schedule.csv"))
+    if (store.platform == "shopify") != isinstance(credentials, ShopifyCredentials):
+        raise ValueError("a Shopify store takes ShopifyCredentials, a WooCommerce one Credentials")
+    orders = sum(item.kind == "order" for item in items)
+    # a Shopify replay pre-creating its orders starts the clock before run second 0
+    at = clock_start(root, orders) if store.platform == "shopify" else 0.0
+    clock = LoopClock(clock_spec.start_epoch, loop, at)
     journal_dir = root / "journals"
     journal_dir.mkdir(parents=True, exist_ok=True)
     journals: list[Journal] = []
@@ -112,29 +124,31 @@ async def run_world(
     plugin_client = httpx.AsyncClient(transport=transport, trust_env=False)  # Shopify's I/O
     plugin: Plugin | ShopifySandbox
     push_to = url(STORE_HOST)
-    if store.platform == "shopify":  # the Shopify store and its tracking app (docs/shopify.md)
+    scheduled = count_kinds(item.kind for item in items)
+    replay: ScheduleReplay
+    if isinstance(credentials, ShopifyCredentials):  # the Shopify store and app (docs/shopify.md)
         plugin = build_virtual_shopify(
-            store, endpoints, db, clock, credentials, transport, plugin_client, STORE_HOST
-        )
-        store_app: Any = plugin.store_app
+            store, endpoints, db, clock, credentials, transport, plugin_client, STORE_HOST,
+            journal_dir,
+        )  # fmt: skip
         push_to = url(APP_HOST)  # aggregators push to the app, not to the store
+        replay = shopify_replay(root, clock, plugin, credentials, scheduled, segment_bytes)
     else:
         plugin = Plugin(store.plugin, endpoints, db, clock, client=Direct(hosts))
         store_app = create_store_app(db, plugin, clock, credentials)
         transport.add(STORE_HOST, store_app)
+        replay = ScheduleReplay(
+            clock,
+            store_app,
+            StoreCredentials(credentials.consumer_key, credentials.consumer_secret),
+            journal_dir / "replay.jsonl",
+            root / "progress.json",
+            scheduled,
+            seed=0,
+            segment_bytes=segment_bytes,
+        )
     stop = asyncio.Event()
     wiring = PushWiring(push.secrets, push.store_credentials, push_to, transport)
-    items = list(read_schedule(root / "schedule.csv"))
-    replay = ScheduleReplay(
-        clock,
-        store_app,
-        StoreCredentials(credentials.consumer_key, credentials.consumer_secret),
-        journal_dir / "replay.jsonl",
-        root / "progress.json",
-        count_kinds(item.kind for item in items),
-        seed=0,
-        segment_bytes=segment_bytes,
-    )
     parent = os.getppid()
     published = [time.monotonic()]
 
@@ -191,7 +205,12 @@ def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
         raw = environ.get("PEAKBENCH_STORE_CREDENTIALS")
         if not raw:
             raise ValueError("PEAKBENCH_STORE_CREDENTIALS is not set")
-        credentials = Credentials.from_json(json.loads(raw))
+        data = json.loads(raw)
+        credentials: Credentials | ShopifyCredentials = (
+            ShopifyCredentials.from_json(data)
+            if store.platform == "shopify"
+            else Credentials.from_json(data)
+        )
         push = push_wiring(fleet, environ, url(STORE_HOST), None)
         segment_bytes = segment_bytes_from_env(environ)
     except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -9,17 +9,15 @@ Shopify limits by calculated query cost (shopify.dev/docs/apps/build/apis/graphq
 rate-limits): every response carries ``extensions.cost`` (``requestedQueryCost``,
 ``actualQueryCost``, ``throttleStatus{maximumAvailable, currentlyAvailable, restoreRate}``);
 a request whose cost exceeds what is available fails with an error whose
-``extensions.code`` is ``THROTTLED``. :class:`CostBucket` mirrors the server's leaky bucket so
-a client waits *before* it would be throttled; :class:`ShopifyClient` drives a transport the
-caller supplies (httpx, Locust) with an injectable clock and sleep. Operations and parsers are
-pure.
+``extensions.code`` is ``THROTTLED``. Operations and parsers are pure; the cost bucket's mirror
+and the clients that wait on it (blocking for Locust and the target check, asyncio for the
+sandbox's tracking app) are :mod:`peakbench.adapters.shopify_client`.
 """
 
 from __future__ import annotations
 
-import math
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -385,107 +383,3 @@ def parse_tracking(data: Mapping[str, Any] | None) -> Tracking:
         str(latest["deliveredAt"]) if latest.get("deliveredAt") else None,
         numbers,
     )
-
-
-# -- the cost bucket and the client ---------------------------------------------------------------
-
-
-class CostBucket:
-    """The client's mirror of Shopify's leaky bucket (points, points per second).
-
-    It restores at ``restore_rate`` up to ``maximum``, is charged the requested cost when a
-    request leaves, and is re-synchronised from each response's ``throttleStatus`` (the server
-    is the truth; it refunds requested − actual).
-    """
-
-    def __init__(self, maximum: float, restore_rate: float, now: float) -> None:
-        self.maximum = maximum
-        self.restore_rate = restore_rate
-        self.available = maximum
-        self._at = now
-
-    def _restore(self, now: float) -> None:
-        elapsed = max(0.0, now - self._at)
-        self.available = min(self.maximum, self.available + elapsed * self.restore_rate)
-        self._at = now
-
-    def delay(self, cost: float, now: float) -> float:
-        """Seconds to wait before a request of ``cost`` points fits (0 when it fits now)."""
-        self._restore(now)
-        need = min(cost, self.maximum) - self.available
-        return 0.0 if need <= 0 else need / self.restore_rate
-
-    def spend(self, cost: float, now: float) -> None:
-        self._restore(now)
-        self.available -= cost
-
-    def observe(self, cost: Cost, now: float) -> None:
-        if cost.maximum > 0 and cost.restore_rate > 0:
-            self.maximum, self.restore_rate = cost.maximum, cost.restore_rate
-            self.available, self._at = cost.available, now
-
-
-Send = Callable[[Request], tuple[int, Any]]
-"""Sends a request, returns (HTTP status, parsed JSON body or None)."""
-
-
-class ShopifyClient:
-    """Executes operations through ``send``, waiting on the cost bucket before each request
-    and, on THROTTLED, for the time the restore rate implies; ``sleep``/``now`` are injectable
-    (wall seconds)."""
-
-    def __init__(
-        self,
-        send: Send,
-        token: str,
-        *,
-        version: str = DEFAULT_VERSION,
-        bucket: CostBucket,
-        now: Callable[[], float],
-        sleep: Callable[[float], None],
-        max_retries: int = 5,
-    ) -> None:
-        self.send = send
-        self._token = token
-        self.version = version
-        self.bucket = bucket
-        self.now = now
-        self.sleep = sleep
-        self.max_retries = max_retries
-        self.estimates: dict[str, float] = {}
-        """Last ``requestedQueryCost`` per operation name."""
-        self.waited = 0.0
-        """Total seconds slept for the bucket or a throttle."""
-
-    def _wait(self, seconds: float) -> None:
-        if seconds > 0:
-            self.waited += seconds
-            self.sleep(seconds)
-
-    def execute(self, op: Operation) -> Result:
-        """Send ``op`` and return its result; ShopifyError on HTTP/GraphQL errors or after
-        ``max_retries`` throttled attempts."""
-        for _ in range(self.max_retries + 1):
-            cost = self.estimates.get(op.name, DEFAULT_COST)
-            self._wait(self.bucket.delay(cost, self.now()))
-            self.bucket.spend(cost, self.now())
-            status, body = self.send(request(op, self._token, self.version))
-            result = parse_response(body) if isinstance(body, Mapping) else None
-            if result is not None and result.cost is not None:
-                self.bucket.observe(result.cost, self.now())
-                if result.cost.requested > 0:
-                    self.estimates[op.name] = result.cost.requested
-            if result is not None and result.throttled:
-                wait = throttle_wait(result.cost) if result.cost else 1.0
-                self._wait(math.ceil(wait * 1000) / 1000)
-                continue
-            if status == 429:  # throttled without a GraphQL body: wait a second's restore
-                self._wait(1.0)
-                continue
-            if not 200 <= status < 300 or result is None:
-                detail = "; ".join(result.errors) if result and result.errors else "no JSON"
-                raise ShopifyError(f"HTTP {status}: {detail}")
-            if result.errors and result.data is None:
-                raise ShopifyError("; ".join(result.errors))
-            return result
-        raise ShopifyError(f"{op.name}: still throttled after {self.max_retries} retries")

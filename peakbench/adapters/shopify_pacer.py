@@ -1,7 +1,7 @@
 """When a Shopify replay's GraphQL calls may leave, and what each answer means (sans-I/O).
 
 One :class:`Pacer` per replay process (the cost bucket is one per app and store): it mirrors
-the store's leaky bucket (:class:`~peakbench.adapters.shopify.CostBucket`) and keeps
+the store's leaky bucket (:class:`~peakbench.adapters.shopify_client.CostBucket`) and keeps
 ``orderCreate`` under the profile's create rate (``replay.shopify.create_per_minute``). A caller
 *reserves* a slot before it sends (:meth:`Pacer.reserve`, atomic: concurrent users get
 successive slots), waits until the slot, marks the call sent (:meth:`Pacer.sent`), and hands the
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from peakbench.adapters import shopify as sh
+from peakbench.adapters.shopify_client import CostBucket
 
 CREATE = "orderCreate"
 MAX_RETRIES = 5
@@ -81,7 +82,7 @@ class Pacer:
         create_per_minute: float | None,
         now: float,
     ) -> None:
-        self.bucket = sh.CostBucket(bucket_size, restore_rate, now)
+        self.bucket = CostBucket(bucket_size, restore_rate, now)
         self.create_gap = 60.0 / create_per_minute if create_per_minute else 0.0
         """Store seconds between two ``orderCreate`` calls (0: unpaced)."""
         self.estimates: dict[str, float] = {}
