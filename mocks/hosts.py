@@ -14,9 +14,9 @@ import json
 import logging
 from collections.abc import Sequence
 
-from mocks._asgi import Receive, Scope, Send, send_response
+from mocks._asgi import Receive, Scope, Send, lifespan, send_response
 from mocks.admin import FleetAdmin
-from mocks.app import CarrierApp, lifespan
+from mocks.app import CarrierApp
 
 log = logging.getLogger("mocks.hosts")
 
