@@ -37,7 +37,7 @@ from mocks._asgi import (
     read_body,
     send_response,
 )
-from mocks.admin import CarrierAdmin
+from mocks.admin.routes import CarrierAdmin
 from mocks.behaviours.pipeline import Pipeline, Refusal, build_pipeline
 from mocks.carriers import make_personality
 from mocks.carriers.base import Ask, Personality, Reply

@@ -3,7 +3,8 @@
 The graph is built once per session (:func:`graph`) over the three packages, with
 ``TYPE_CHECKING`` imports counted (a type-only import is still a dependency a reader follows).
 A contract is a small function over it; add one as a test that calls :func:`cycles_within`,
-:func:`imports_between` or the graph itself, and fails with the offending import lines.
+:func:`imports_leaving`, :func:`imports_between` or the graph itself, and fails with the
+offending import lines.
 """
 
 from __future__ import annotations
@@ -14,6 +15,15 @@ import grimp
 import pytest
 
 PACKAGES = ("peakbench", "mocks", "loadtests")
+
+MOCKS_PARTS = {
+    "mocks.admin": ("mocks._asgi", "mocks.journal"),
+    "mocks.behaviours": (),
+    "mocks.carriers": ("mocks.push.schedule",),
+    "mocks.push": ("mocks.app",),
+}
+"""Subpackage of ``mocks`` → the only other ``mocks`` modules (or packages) it may import, as its
+``__init__`` docstring says."""
 
 
 @pytest.fixture(scope="session")
@@ -92,6 +102,21 @@ def imports_between(
     return lines
 
 
+def imports_leaving(graph: grimp.ImportGraph, package: str, allowed: Iterable[str]) -> list[str]:
+    """Imports from modules of ``package`` to modules of its top-level package outside it that
+    are not ``allowed`` (each allowed name covers the module and everything below it)."""
+    top = package.split(".")[0]
+    inside = modules_of(graph, package)
+    permitted = set().union(*(modules_of(graph, a) for a in allowed))
+    outside = modules_of(graph, top) - inside - permitted
+    return [
+        f"{source} -> {target} (line {detail['line_number']})"
+        for source in sorted(inside)
+        for target in sorted(graph.find_modules_directly_imported_by(source) & outside)
+        for detail in graph.get_import_details(importer=source, imported=target)
+    ]
+
+
 def describe_cycle(graph: grimp.ImportGraph, component: list[str]) -> str:
     """One cycle as its modules and the import lines that close it."""
     members = set(component)
@@ -129,3 +154,12 @@ def test_mocks_never_imports_loadtests(graph: grimp.ImportGraph) -> None:
     """The mock servers stand alone from the load generator (Locust, gevent): ``mocks`` may
     import ``peakbench`` but never ``loadtests``."""
     assert not imports_between(graph, ["mocks"], ["loadtests"])
+
+
+@pytest.mark.parametrize("package", sorted(MOCKS_PARTS))
+def test_each_part_of_mocks_imports_only_what_its_docstring_allows(
+    graph: grimp.ImportGraph, package: str
+) -> None:
+    """The parts the servers are built from stay below them: behaviours import no other part of
+    ``mocks``, personalities only the push schedule, the admin surface not the carrier app."""
+    assert not imports_leaving(graph, package, MOCKS_PARTS[package])

@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document of the mock fleet's admin API (:mod:`mocks.admin`), built once;
+"""The OpenAPI 3.1 document of the mock fleet's admin API (:mod:`mocks.admin.routes`), built once;
 behaviour schemas come from the config models, so the document follows them."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from mocks.behaviour_specs import spec_adapter  # the admin validates with the same adapter
+from mocks.admin.specs import spec_adapter  # the admin validates with the same adapter
 
 PREFIX = "/__admin/"
 

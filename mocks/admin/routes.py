@@ -30,9 +30,9 @@ from urllib.parse import parse_qs
 from pydantic import ValidationError
 
 from mocks._asgi import TOO_LARGE, Receive, Scope, Send, read_body, send_response
-from mocks.behaviour_specs import list_adapter, spec_adapter, validation_message
+from mocks.admin.openapi import openapi_document
+from mocks.admin.specs import list_adapter, spec_adapter, validation_message
 from mocks.journal import Journal
-from mocks.openapi import openapi_document
 from peakbench.clock import Clock
 from peakbench.config.behaviours import AnyBehaviourSpec
 from peakbench.config.fleet import CarrierSpec

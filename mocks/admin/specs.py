@@ -1,5 +1,5 @@
 """Behaviour specs as the admin API reads them: the pydantic adapters that validate a list or
-one spec (the OpenAPI document takes its schemas from the same adapter, :mod:`mocks.openapi`),
+one spec (the OpenAPI document takes its schemas from the same adapter, :mod:`mocks.admin.openapi`),
 and the one-line message naming each bad field."""
 
 from __future__ import annotations
