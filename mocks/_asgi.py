@@ -99,3 +99,21 @@ async def wait_disconnect(receive: Receive) -> None:
     """Return once the client is gone, reading and discarding any request body meanwhile."""
     while (await receive())["type"] != "http.disconnect":
         pass
+
+
+def hung_up(send: Send) -> bool:
+    """Whether the connection behind uvicorn's ``send`` is already closed (a write to it then
+    fails before the server has noticed the disconnect)."""
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    return transport is not None and bool(transport.is_closing())
+
+
+async def lifespan(receive: Receive, send: Send) -> None:
+    """Acknowledge startup and shutdown: the mocks have nothing to set up."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

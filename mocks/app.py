@@ -7,9 +7,9 @@ keeps per-parcel state; the answer is a pure function of the tracking number and
 of arrival.
 
 How a refusal reaches the client (``Refusal.form``): ``reply`` is worded by the personality
-(its throttle signature, its ban, its 5xx envelope); ``waf`` is a CDN's HTML denial page;
-``reset`` aborts the TCP connection with no response; ``hang`` sends nothing until the client
-gives up or ``hang_s`` store seconds pass, then closes. Journal ``status`` is 0 when no
+(its throttle signature, its ban, its 5xx envelope); ``reset`` aborts the TCP connection;
+``waf`` (a CDN's HTML page) and ``hang`` are sent as :mod:`mocks.refusal_forms` says, and so are
+mangled answers. Journal ``status`` is 0 when no
 response was sent. A mangled answer (malformed, truncated, slow body) is journaled with outcome
 ``error`` and cause ``fault:<form>``: the caller did not get a usable answer.
 
@@ -18,7 +18,6 @@ Admin routes live under ``/__admin/`` (see :mod:`mocks.admin`): no auth, not jou
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import math
@@ -33,15 +32,17 @@ from mocks._asgi import (
     Scope,
     Send,
     drop_connection,
+    hung_up,
+    lifespan,
     read_body,
     send_response,
-    wait_disconnect,
 )
-from mocks.admin import CarrierAdmin
-from mocks.behaviours.pipeline import Mangle, Pipeline, Refusal, build_pipeline
+from mocks.admin.routes import CarrierAdmin
+from mocks.behaviours.pipeline import Pipeline, Refusal, build_pipeline
 from mocks.carriers import make_personality
 from mocks.carriers.base import Ask, Personality, Reply
 from mocks.journal import BLOCKED, ERROR, OK, THROTTLED, Journal
+from mocks.refusal_forms import HTML, hang, send_mangled, waf_headers, waf_page
 from peakbench.clock import Clock
 from peakbench.config.behaviours import AnyBehaviourSpec
 from peakbench.config.fleet import CarrierSpec, FleetSpec
@@ -56,10 +57,6 @@ NO_RESPONSE = 0
 OUTCOMES = {"quota": THROTTLED, "concurrency": THROTTLED, "ban": BLOCKED, "fault": ERROR}
 """Journal outcome of a refusal, by its kind."""
 
-SLOW_BODY_CHUNKS = 16
-"""A slow body is dribbled in at most this many pieces."""
-
-_HTML = (b"content-type", b"text/html; charset=utf-8")
 _BUG = b'{"error":{"code":"internal","message":"bug"}}'
 
 log = logging.getLogger("mocks.app")
@@ -137,7 +134,7 @@ class CarrierApp:
             except ConnectionDropped:
                 raise
             except Exception:  # a bug must cost one request, never the server
-                if _hung_up(send):  # the client left while we answered: nothing went wrong
+                if hung_up(send):  # the client left while we answered: nothing went wrong
                     return
                 log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
                 with contextlib.suppress(Exception):  # the response may have started already
@@ -246,14 +243,14 @@ class CarrierApp:
                 t, route, label, ip, numbers, NO_RESPONSE, outcome, refusal.cause, hang_s
             )
             if form == "hang":
-                await self._hang(receive, hang_s)
+                await hang(receive, hang_s, self.clock)
             await drop_connection(send, receive, reset=form == "reset")
             return None
         personality = self.personality
         if form == "waf":
             page = waf_page(refusal.status, t)
             headers = waf_headers(refusal.status, t)
-            return Reply(refusal.status, page, refusal.cause, len(ask.numbers), headers), _HTML
+            return Reply(refusal.status, page, refusal.cause, len(ask.numbers), headers), HTML
         if refusal.kind == "ban":
             reply = personality.blocked(ask, refusal.status, refusal.retry_after)
         elif refusal.kind == "fault":
@@ -299,106 +296,7 @@ class CarrierApp:
         )
         if delay > 0:
             await self.clock.sleep(delay)
-        await self._mangled(mangle, reply, receive, send)
-
-    async def _mangled(self, mangle: Mangle, reply: Reply, receive: Receive, send: Send) -> None:
-        """Send ``reply`` broken the way ``mangle`` says: ``malformed`` (invalid JSON),
-        ``truncated`` (the first ``cut`` of the body; with ``honest`` a Content-Length to
-        match, a parse error, else the full length promised and the connection closed, a
-        transport error), ``slow-body`` (dribbled over ``body_s``)."""
-        body = reply.body
-        form = mangle.form
-        if form == "malformed":
-            # a closing bracket of the wrong kind: invalid in every JSON parser
-            broken = body[:-1] + b",]" if body else b"{"
-            await send_response(send, reply.status, broken, reply.headers, self._content_type)
-            return
-        start = {
-            "type": "http.response.start",
-            "status": reply.status,
-            "headers": [self._content_type, (b"content-length", b"%d" % len(body)), *reply.headers],
-        }
-        if form == "truncated":
-            kept = body[: int(len(body) * mangle.cut)]
-            if mangle.honest:
-                await send_response(send, reply.status, kept, reply.headers, self._content_type)
-                return
-            # promise the whole body, send part of it, hang up: the client's read fails
-            await send(start)
-            await send({"type": "http.response.body", "body": kept, "more_body": True})
-            await drop_connection(send, receive, reset=False)
-            return
-        # slow-body: headers now, the body dribbled over body_s store seconds
-        await send(start)
-        pieces = max(1, min(SLOW_BODY_CHUNKS, len(body)))
-        step = -(-len(body) // pieces)
-        pause = mangle.body_s / pieces
-        for i in range(0, len(body), step):
-            if pause > 0:
-                await self.clock.sleep(pause)
-            more = i + step < len(body)
-            await send(
-                {"type": "http.response.body", "body": body[i : i + step], "more_body": more}
-            )
-        if not body:
-            await send({"type": "http.response.body", "body": b""})
-
-    async def _hang(self, receive: Receive, hang_s: float) -> None:
-        """Send nothing until the client disconnects or ``hang_s`` store seconds pass (0:
-        only the client ends it)."""
-        if hang_s <= 0:
-            await wait_disconnect(receive)
-            return
-        gone = asyncio.ensure_future(wait_disconnect(receive))
-        timer = asyncio.ensure_future(self.clock.sleep(hang_s))
-        try:
-            await asyncio.wait((gone, timer), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            gone.cancel()
-            timer.cancel()
-
-
-def _hung_up(send: Send) -> bool:
-    """Whether the connection behind uvicorn's ``send`` is already closed (a write to it then
-    fails before the server has noticed the disconnect)."""
-    transport = getattr(getattr(send, "__self__", None), "transport", None)
-    return transport is not None and bool(transport.is_closing())
-
-
-async def lifespan(receive: Receive, send: Send) -> None:
-    """Acknowledge startup and shutdown: the mocks have nothing to set up."""
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-
-
-def waf_page(status: int, t: float) -> bytes:
-    """A CDN's HTML denial page: Cloudflare's "1015 rate limited" for 429, else Akamai's
-    "Access Denied", with a reference number as they print one."""
-    reference = f"{int(t * 1000) & 0xFFFFFFFF:08x}"
-    if status == 429:
-        return (
-            "<!DOCTYPE html>\n<html><head><title>Access denied | rate limited</title></head>"
-            '<body><div id="cf-error-details"><h1>Error 1015</h1>'
-            "<h2>You are being rate limited</h2><p>The owner of this website has banned you "
-            f"temporarily from accessing this website.</p><p>Ray ID: {reference}</p>"
-            "</div></body></html>\n"
-        ).encode()
-    return (
-        "<HTML><HEAD>\n<TITLE>Access Denied</TITLE>\n</HEAD><BODY>\n<H1>Access Denied</H1>\n"
-        "\nYou don't have permission to access this resource on this server.<P>\n"
-        f"Reference&#32;&#35;18&#46;{reference}\n</BODY>\n</HTML>\n"
-    ).encode()
-
-
-def waf_headers(status: int, t: float) -> tuple[tuple[bytes, bytes], ...]:
-    if status == 429:
-        return ((b"server", b"cloudflare"), (b"cf-ray", b"%08x-IAD" % (int(t * 1000) & 0xFFFFFFFF)))
-    return ((b"server", b"AkamaiGHost"), (b"connection", b"close"))
+        await send_mangled(send, receive, mangle, reply, self._content_type, self.clock)
 
 
 def create_carrier_app(

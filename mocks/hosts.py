@@ -4,7 +4,7 @@ A store whose plugin calls ``https://api.aftership.com`` reaches the mock throug
 a proxy or a URL rewrite, but the Host header still says which vendor it meant; the router
 hands the request to the carrier app claiming that host (``CarrierSpec.host_names``). A request
 for a host nobody claims gets 421 Misdirected Request with a JSON error listing the hosts served;
-``/__admin/`` goes to the fleet admin (:class:`mocks.admin.FleetAdmin`).
+``/__admin/`` goes to the fleet admin (:class:`mocks.admin.routes.FleetAdmin`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import json
 import logging
 from collections.abc import Sequence
 
-from mocks._asgi import Receive, Scope, Send, send_response
-from mocks.admin import FleetAdmin
-from mocks.app import CarrierApp, lifespan
+from mocks._asgi import Receive, Scope, Send, lifespan, send_response
+from mocks.admin.routes import FleetAdmin
+from mocks.app import CarrierApp
 
 log = logging.getLogger("mocks.hosts")
 

@@ -7,9 +7,9 @@ admitted requests, blocks count throttled ones as violations and start the same 
 same run seconds. A caller banned before the restart is still banned after it; a daily quota
 spent stays spent; store time passes while the server is down, as it did for the carrier.
 
-Beside the journals, ``mocks.state.json`` (the *state manifest*, written atomically at start and
-whenever a carrier's behaviours are reset or replaced through the admin API) says what the
-journals are valid for::
+Beside the journals, ``mocks.state.json`` (the *state manifest*, :mod:`mocks.manifest`,
+written atomically at start and whenever a carrier's behaviours are reset or replaced through
+the admin API) says what the journals are valid for::
 
     {"version": 1, "clock": {ClockSpec}, "carriers": {"ups": {"fingerprint": "3f0c…",
      "from": [segment, offset]}}}
@@ -26,32 +26,25 @@ the longest window still needs (:meth:`Pipeline.memory`). What is lost in any ca
 wall second of requests a killed server had not flushed, and probability draws (a behaviour
 with ``probability`` below 1 is recalled as if it applied).
 
-Registrations of aggregator personalities (AfterShip, EasyPost, 17TRACK, TrackShip: what a
-store registered, per account) are kept in their own log beside the journal,
-``registrations-<name>.jsonl``: one JSON line per change (``add``, ``drop``, ``reset``; the
-account is a hash of its key, never the key), written as it happens. A restart re-feeds it into
-the fresh personality, whatever else changed (only ``--fresh`` starts without them), then
-rewrites it compacted to the registrations that remain, so it stays bounded by the
-personality's capacity.
+Registrations of aggregator personalities (what a store registered, per account) come back
+from their own log, whatever else changed (:mod:`mocks.registrations`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import hashlib
 import json
 import math
-import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mocks._server import write_ready_file
+from mocks.behaviours.pipeline import build_pipeline
 from mocks.journal import Journal, line_t
+from mocks.manifest import MANIFEST, StateManifest, clock_ok, fingerprint, read_manifest
+from mocks.registrations import keep_registrations
 from peakbench.clock import Clock, ClockSpec
-from peakbench.config.behaviours import AnyBehaviourSpec, dump_behaviours
 from peakbench.config.fleet import CarrierSpec, FleetSpec
 from peakbench.durations import format_duration
 from peakbench.segments import DEFAULT_SEGMENT_BYTES, Position, end_position, segments
@@ -59,8 +52,6 @@ from peakbench.segments import DEFAULT_SEGMENT_BYTES, Position, end_position, se
 if TYPE_CHECKING:
     from mocks.app import CarrierApp
 
-MANIFEST = "mocks.state.json"
-VERSION = 1
 RECOVERED, FRESH, UNRECOVERABLE = "recovered", "fresh", "unrecoverable"
 """``recovered``: state rebuilt from the journal; ``fresh``: nothing to recover (a first
 start, no quota or block, or ``--fresh``); ``unrecoverable``: there was state and it could not
@@ -70,17 +61,6 @@ be rebuilt (the reason says why); the carrier starts fresh."""
 def journal_path(journal_dir: Path, carrier: str) -> Path:
     """``<journal_dir>/carrier-<name>.jsonl`` (segment 0 of the carrier's request journal)."""
     return journal_dir / f"carrier-{carrier}.jsonl"
-
-
-def fingerprint(
-    carrier: CarrierSpec, seed: int | str, keys: int, specs: Sequence[AnyBehaviourSpec]
-) -> str:
-    """What the carrier's journal is valid for: its spec with behaviours ``specs``, the fleet
-    seed and the number of accepted keys (key labels are positions in that list)."""
-    data = carrier.model_dump(mode="json", exclude={"behaviours"})
-    data.update(behaviours=dump_behaviours(specs), seed=seed, keys=keys)
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,42 +117,6 @@ class Plan:
     recovery: Recovery | None = None
 
 
-def read_manifest(journal_dir: Path) -> dict[str, Any] | str | None:
-    """The state manifest, None when absent, or why it cannot be used (a string)."""
-    path = journal_dir / MANIFEST
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        return f"the state manifest {MANIFEST} is unreadable ({_short(exc)})"
-    if not isinstance(data, dict) or data.get("version") != VERSION:
-        return f"the state manifest {MANIFEST} is not version {VERSION}"
-    if not isinstance(data.get("carriers"), dict) or not isinstance(data.get("clock"), dict):
-        return f"the state manifest {MANIFEST} is malformed"
-    return data
-
-
-def resume_clock(journal_dir: Path, proposed: ClockSpec, explicit_start: bool) -> ClockSpec:
-    """The standalone fleet's clock: the one its journals were written on, when the fleet
-    file's clock is unchanged (same scale, same ``start`` or none), so run seconds go on
-    counting through a restart; else ``proposed`` (recovery then reports the change)."""
-    data = read_manifest(journal_dir)
-    if not isinstance(data, dict):
-        return proposed
-    try:
-        stored = ClockSpec.from_json(data["clock"])
-    except (KeyError, TypeError, ValueError):
-        return proposed
-    if stored.scale != proposed.scale:
-        return proposed
-    if explicit_start and stored.start_epoch != proposed.start_epoch:
-        return proposed
-    if not explicit_start and stored.start_epoch != stored.wall_epoch:
-        return proposed
-    return stored
-
-
 def resume(
     journal_dir: Path,
     fleet: FleetSpec,
@@ -203,7 +147,13 @@ def resume(
     for app, recovery in zip(apps, recoveries, strict=True):
         app.journal.counters.recovery = recovery.line()
     manifest = StateManifest(journal_dir, clock.spec, fleet.seed)
-    manifest.start(apps, plans, recoveries, keys)
+    started = []
+    for app, item, recovery in zip(apps, plans, recoveries, strict=True):
+        # a recovered carrier keeps its journal's ``from``; the others count from its end
+        recovered = recovery.state == RECOVERED and item.span is not None
+        start = item.span[0] if recovered and item.span is not None else app.journal.position()
+        started.append((app, item.fingerprint, start))
+    manifest.start(started, keys)
     return apps, recoveries, manifest
 
 
@@ -253,7 +203,7 @@ def _plan_one(
         return Recovery(name, FRESH, "no journal yet")
     if isinstance(manifest, str):
         return _fail(name, manifest)
-    stored = ClockSpec.from_json(manifest["clock"]) if _clock_ok(manifest) else None
+    stored = ClockSpec.from_json(manifest["clock"]) if clock_ok(manifest) else None
     if stored != clock.spec:
         return _fail(name, "the clock changed since the journal was written")
     entry = manifest["carriers"].get(name)
@@ -333,117 +283,11 @@ def apply(item: Plan, app: CarrierApp, journal_dir: Path, now: float) -> Recover
     return Recovery(item.carrier, RECOVERED, detail, lines, banned, skipped)
 
 
-def registrations_path(journal_dir: Path, carrier: str) -> Path:
-    """``<journal_dir>/registrations-<name>.jsonl``: the carrier's registration log."""
-    return journal_dir / f"registrations-{carrier}.jsonl"
-
-
-def keep_registrations(app: CarrierApp, journal_dir: Path, fresh: bool = False) -> int:
-    """Re-feed the carrier's registration log into its personality (unless ``fresh``), rewrite
-    the log compacted, and log every later change there; the number of registrations
-    recovered (0 for personalities that keep none)."""
-    from mocks.carriers._refresh import Registrations
-
-    personality = app.personality
-    if not isinstance(personality, Registrations):
-        return 0
-    path = registrations_path(journal_dir, app.carrier.name)
-    if not fresh:
-        with contextlib.suppress(OSError), path.open("rb") as fh:
-            for raw in fh:
-                try:
-                    change = json.loads(raw)
-                except ValueError:  # a torn last line from a kill
-                    continue
-                if isinstance(change, dict):
-                    personality.restore(change)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        compact = path.with_name(path.name + ".tmp")
-        with compact.open("w", encoding="utf-8") as out:
-            for entry in personality.entries():
-                out.write(json.dumps(entry, separators=(",", ":")) + "\n")
-        os.replace(compact, path)
-        log = path.open("a", encoding="utf-8", buffering=1)  # a line reaches the file at once
-    except OSError:
-        return len(personality)
-    personality.log = log.write
-    return len(personality)
-
-
-class StateManifest:
-    """The manifest this process keeps: written at start, and again when an admin reset or
-    behaviour change replaces a carrier's pipeline (seen at each journal flush)."""
-
-    def __init__(self, journal_dir: Path, clock: ClockSpec, seed: int | str) -> None:
-        self.path = journal_dir / MANIFEST
-        self.clock = clock
-        self.seed = seed
-        self.carriers: dict[str, dict[str, Any]] = {}
-        self._pipelines: dict[str, object] = {}
-
-    def start(
-        self,
-        apps: Sequence[CarrierApp],
-        plans: Sequence[Plan],
-        recoveries: Sequence[Recovery],
-        keys: Mapping[str, Sequence[str]],
-    ) -> None:
-        """Record every carrier after the start decisions: a recovered carrier keeps its
-        journal's ``from``, the others count from the journal's current end."""
-        for app, item, recovery in zip(apps, plans, recoveries, strict=True):
-            name = app.carrier.name
-            keep = recovery.state == RECOVERED and item.span is not None
-            start = item.span[0] if keep and item.span is not None else app.journal.position()
-            self.carriers[name] = {
-                "fingerprint": item.fingerprint,
-                "keys": len(keys.get(name, ())),
-                "from": list(start),
-            }
-            self._pipelines[name] = app.pipeline
-        self.save()
-
-    def watch(self, apps: Sequence[CarrierApp]) -> None:
-        """Note carriers whose behaviours were reset or replaced since the last look: lines
-        before now no longer count, and changed behaviours are not what a restart serves."""
-        changed = False
-        for app in apps:
-            name = app.carrier.name
-            if self._pipelines.get(name) is app.pipeline:
-                continue
-            self._pipelines[name] = app.pipeline
-            entry = self.carriers.setdefault(name, {"keys": 0})
-            entry["from"] = list(app.journal.position())
-            original = tuple(app.carrier.behaviours)
-            entry["live"] = dump_behaviours(app.specs) != dump_behaviours(original)
-            entry["fingerprint"] = fingerprint(app.carrier, self.seed, entry["keys"], app.specs)
-            changed = True
-        if changed:
-            self.save()
-
-    def save(self) -> None:
-        """Write the manifest atomically; a failure is not fatal (the next restart then
-        reports what it finds)."""
-        doc = {"version": VERSION, "clock": self.clock.to_json(), "carriers": self.carriers}
-        with contextlib.suppress(OSError):
-            write_ready_file(self.path, doc)
-
-
 def _fail(carrier: str, why: str) -> Recovery:
     return Recovery(carrier, UNRECOVERABLE, why)
 
 
-def _clock_ok(manifest: dict[str, Any]) -> bool:
-    try:
-        ClockSpec.from_json(manifest["clock"])
-    except (KeyError, TypeError, ValueError):
-        return False
-    return True
-
-
 def _memory(carrier: CarrierSpec) -> float:
-    from mocks.behaviours.pipeline import build_pipeline
-
     return build_pipeline(carrier.behaviours, "memory").memory()
 
 

@@ -19,7 +19,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from mocks.recovery import resume_clock
+from mocks.fleet import parse_keys, serve_fleet
+from mocks.manifest import resume_clock
+from mocks.push.wiring import push_wiring
 from peakbench.clock import ClockSpec
 from peakbench.config.fleet import StandaloneFleetSpec
 from peakbench.config.loader import ProfileError, parse_model, read_text
@@ -76,9 +78,6 @@ def serve_standalone(
 
     ``segment_bytes``, ``keep``: journal segment size and how many segments each journal keeps
     (None: all); ``fresh``: ignore the state in existing journals (else it is recovered)."""
-    from mocks.push.wiring import push_wiring
-    from mocks.serve import parse_keys, serve_fleet
-
     console = console or Console()
     err = Console(stderr=True)
     try:

@@ -11,7 +11,8 @@ import httpx
 
 from mocks.app import CarrierApp, create_carrier_app
 from mocks.journal import Journal
-from mocks.recovery import registrations_path, resume
+from mocks.recovery import resume
+from mocks.registrations import registrations_path
 from peakbench.clock import ManualClock
 from peakbench.config.fleet import CarrierSpec, FleetSpec
 from peakbench.timeline import make_tracking_number

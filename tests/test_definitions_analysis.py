@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from mocks.store.db import SCHEMA
+from mocks.store.tables import SCHEMA
 from peakbench.analysis import analyse
 from peakbench.clock import ClockSpec
 from peakbench.config.profile import Profile

@@ -18,7 +18,7 @@ from schemathesis.checks import (
     not_a_server_error,
 )
 
-from mocks.serve import serving
+from mocks.fleet import serving
 from peakbench.clock import ClockSpec
 from peakbench.config.fleet import FleetSpec
 

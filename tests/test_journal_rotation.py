@@ -17,8 +17,8 @@ import pytest
 import yaml
 from _profiles import small
 
+from mocks.fleet import serving
 from mocks.push.journal import PushJournal
-from mocks.serve import serving
 from peakbench.analysis import analyse
 from peakbench.clock import ClockSpec
 from peakbench.config.fleet import FleetSpec

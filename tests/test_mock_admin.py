@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from mocks.admin import openapi_document
+from mocks.admin.openapi import openapi_document
 from mocks.app import create_carrier_app
+from mocks.fleet import serving
 from mocks.journal import Journal
-from mocks.serve import serving
 from peakbench.clock import ClockSpec, ManualClock
 from peakbench.config.fleet import FleetSpec
 from peakbench.timeline import make_tracking_number

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from mocks.serve import serving
+from mocks.fleet import serving
 from peakbench.clock import ClockSpec
 from peakbench.config.fleet import VENDOR_HOSTS, FleetSpec
 from peakbench.timeline import make_tracking_number

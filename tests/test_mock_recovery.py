@@ -21,7 +21,8 @@ import httpx
 
 from mocks.app import CarrierApp, create_carrier_app
 from mocks.journal import Journal
-from mocks.recovery import FRESH, MANIFEST, RECOVERED, UNRECOVERABLE, plan, resume
+from mocks.manifest import MANIFEST
+from mocks.recovery import FRESH, RECOVERED, UNRECOVERABLE, plan, resume
 from peakbench.clock import ClockSpec, ManualClock
 from peakbench.config.fleet import CarrierSpec, FleetSpec
 from peakbench.segments import segment_files

@@ -288,7 +288,7 @@ def test_example_fleet_file_is_valid() -> None:
 
 
 def test_faults_reach_a_real_client_as_the_vendor_would_fail(tmp_path: Path) -> None:
-    from mocks.serve import serving
+    from mocks.fleet import serving
     from peakbench.config.fleet import FleetSpec
 
     def carrier(name: str, **fault: object) -> dict[str, object]:
@@ -339,8 +339,8 @@ def test_pushing_carriers_push_from_the_fleet_and_reset_forgets_registrations(
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+    from mocks.fleet import serving
     from mocks.push.wiring import PushWiring
-    from mocks.serve import serving
     from peakbench.config.fleet import FleetSpec
 
     received: list[bytes] = []

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from loadtests.tracking_page import read
-from mocks.store.db import OrderRow, ShipmentRow
 from mocks.store.page import render_tracking_page
+from mocks.store.tables import OrderRow, ShipmentRow
 from peakbench.adapters.woocommerce import parse_tracking_page
 
 ORDER = OrderRow(7, "wc_order_abc", "completed", 0.0, {})

@@ -2,7 +2,8 @@
 
 A personality lives in its own module exposing ``make(carrier, model)``; :data:`MODULES` maps
 ``CarrierSpec.personality`` to that module, imported on first use so a fleet pays only for the
-vendors it speaks.
+vendors it speaks. May import ``mocks.push.schedule`` (when a push is due) and peakbench's
+timeline, config, clock and durations; never the servers that serve them.
 """
 
 from __future__ import annotations

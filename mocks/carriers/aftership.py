@@ -35,13 +35,26 @@ import re
 import uuid
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qs
 
 from mocks.carriers._aftership_doc import (
-    COMPLETED,
     number_of,
     tracking_doc,
     tracking_id,
+)
+from mocks.carriers._aftership_requests import (
+    ERRORS,
+    FORBIDDEN,
+    INTERNAL,
+    NO_ROUTE,
+    NOT_FOUND,
+    QUOTA,
+    RATE,
+    RETRACK_REFUSED,
+    UNAUTHORIZED,
+    Asked,
+    completion_reason,
+    list_filter,
+    meta_error,
 )
 from mocks.carriers._refresh import MISSING, Registrations
 from mocks.carriers.base import BATCH, OTHER, TRACK, Ask, Headers, Reply
@@ -52,9 +65,6 @@ __all__ = ["AfterShip", "make", "number_of", "tracking_id"]
 
 CAPACITY = 2_000_000
 """Default cap on registered trackings (all accounts); beyond it create answers 403."""
-
-LIST_LIMIT = 100
-"""Trackings per list page (the API's default ``limit``; at most 200)."""
 
 PLAN_RATE = 10
 """``X-RateLimit-Limit`` when no quota behaviour applies (AfterShip's 10 req/s per account)."""
@@ -69,68 +79,8 @@ _NUMBER = re.compile(r"^[A-Za-z0-9]{4,40}$")
 _ACTIONS = {"retrack": RETRACK, "mark-as-completed": COMPLETE}
 
 
-class Asked(tuple[str, ...]):
-    """Numbers asked, with how: ``legacy`` (v4 envelope), ``slug`` (create), ``reason``
-    (mark-as-completed), ``checkpoint`` (last_checkpoint), ``only``/``limit`` (list filters)."""
-
-    legacy: bool
-    slug: str | None
-    reason: str | None
-    checkpoint: bool
-    only: tuple[str, ...] | None
-    limit: int
-
-    def __new__(
-        cls,
-        numbers: Iterable[str] = (),
-        legacy: bool = False,
-        slug: str | None = None,
-        reason: str | None = None,
-        checkpoint: bool = False,
-        only: tuple[str, ...] | None = None,
-        limit: int = LIST_LIMIT,
-    ) -> Asked:
-        asked = super().__new__(cls, numbers)
-        asked.legacy, asked.slug, asked.reason = legacy, slug, reason
-        asked.checkpoint, asked.only, asked.limit = checkpoint, only, limit
-        return asked
-
-
 def _dumps(doc: Any) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
-
-
-def meta_error(code: int, kind: str, message: str, data: Any = None) -> bytes:
-    """An error envelope ``{"meta": {"code", "type", "message"}, "data": {}}``."""
-    meta = {"code": code, "type": kind, "message": message}
-    return _dumps({"meta": meta, "data": data if data is not None else {}})
-
-
-_UNAUTHORIZED = meta_error(401, "Unauthorized", "Invalid API key.")
-_FORBIDDEN = meta_error(
-    403, "Forbidden", "The request is understood, but it has been refused or access is not allowed."
-)
-_NOT_FOUND = meta_error(4004, "NotFound", "Tracking does not exist.")
-_NO_ROUTE = meta_error(
-    404, "NotFound", "The URI requested is invalid or the resource does not exist."
-)
-_RATE = meta_error(
-    429,
-    "TooManyRequests",
-    "You have exceeded the API call rate limit. Please retry again at X-RateLimit-Reset.",
-)
-_INTERNAL = meta_error(500, "InternalError", "Something went wrong on AfterShip's end.")
-_QUOTA = meta_error(403, "Forbidden", "You have reached the tracking quota of your plan.")
-_RETRACK = meta_error(
-    4013, "BadRequest", "Retrack is not allowed. You can only retrack an inactive tracking."
-)
-_ERRORS = {
-    "json": (4001, "Invalid JSON data."),
-    "required": (4007, "tracking_number is required."),
-    "invalid": (4005, "The value of tracking_number is invalid."),
-    "reason": (4010, "The value of reason is invalid."),
-    "large": (400, "The request body is too large."),
-}
 
 
 class AfterShip(Registrations):
@@ -196,7 +146,7 @@ class AfterShip(Registrations):
         if route == REGISTER:
             return self._parse_create(body, legacy)
         if route == BATCH:
-            return Ask(BATCH, _list_filter(target, legacy))
+            return Ask(BATCH, list_filter(target, legacy))
         if route in (TRACK, UPDATE, DELETE, RETRACK, COMPLETE):
             if kind in ("v4", "lc"):
                 slug, _, number = target.partition("/")
@@ -206,7 +156,7 @@ class AfterShip(Registrations):
                 numbers = (found or "",)
             reason = None
             if route == COMPLETE:
-                reason = _reason(body)
+                reason = completion_reason(body)
                 if reason is None:
                     return Ask(route, Asked(numbers, legacy), "reason")
             asked = Asked(numbers, legacy, slug or None, reason, checkpoint=kind.startswith("lc"))
@@ -235,10 +185,10 @@ class AfterShip(Registrations):
         legacy = asked.legacy
         count = len(asked)
         if ask.error is not None:
-            code, message = _ERRORS[ask.error]
+            code, message = ERRORS[ask.error]
             return Reply(400, meta_error(code, "BadRequest", message), "bad_request", count)
         if ask.route == OTHER:
-            return Reply(404, _NO_ROUTE, "not_found", 0)
+            return Reply(404, NO_ROUTE, "not_found", 0)
         if ask.route == BATCH:
             return Reply(200, self._list(asked, epoch), None, 0)
         number = asked[0]
@@ -246,11 +196,11 @@ class AfterShip(Registrations):
             return self._create(number, asked.slug or self.slug, epoch, legacy)
         found = self.find(number)
         if found is MISSING or (asked.slug is not None and asked.slug != found[0]):
-            return Reply(404, _NOT_FOUND, "not_found", 1)
+            return Reply(404, NOT_FOUND, "not_found", 1)
         slug, completed = found
         if ask.route == RETRACK:
             if completed is None and self._active(number, slug, epoch):
-                return Reply(400, _RETRACK, "bad_request", 1)
+                return Reply(400, RETRACK_REFUSED, "bad_request", 1)
             self.add(number, (slug, None))
             completed = None
         elif ask.route == COMPLETE:
@@ -269,7 +219,7 @@ class AfterShip(Registrations):
             body = meta_error(4003, "BadRequest", "Tracking already exists.", _wrap(data, legacy))
             return Reply(400, body, "bad_request", 1)
         if not self.add(number, (slug, None)):
-            return Reply(403, _QUOTA, "bad_request", 1)
+            return Reply(403, QUOTA, "bad_request", 1)
         return Reply(201, self._envelope(201, number, slug, None, epoch, legacy), None, 1)
 
     def _active(self, number: str, slug: str, epoch: float) -> bool:
@@ -325,24 +275,24 @@ class AfterShip(Registrations):
         )
 
     def unauthorized(self, ask: Ask) -> Reply:
-        return Reply(401, _UNAUTHORIZED, "auth", len(ask.numbers))
+        return Reply(401, UNAUTHORIZED, "auth", len(ask.numbers))
 
     def throttled(self, ask: Ask, retry_after: int, cause: str, epoch: float, limit: int) -> Reply:
         headers = self.rate_headers(limit, 0, int(epoch) + retry_after)
-        return Reply(429, _RATE, cause, len(ask.numbers), headers)
+        return Reply(429, RATE, cause, len(ask.numbers), headers)
 
     def blocked(self, ask: Ask, status: int, retry_after: int) -> Reply:
         if status == 429:  # a ban that looks like a throttle says when it ends
             headers = ((b"retry-after", str(retry_after).encode()),)
-            return Reply(429, _RATE, "ban", len(ask.numbers), headers)
-        body = _UNAUTHORIZED if status == 401 else _FORBIDDEN
+            return Reply(429, RATE, "ban", len(ask.numbers), headers)
+        body = UNAUTHORIZED if status == 401 else FORBIDDEN
         return Reply(status, body, "ban", len(ask.numbers))
 
     def failed(self, ask: Ask, status: int) -> Reply:
-        return Reply(status, _INTERNAL, "fault", len(ask.numbers))
+        return Reply(status, INTERNAL, "fault", len(ask.numbers))
 
     def too_large(self) -> Reply:
-        code, message = _ERRORS["large"]
+        code, message = ERRORS["large"]
         return Reply(413, meta_error(code, "BadRequest", message), "bad_request", 0)
 
     # -- the tracking object and push -----------------------------------------------------------
@@ -381,33 +331,6 @@ class AfterShip(Registrations):
 
 def _wrap(tracking: dict[str, Any], legacy: bool) -> dict[str, Any]:
     return {"tracking": tracking} if legacy else tracking
-
-
-def _list_filter(query: str, legacy: bool) -> Asked:
-    try:
-        params = parse_qs(query, max_num_fields=50)
-    except ValueError:
-        params = {}
-    only: tuple[str, ...] | None = None
-    wanted = params.get("tracking_numbers")
-    if wanted:
-        only = tuple(n.strip() for n in wanted[0].split(",") if n.strip())[:50]
-    try:
-        limit = min(200, max(1, int(params.get("limit", [LIST_LIMIT])[0])))
-    except ValueError:
-        limit = LIST_LIMIT
-    return Asked((), legacy, only=only, limit=limit)
-
-
-def _reason(body: bytes) -> str | None:
-    try:
-        doc = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    reason = doc.get("reason") if isinstance(doc, dict) else None
-    if isinstance(reason, dict):  # v4 wraps it: {"reason": ...} or {"tracking": {...}}
-        reason = reason.get("reason")
-    return reason if isinstance(reason, str) and reason in COMPLETED else None
 
 
 def make(carrier: CarrierSpec, model: TimelineModel) -> AfterShip:

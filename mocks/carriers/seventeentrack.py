@@ -26,11 +26,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from mocks.carriers._refresh import Registrations
+from mocks.carriers._seventeentrack_doc import DAY, track_info
 from mocks.carriers.base import BATCH, OTHER, Ask, Reply
-from mocks.carriers.generic import local_iso, utc_iso
 from peakbench.config.fleet import CarrierSpec
 from peakbench.durations import parse_duration
-from peakbench.timeline import ScanEvent, TimelineModel, journey, visible_count
+from peakbench.timeline import TimelineModel
 
 BATCH_LIMIT = 40
 """Most numbers per call (more: request code -18010014)."""
@@ -39,7 +39,6 @@ CAPACITY = 2_000_000
 """Default cap on registered numbers; beyond it ``register`` rejects with -18019908."""
 
 MAX_NUMBER_LENGTH = 50
-DAY = 86400.0
 _PREFIX = "/track/v2.2/"
 REGISTER = "register"
 ENDPOINTS = {
@@ -68,53 +67,6 @@ MESSAGES = {
 
 _RATE_MESSAGE = "Request frequency exceeds the allowed limit"
 
-# neutral status → (17TRACK main status, default sub-status)
-_STATUS = {
-    "info_received": ("InfoReceived", "InfoReceived"),
-    "in_transit": ("InTransit", "InTransit_Other"),
-    "out_for_delivery": ("OutForDelivery", "OutForDelivery_Other"),
-    "failed_attempt": ("DeliveryFailure", "DeliveryFailure_Other"),
-    "delivered": ("Delivered", "Delivered_Other"),
-    "exception": ("Exception", "Exception_Other"),
-}
-# scan code → (sub-status while in transit, milestone stage)
-_IN_TRANSIT = {
-    "PU": ("InTransit_PickedUp", "PickedUp"),
-    "EMA": ("InTransit_PickedUp", "PickedUp"),
-    "DP": ("InTransit_Departure", "Departure"),
-    "EMC": ("InTransit_Departure", "Departure"),
-    "EXD": ("InTransit_Departure", "Departure"),
-    "AR": ("InTransit_Arrival", "Arrival"),
-    "EMB": ("InTransit_Arrival", None),
-    "EMD": ("InTransit_Arrival", "Arrival"),
-    "EDA": ("InTransit_CustomsProcessing", None),
-    "EDC": ("InTransit_CustomsReleased", None),
-    "EXC": ("InTransit_CustomsReleased", None),
-}
-_STAGE = {
-    "info_received": "InfoReceived",
-    "out_for_delivery": "OutForDelivery",
-    "delivered": "Delivered",
-}
-MILESTONES = (
-    "InfoReceived",
-    "PickedUp",
-    "Departure",
-    "Arrival",
-    "AvailableForPickup",
-    "OutForDelivery",
-    "Delivered",
-    "Returning",
-    "Returned",
-)
-
-
-def sub_status_and_stage(event: ScanEvent) -> tuple[str, str | None]:
-    """17TRACK ``sub_status`` and milestone ``stage`` of one scan."""
-    if event.status == "in_transit":
-        return _IN_TRANSIT.get(event.code, ("InTransit_Other", None))
-    return _STATUS.get(event.status, ("InTransit", "InTransit_Other"))[1], _STAGE.get(event.status)
-
 
 def _dumps(doc: Any) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
@@ -131,40 +83,6 @@ def _per(cause: str) -> float:
         return parse_duration(cause.partition(":")[2])
     except ValueError:  # "concurrency" and other causes without a window
         return 0.0
-
-
-def _address(event: ScanEvent) -> dict[str, Any]:
-    return {
-        "country": event.country,
-        "state": event.state,
-        "city": event.city,
-        "street": None,
-        "postal_code": None,
-        "coordinates": {"longitude": None, "latitude": None},
-    }
-
-
-def _times(event: ScanEvent) -> dict[str, Any]:
-    stamp = local_iso(event.occurred_at, event.utc_offset_s)
-    return {
-        "time_iso": stamp,
-        "time_utc": utc_iso(event.occurred_at),
-        "time_raw": {"date": stamp[:10], "time": stamp[11:19], "timezone": stamp[19:]},
-    }
-
-
-def event_doc(event: ScanEvent) -> dict[str, Any]:
-    """One entry of ``providers[].events`` (also ``latest_event``)."""
-    sub_status, stage = sub_status_and_stage(event)
-    return {
-        **_times(event),
-        "description": event.message,
-        "description_translation": None,
-        "location": f"{event.city}, {event.state}, {event.country}",
-        "stage": stage,
-        "sub_status": sub_status,
-        "address": _address(event),
-    }
 
 
 class SeventeenTrack(Registrations):
@@ -314,59 +232,7 @@ class SeventeenTrack(Registrations):
 
     def track_info(self, number: str, epoch: float) -> dict[str, Any]:
         """``track_info`` of ``number`` at Unix time ``epoch`` (events newest first)."""
-        try:
-            events = journey(self.model, number)
-        except ValueError:  # registered, but no carrier ever scanned it
-            events = ()
-        shown = events[: visible_count(events, epoch)]
-        newest = shown[-1] if shown else None
-        if newest is None:
-            latest = {"status": "NotFound", "sub_status": "NotFound_Other"}
-        else:
-            status = _STATUS.get(newest.status, ("InTransit",))[0]
-            latest = {"status": status, "sub_status": sub_status_and_stage(newest)[0]}
-        reached: dict[str, ScanEvent] = {}
-        for event in shown:
-            stage = sub_status_and_stage(event)[1]
-            if stage is not None and stage not in reached:
-                reached[stage] = event
-        milestone = [
-            {"key_stage": stage, **(_times(reached[stage]) if stage in reached else _NO_TIME)}
-            for stage in MILESTONES
-        ]
-        docs = [event_doc(e) for e in reversed(shown)]
-        synced = newest.visible_at if newest else epoch
-        return {
-            "shipping_info": {
-                "shipper_address": _address(events[0]) if events else None,
-                "recipient_address": _address(events[-1]) if events else None,
-            },
-            "latest_status": {**latest, "sub_status_descr": None},
-            "latest_event": docs[0] if docs else None,
-            "time_metrics": _metrics(shown, epoch),
-            "milestone": milestone,
-            "misc_info": None,
-            "tracking": {
-                "providers_hash": zlib.crc32(number.encode()),
-                "providers": [
-                    {
-                        "provider": {
-                            "key": self.carrier_key,
-                            "name": self.carrier,
-                            "alias": self.carrier,
-                            "tel": None,
-                            "homepage": None,
-                            "country": events[0].country if events else None,
-                        },
-                        "service_type": None,
-                        "latest_sync_status": "Success",
-                        "latest_sync_time": utc_iso(synced),
-                        "events_hash": zlib.crc32(f"{number}:{len(shown)}".encode()),
-                        "events": docs,
-                    }
-                ],
-            },
-        }
+        return track_info(self.model, number, epoch, self.carrier, self.carrier_key)
 
     def push_body(self, number: str, epoch: float) -> bytes | None:
         """The ``TRACKING_UPDATED`` webhook body of ``number`` at ``epoch``; None before any
@@ -381,29 +247,6 @@ class SeventeenTrack(Registrations):
         """Header ``sign``: SHA-256 hex of ``body + "/" + secret`` (17TRACK's webhook check)."""
         sign = hashlib.sha256(body + b"/" + secret.encode()).hexdigest()
         return ((b"sign", sign.encode()),)
-
-
-_NO_TIME: dict[str, Any] = {"time_iso": None, "time_utc": None, "time_raw": None}
-
-
-def _metrics(shown: tuple[ScanEvent, ...], epoch: float) -> dict[str, Any]:
-    if not shown:
-        return {
-            "days_after_order": 0,
-            "days_of_transit": 0,
-            "days_of_transit_done": 0,
-            "days_after_last_update": 0,
-            "estimated_delivery_date": {"source": None, "from": None, "to": None},
-        }
-    first, last = shown[0].occurred_at, shown[-1].occurred_at
-    done = last if shown[-1].status == "delivered" else epoch
-    return {
-        "days_after_order": int((epoch - first) // DAY),
-        "days_of_transit": int((done - first) // DAY),
-        "days_of_transit_done": int((last - first) // DAY),
-        "days_after_last_update": int((epoch - last) // DAY),
-        "estimated_delivery_date": {"source": None, "from": None, "to": None},
-    }
 
 
 def make(carrier: CarrierSpec, model: TimelineModel) -> SeventeenTrack:

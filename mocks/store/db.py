@@ -1,7 +1,7 @@
 """The sandbox store's SQLite database: orders, shipments, the change log, the queue, samples.
 
-The analyser reads these tables after the run, so table and column names are a contract (columns
-may be added, never renamed). Every ``t`` is run seconds from the injected clock. One connection,
+The tables and their rows are :mod:`mocks.store.tables` (a contract with the analyser). Every
+``t`` is run seconds from the injected clock. One connection,
 used only from the event-loop thread; each request is one short transaction (WAL,
 ``synchronous=NORMAL``: a commit is a write to the WAL, not an fsync).
 """
@@ -11,76 +11,15 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS orders (
-    id INTEGER PRIMARY KEY, order_key TEXT, status TEXT, created_t REAL, data TEXT
-);
-CREATE TABLE IF NOT EXISTS shipments (
-    id INTEGER PRIMARY KEY, order_id INTEGER, carrier TEXT, tracking_number TEXT UNIQUE,
-    shipped_t REAL, events TEXT, shown_count INTEGER, status TEXT, last_checked_t REAL,
-    delivered INTEGER, tracking_id TEXT, date_shipped TEXT
-);
-CREATE INDEX IF NOT EXISTS shipments_order ON shipments(order_id);
-CREATE INDEX IF NOT EXISTS shipments_open ON shipments(delivered, id);
-CREATE TABLE IF NOT EXISTS tracking_changes (
-    id INTEGER PRIMARY KEY, order_id INTEGER, tracking_number TEXT, t REAL, shown_count INTEGER,
-    status TEXT
-);
-CREATE TABLE IF NOT EXISTS actions (
-    id INTEGER PRIMARY KEY, hook TEXT, args TEXT, scheduled_t REAL, status TEXT,
-    attempts INTEGER, claimed_t REAL, finished_t REAL, last_error TEXT
-);
-CREATE INDEX IF NOT EXISTS actions_due ON actions(status, scheduled_t);
-CREATE INDEX IF NOT EXISTS orders_created ON orders(created_t);
-CREATE TABLE IF NOT EXISTS order_notes (
-    id INTEGER PRIMARY KEY, order_id INTEGER, t REAL, author TEXT, note TEXT,
-    customer_note INTEGER
-);
-CREATE INDEX IF NOT EXISTS order_notes_order ON order_notes(order_id);
-CREATE TABLE IF NOT EXISTS queue_samples (t REAL, pending INTEGER, due INTEGER, running INTEGER);
-CREATE TABLE IF NOT EXISTS registrations (
-    tracking_number TEXT PRIMARY KEY, t REAL, status INTEGER, status_msg TEXT
-);
-CREATE TABLE IF NOT EXISTS plugin_requests (
-    t REAL, carrier TEXT, numbers INTEGER, status INTEGER, outcome TEXT, duration REAL,
-    wall_duration REAL
-);
-"""
+from mocks.store.tables import SCHEMA, OrderRow, ShipmentRow, order_row, shipment_row
 
 _IN_LIMIT = 500
 """Most parameters of one ``IN (...)`` (SQLite allows 999 in old builds)."""
-
-
-@dataclass(frozen=True, slots=True)
-class OrderRow:
-    id: int
-    order_key: str
-    status: str
-    created_t: float
-    data: dict[str, Any]
-    """The WooCommerce order JSON as last written."""
-
-
-@dataclass(frozen=True, slots=True)
-class ShipmentRow:
-    id: int
-    order_id: int
-    carrier: str
-    tracking_number: str
-    tracking_id: str
-    date_shipped: str
-    shipped_t: float
-    events: list[dict[str, Any]]
-    """Events the store shows, as received from the carrier, oldest first."""
-    shown_count: int
-    status: str
-    delivered: bool
 
 
 def _r3(t: float) -> float:
@@ -168,7 +107,7 @@ class StoreDB:
 
     def get_order(self, order_id: int) -> OrderRow | None:
         row = self.conn.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone()
-        return None if row is None else _order(row)
+        return None if row is None else order_row(row)
 
     def list_orders(
         self,
@@ -204,7 +143,7 @@ class StoreDB:
             "LIMIT ? OFFSET ?",
             [*args, limit, offset],
         ).fetchall()
-        return int(total), [_order(r) for r in rows]
+        return int(total), [order_row(r) for r in rows]
 
     def delete_order(self, order_id: int) -> None:
         """Delete an order for good, with its tracking items and notes (the change log stays)."""
@@ -252,13 +191,13 @@ class StoreDB:
         row = self.conn.execute(
             "SELECT * FROM shipments WHERE tracking_number = ?", (tracking_number,)
         ).fetchone()
-        return None if row is None else _shipment(row)
+        return None if row is None else shipment_row(row)
 
     def shipments_of(self, order_id: int) -> list[ShipmentRow]:
         rows = self.conn.execute(
             "SELECT * FROM shipments WHERE order_id = ? ORDER BY id", (order_id,)
         ).fetchall()
-        return [_shipment(r) for r in rows]
+        return [shipment_row(r) for r in rows]
 
     def delete_shipment(self, shipment_id: int) -> None:
         self.conn.execute("DELETE FROM shipments WHERE id = ?", (shipment_id,))
@@ -386,29 +325,3 @@ ORDER_COLUMNS = {
     "modified": "json_extract(data, '$.date_modified')",
 }
 """``GET /orders`` ``orderby`` → SQL (a whitelist: never format user input into SQL)."""
-
-
-def _order(row: sqlite3.Row) -> OrderRow:
-    return OrderRow(
-        row["id"],
-        row["order_key"],
-        row["status"],
-        row["created_t"],
-        orjson.loads(row["data"] or "{}"),
-    )
-
-
-def _shipment(row: sqlite3.Row) -> ShipmentRow:
-    return ShipmentRow(
-        id=row["id"],
-        order_id=row["order_id"],
-        carrier=row["carrier"],
-        tracking_number=row["tracking_number"],
-        tracking_id=row["tracking_id"] or "",
-        date_shipped=row["date_shipped"] or "",
-        shipped_t=row["shipped_t"],
-        events=orjson.loads(row["events"] or "[]"),
-        shown_count=row["shown_count"] or 0,
-        status=row["status"] or "pending",
-        delivered=bool(row["delivered"]),
-    )

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from mocks.store.db import OrderRow, ShipmentRow
+from mocks.store.tables import OrderRow, ShipmentRow
 
 NOT_SHIPPED = "awaiting_shipment"
 

@@ -12,12 +12,13 @@
   covers the rest.
 - ``saas-push`` (TrackShip): :meth:`Plugin.on_ship` registers the number with the aggregator
   synchronously; its webhooks arrive as ``webhook`` actions on the queue (enqueued by the
-  store's webhook route) and :meth:`Plugin.apply_webhook` stores them. Nothing polls.
+  store's webhook route) and are stored (:mod:`mocks.store.saas_push`). Nothing polls.
 
 What the store app calls: ``plugin.on_traffic(t)`` on every request, ``await
 plugin.on_ship(order_id, number)`` after a shipment is added, ``await plugin.on_view(order_id)``
 before rendering a tracking page. Each is a no-op for presets that do not use it. Decisions
-live in ``policy.py`` and ``presets.py``; this module does the I/O.
+live in ``policy.py`` and ``presets.py``; the calls to carriers in ``carrier_calls.py``; this
+module holds the queue, the polling strategies and what the store app calls.
 """
 
 from __future__ import annotations
@@ -25,78 +26,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from dataclasses import asdict
 
 import httpx
 
+from mocks.store.carrier_calls import CarrierCalls, Client
 from mocks.store.config import CarrierEndpoint
 from mocks.store.db import StoreDB
 from mocks.store.policy import (
     CARRIER_BATCH_LIMIT,
     Reply,
     chunks,
-    classify,
-    classify_one,
     on_refusal,
     plan_polls,
     request_timeout_wall,
 )
-from mocks.store.presets import Guard, backoff_delay, register_body, status_msg, webhook_tracking
+from mocks.store.presets import Guard, backoff_delay
 from mocks.store.queue import Action as QueuedAction
 from mocks.store.queue import ActionQueue, Complete, Fail, Postpone, Result
+from mocks.store.saas_push import REGISTER_HOOK, WEBHOOK_HOOK, SaasPush
 from peakbench.clock import Clock
 from peakbench.config.store import PluginSpec
 
 SCHEDULE_HOOK = "peakbench_poll_schedule"
 POLL_HOOK = "peakbench_poll_batch"
-REGISTER_HOOK = "peakbench_register_retry"
-WEBHOOK_HOOK = "webhook"
-"""Inbound webhooks: ``queue.enqueue(WEBHOOK_HOOK, <TrackShip JSON body>)``."""
-STORE_DOMAIN = "sandbox.peakbench.test"
-
-
-class Answer(Protocol):
-    """What the plugin reads of an HTTP answer (an httpx response has it)."""
-
-    @property
-    def status_code(self) -> int: ...
-    @property
-    def headers(self) -> Mapping[str, str]: ...
-    def json(self) -> Any: ...
-
-
-class Client(Protocol):
-    """What the plugin asks of its HTTP client: httpx's ``AsyncClient`` over sockets, or the
-    virtual world's in-process :class:`mocks.virtual.transport.Direct`."""
-
-    async def get(self, url: str, *, headers: Mapping[str, str], timeout: float) -> Answer: ...
-    async def post(
-        self,
-        url: str,
-        *,
-        json: Any = None,
-        content: bytes | None = None,
-        headers: Mapping[str, str],
-        timeout: float,
-    ) -> Answer: ...
-    async def aclose(self) -> None: ...
-
-
-@dataclass(slots=True)
-class PluginCounters:
-    """What the plugin did since start: scheduling passes and carrier calls by outcome."""
-
-    runs: int = 0
-    requests: int = 0
-    ok: int = 0
-    throttled: int = 0
-    blocked: int = 0
-    errors: int = 0
-    """Other HTTP errors, malformed answers, timeouts and connection failures."""
-    webhooks: int = 0
 
 
 class Plugin:
@@ -126,17 +80,20 @@ class Plugin:
         )
         self.queue.register(SCHEDULE_HOOK, self.schedule_pass)
         self.queue.register(POLL_HOOK, self.poll)
-        self.queue.register(REGISTER_HOOK, self._register_retry)
-        self.queue.register(WEBHOOK_HOOK, self.apply_webhook)
-        self.counters = PluginCounters()
         self.aggregator = self._aggregator()
         # Never pick up proxies from the environment: the plugin talks to local mocks only.
-        self._client: Client = client or httpx.AsyncClient(trust_env=False)
-        self._timeout = (
+        timeout = (
             spec.request_timeout  # store seconds: the in-process transport times out on them
             if clock.virtual
             else request_timeout_wall(spec.request_timeout, clock.spec.scale)
         )
+        self.calls = CarrierCalls(client or httpx.AsyncClient(trust_env=False), timeout, db, clock)
+        self.counters = self.calls.counters
+        self.push = SaasPush(
+            self.aggregator, spec.register_retry, self.calls, self.queue, db, clock
+        )
+        self.queue.register(REGISTER_HOOK, self.push.retry)
+        self.queue.register(WEBHOOK_HOOK, self.push.apply_webhook)
         self._task: asyncio.Task[None] | None = None
         self._guards: dict[str, Guard] = {}
         self._rng = random.Random(f"{spec.strategy}:{clock.spec.start_epoch}")
@@ -181,7 +138,7 @@ class Plugin:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._task = None
-        await self._client.aclose()
+        await self.calls.client.aclose()
 
     def stats(self) -> dict[str, int]:
         return asdict(self.counters)
@@ -196,7 +153,7 @@ class Plugin:
         """A shipment was added: saas-push registers it with the aggregator, synchronously
         (the caller's request waits, as WordPress's does). Never raises."""
         if self.aggregator is not None:
-            await self.register(order_id, number)
+            await self.push.register(order_id, number)
 
     async def on_view(self, order_id: int) -> None:
         """A tracking page of ``order_id`` is about to render: live-refresh refreshes its open
@@ -231,7 +188,7 @@ class Plugin:
         try:
             for number in numbers:  # what a page view needs: the single-tracking route
                 asked = self.clock.now()
-                reply = await self.fetch(carrier, [number], single=True)
+                reply = await self.calls.fetch(carrier, [number], single=True)
                 if reply.outcome == "ok":
                     self._apply(reply, [number])
                     with self.db.transaction():  # the answer is as old as the question
@@ -284,7 +241,7 @@ class Plugin:
             rest = {"carrier": carrier.name, "numbers": [n for c in calls[i:] for n in c]}
             if guard is not None and (wait := guard.wait(self.clock.now())) > 0:
                 return Postpone(self.clock.now() + wait, rest, "waiting for the call budget")
-            reply = await self.fetch(carrier, numbers)
+            reply = await self.calls.fetch(carrier, numbers)
             if guard is not None:
                 guard.record(reply, self.clock.now())
             if reply.outcome == "ok":
@@ -305,136 +262,7 @@ class Plugin:
                 return Postpone(self.clock.now() + decision.delay, rest, reason)
         return Complete()
 
-    # -- saas-push --------------------------------------------------------------------------------
-
-    async def register(self, order_id: int, number: str, retry: bool = True) -> str:
-        """Register ``number`` with the aggregator; returns the outcome. A transport error is
-        retried once, ``register_retry`` later (on the queue); an HTTP error is stored (its
-        ``status_msg``) and never retried, as TrackShip for WooCommerce does."""
-        agg = self.aggregator
-        if agg is None:
-            return "error"
-        body = register_body(
-            order_id, number, self._provider(number), agg.api_key or "", STORE_DOMAIN
-        )
-        t0, w0 = self.clock.now(), time.monotonic()
-        try:
-            resp = await self._client.post(
-                f"{agg.base_url}/v1/shipment/create/ts4wc",
-                content=body,
-                headers={"content-type": "application/x-www-form-urlencoded"},
-                timeout=self._timeout,
-            )
-            doc = _json_or_none(resp)
-            reply = classify(
-                resp.status_code, {"data": []} if resp.status_code == 200 else doc, resp.headers
-            )
-            msg = status_msg(doc) or f"http_{resp.status_code}"
-        except httpx.TimeoutException:
-            reply, msg = Reply(0, "timeout"), "connection_issue"
-        except httpx.HTTPError:
-            reply, msg = Reply(0, "error"), "connection_issue"
-        now = self.clock.now()
-        with self.db.transaction() as conn:
-            self.db.record_request(
-                t0, agg.name, 1, reply.status, reply.outcome, now - t0, time.monotonic() - w0
-            )
-            conn.execute(
-                "INSERT OR REPLACE INTO registrations VALUES (?, ?, ?, ?)",
-                (number, round(now, 3), reply.status, msg),
-            )
-        self._count(reply)
-        if reply.status == 0 and retry:
-            self.queue.enqueue(
-                REGISTER_HOOK,
-                {"order_id": order_id, "number": number},
-                now + self.spec.register_retry,
-            )
-        return reply.outcome
-
-    async def _register_retry(self, action: QueuedAction) -> Result:
-        args = action.args
-        await self.register(int(args.get("order_id", 0)), str(args.get("number", "")), retry=False)
-        return Complete()
-
-    def _provider(self, number: str) -> str:
-        row = self.db.shipment(number)
-        return row.carrier if row is not None else ""
-
-    async def apply_webhook(self, action: QueuedAction) -> Result:
-        """Store a TrackShip-style webhook (the action's args are its JSON body). A push that
-        shows fewer events than the store already does (a late retry) changes nothing."""
-        pushed = webhook_tracking(action.args)
-        if pushed is None:
-            return Fail("webhook without a tracking number or an events list")
-        row = self.db.shipment(pushed.tracking_number)
-        if row is None:
-            return Fail(f"no tracking item {pushed.tracking_number!r}")
-        self.counters.webhooks += 1
-        if len(pushed.events) >= row.shown_count:
-            with self.db.transaction():
-                self.db.apply_tracking(
-                    pushed.tracking_number, pushed.events, pushed.status, self.clock.now()
-                )
-        return Complete()
-
-    # -- I/O --------------------------------------------------------------------------------------
-
-    async def fetch(
-        self, carrier: CarrierEndpoint, numbers: list[str], *, single: bool = False
-    ) -> Reply:
-        """One batch call (or, ``single``, ``GET /v1/trackings/{number}`` of ``numbers[0]``);
-        the outcome is recorded in ``plugin_requests`` and the counters."""
-        t0 = self.clock.now()
-        w0 = time.monotonic()
-        headers = {"X-Api-Key": carrier.api_key} if carrier.api_key else {}
-        try:
-            if single:
-                resp = await self._client.get(
-                    f"{carrier.base_url}/v1/trackings/{numbers[0]}",
-                    headers=headers,
-                    timeout=self._timeout,
-                )
-                reply = classify_one(
-                    numbers[0], resp.status_code, _json_or_none(resp), resp.headers
-                )
-            else:
-                resp = await self._client.post(
-                    f"{carrier.base_url}/v1/trackings/batch",
-                    json={"tracking_numbers": numbers},
-                    headers=headers,
-                    timeout=self._timeout,
-                )
-                reply = classify(resp.status_code, _json_or_none(resp), resp.headers)
-        except httpx.TimeoutException:
-            reply = Reply(0, "timeout")
-        except httpx.HTTPError:
-            reply = Reply(0, "error")
-        wall = time.monotonic() - w0
-        with self.db.transaction():
-            self.db.record_request(
-                t0,
-                carrier.name,
-                len(numbers),
-                reply.status,
-                reply.outcome,
-                self.clock.now() - t0,
-                wall,
-            )
-        self._count(reply)
-        return reply
-
-    def _count(self, reply: Reply) -> None:
-        c = self.counters
-        c.requests += 1
-        if reply.outcome == "ok":
-            c.ok += 1
-        elif reply.outcome == "throttled":
-            c.throttled += 1
-        elif reply.outcome == "blocked":
-            c.blocked += 1
-        else:
-            c.errors += 1
+    # -- storing what came back -------------------------------------------------------------------
 
     def _apply(self, reply: Reply, asked: list[str]) -> None:
         now = self.clock.now()
@@ -449,10 +277,3 @@ class Plugin:
                 now,
             )
             self.db.touch((n for n in reply.not_found if n in wanted), now)
-
-
-def _json_or_none(resp: Answer) -> Any:
-    try:
-        return resp.json()
-    except ValueError:
-        return None

@@ -1,10 +1,12 @@
-"""The OpenAPI 3.1 document of the mock fleet's admin API (:mod:`mocks.admin`), built once;
+"""The OpenAPI 3.1 document of the mock fleet's admin API (:mod:`mocks.admin.routes`), built once;
 behaviour schemas come from the config models, so the document follows them."""
 
 from __future__ import annotations
 
 from functools import cache
 from typing import Any
+
+from mocks.admin.specs import spec_adapter  # the admin validates with the same adapter
 
 PREFIX = "/__admin/"
 
@@ -101,8 +103,6 @@ def _carrier_paths() -> dict[str, dict[str, Any]]:
 @cache
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the admin API (behaviour schemas from the config models)."""
-    from mocks.admin import spec_adapter  # the admin validates with the same adapter
-
     spec_schema = spec_adapter().json_schema(ref_template="#/components/schemas/{model}")
     schemas: dict[str, Any] = dict(spec_schema.pop("$defs", {}))
     schemas["BehaviourSpec"] = spec_schema

@@ -22,22 +22,20 @@ A shared port adds ``GET carriers`` (name → personality, hosts, admin path), a
 
 from __future__ import annotations
 
-import difflib
 import json
-from collections.abc import Callable, Mapping
-from functools import cache
-from typing import TYPE_CHECKING, Any, get_args
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from mocks._asgi import TOO_LARGE, Receive, Scope, Send, read_body, send_response
-from mocks.openapi import openapi_document
+from mocks.admin.openapi import openapi_document
+from mocks.admin.specs import list_adapter, spec_adapter, validation_message
+from mocks.journal import Journal
 from peakbench.clock import Clock
-from peakbench.config.behaviours import AnyBehaviourSpec, BehaviourSpec
-
-if TYPE_CHECKING:
-    from mocks.app import CarrierApp
+from peakbench.config.behaviours import AnyBehaviourSpec
+from peakbench.config.fleet import CarrierSpec
 
 PREFIX = "/__admin/"
 MAX_ADMIN_BODY = 1 << 20
@@ -71,10 +69,26 @@ def clock_json(clock: Clock) -> dict[str, float]:
     }
 
 
+class Controlled(Protocol):
+    """What the admin API controls of one carrier app (:class:`mocks.app.CarrierApp` is one)."""
+
+    carrier: CarrierSpec
+    clock: Clock
+    journal: Journal
+    specs: tuple[AnyBehaviourSpec, ...]
+    admin: CarrierAdmin
+
+    def behaviours(self) -> list[dict[str, Any]]: ...
+
+    def set_behaviours(self, specs: Sequence[AnyBehaviourSpec]) -> None: ...
+
+    def reset(self) -> None: ...
+
+
 class CarrierAdmin:
     """The admin routes of one carrier app (``remote``: allow non-loopback clients)."""
 
-    def __init__(self, app: CarrierApp, remote: bool = False) -> None:
+    def __init__(self, app: Controlled, remote: bool = False) -> None:
         self.app = app
         self.remote = remote
 
@@ -144,7 +158,7 @@ class CarrierAdmin:
             if method == "PUT":
                 if isinstance(data, dict) and "behaviours" in data:
                     data = data["behaviours"]
-                specs = _list_adapter().validate_python(data)
+                specs = list_adapter().validate_python(data)
             else:
                 specs = (*app.specs, spec_adapter().validate_python(data))
             app.set_behaviours(specs)
@@ -175,13 +189,13 @@ class CarrierAdmin:
 class FleetAdmin:
     """The admin routes of a shared port: fleet-wide ones, and each carrier's by name."""
 
-    def __init__(self, apps: Mapping[str, CarrierApp], clock: Clock, remote: bool = False):
+    def __init__(self, apps: Mapping[str, Controlled], clock: Clock, remote: bool = False):
         self.apps = apps
         self.clock = clock
         self.remote = remote
 
     async def handle(
-        self, sub: str, scope: Scope, receive: Receive, send: Send, host_app: CarrierApp | None
+        self, sub: str, scope: Scope, receive: Receive, send: Send, host_app: Controlled | None
     ) -> None:
         """Serve ``/__admin/<sub>``; ``host_app``: the carrier the Host header named, if any."""
         if not (self.remote or loopback(scope)):
@@ -238,48 +252,3 @@ class FleetAdmin:
 async def _not_allowed(send: Send, allow: str) -> None:
     body = {"error": {"code": "method_not_allowed", "message": f"use {allow}"}}
     await send_json(send, 405, body, ((b"allow", allow.encode()),))
-
-
-@cache
-def _list_adapter() -> TypeAdapter[tuple[BehaviourSpec, ...]]:
-    return TypeAdapter(tuple[BehaviourSpec, ...])
-
-
-@cache
-def spec_adapter() -> TypeAdapter[BehaviourSpec]:
-    return TypeAdapter(BehaviourSpec)
-
-
-def validation_message(exc: ValidationError, data: Any, root: str) -> str:
-    """One line naming each bad field, e.g. ``behaviours[1].limit: Input should be > 0``."""
-    parts = []
-    for err in exc.errors()[:3]:
-        path = root
-        node = data
-        for part in err["loc"]:
-            if isinstance(node, dict) and part not in node and part == node.get("type"):
-                continue  # the union's tag, not a field of the document
-            path += f"[{part}]" if isinstance(part, int) else f".{part}"
-            node = _child(node, part)
-        message = str(err["msg"]).removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(str(err["loc"][-1]), _field_names(), n=1)
-            message = "unknown field" + (f"; did you mean '{close[0]}'?" if close else "")
-        if len(message) > 160:  # the message may echo the input: keep the line a line
-            message = message[:150] + "…"
-        parts.append(f"{path[:120]}: {message}")
-    more = len(exc.errors()) - len(parts)
-    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
-
-
-@cache
-def _field_names() -> list[str]:
-    return sorted({name for model in get_args(AnyBehaviourSpec) for name in model.model_fields})
-
-
-def _child(node: Any, part: int | str) -> Any:
-    if isinstance(node, dict):
-        return node.get(part)
-    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-        return node[part]
-    return None

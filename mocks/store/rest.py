@@ -1,0 +1,116 @@
+"""What every REST route of the sandbox store shares: WooCommerce auth, errors, ids, bodies.
+
+:class:`StoreRoutes` holds the database, the plugin, the clock and the authenticator; the order
+routes (:mod:`mocks.store.order_routes`) and the tracking routes
+(:mod:`mocks.store.tracking_routes`) build on it, the app (:mod:`mocks.store.app`) assembles them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from mocks.store.auth import Authenticator, Denied, Presented
+from mocks.store.db import StoreDB
+from mocks.store.orders import BadRequest
+from mocks.store.plugin import Plugin
+from peakbench.clock import Clock, epoch_of
+
+MAX_ID = 2**63 - 1  # SQLite's INTEGER range; a bigger id cannot exist
+
+UNAUTHENTICATED = {
+    "list": ("woocommerce_rest_cannot_view", "Sorry, you cannot list resources."),
+    "view": ("woocommerce_rest_cannot_view", "Sorry, you cannot view this resource."),
+    "create": ("woocommerce_rest_cannot_create", "Sorry, you are not allowed to create resources."),
+    "edit": ("woocommerce_rest_cannot_edit", "Sorry, you are not allowed to edit this resource."),
+    "delete": (
+        "woocommerce_rest_cannot_delete",
+        "Sorry, you are not allowed to delete this resource.",
+    ),
+    "batch": (
+        "woocommerce_rest_cannot_batch",
+        "Sorry, you are not allowed to batch manipulate this resource.",
+    ),
+}
+"""What each kind of route answers (401) to a request without credentials."""
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def error(status: int, code: str, message: str) -> JSONResponse:
+    """WooCommerce's error document."""
+    return JSONResponse({"code": code, "message": message, "data": {"status": status}}, status)
+
+
+def no_order(status: int = 404) -> BadRequest:
+    """WooCommerce's answer about an order id that does not exist."""
+    return BadRequest("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", status=status)
+
+
+async def json_body(request: Request) -> Any:
+    """The request body as JSON, or WooCommerce's 400."""
+    raw = await request.body()
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise BadRequest("rest_invalid_json", "Invalid JSON body passed.") from None
+
+
+async def presented(request: Request) -> Presented:
+    """What ``request`` presents to :class:`Authenticator` (the form body is read if any)."""
+    form: list[tuple[str, str]] = []
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        form = parse_qsl((await request.body()).decode("latin-1"), keep_blank_values=True)
+    return Presented(
+        request.method,
+        str(request.url.replace(query="")),
+        request.query_params.multi_items(),
+        request.headers.get("authorization", ""),
+        form,
+    )
+
+
+class StoreRoutes:
+    """The REST handlers' shared state over one database; a handler returns a Response or
+    raises BadRequest."""
+
+    def __init__(self, db: StoreDB, plugin: Plugin, clock: Clock, auth: Authenticator) -> None:
+        self.db = db
+        self.plugin = plugin
+        self.clock = clock
+        self.auth = auth
+
+    def epoch_now(self) -> float:
+        return epoch_of(self.clock.spec, self.clock.now())
+
+    def api(self, handler: Handler, action: str) -> Handler:
+        """``handler`` behind WooCommerce auth, with BadRequest mapped to its response."""
+        code, message = UNAUTHENTICATED[action]
+
+        async def endpoint(request: Request) -> Response:
+            self.plugin.on_traffic()
+            found = self.auth.authorise(await presented(request))
+            if found is None:
+                return error(401, code, message)
+            if isinstance(found, Denied):
+                return error(found.status, found.code, found.message)
+            try:
+                return await handler(request)
+            except BadRequest as exc:
+                return JSONResponse(exc.body(), exc.status)
+
+        return endpoint
+
+    def order_id(self, request: Request, status: int = 404) -> int:
+        oid = int(request.path_params["id"])
+        if not 0 < oid <= MAX_ID:
+            raise no_order(status)
+        return oid
+
+    def page_link(self, request: Request, order_id: int, order_key: str) -> str:
+        return f"{str(request.base_url).rstrip('/')}/order-tracking/{order_id}?key={order_key}"
