@@ -33,8 +33,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from mocks._asgi import TOO_LARGE, Receive, Scope, Send, read_body, send_response
 from mocks.openapi import openapi_document
-from peakbench.clock import Clock
 from peakbench.config.behaviours import AnyBehaviourSpec, BehaviourSpec
+from peakbench.plan.clock import Clock
 
 if TYPE_CHECKING:
     from mocks.app import CarrierApp

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from peakbench.segments import (
+from peakbench.measure.segments import (
     DEFAULT_SEGMENT_BYTES,
     LineBuffer,
     Position,

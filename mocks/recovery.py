@@ -50,11 +50,11 @@ from typing import TYPE_CHECKING, Any
 
 from mocks._server import write_ready_file
 from mocks.journal import Journal, line_t
-from peakbench.clock import Clock, ClockSpec
 from peakbench.config.behaviours import AnyBehaviourSpec, dump_behaviours
 from peakbench.config.fleet import CarrierSpec, FleetSpec
 from peakbench.durations import format_duration
-from peakbench.segments import DEFAULT_SEGMENT_BYTES, Position, end_position, segments
+from peakbench.measure.segments import DEFAULT_SEGMENT_BYTES, Position, end_position, segments
+from peakbench.plan.clock import Clock, ClockSpec
 
 if TYPE_CHECKING:
     from mocks.app import CarrierApp

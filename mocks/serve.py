@@ -42,14 +42,14 @@ from mocks.hosts import HostRouter
 from mocks.journal import Journal
 from mocks.push.wiring import PushWiring, push_wiring, start_pushes
 from mocks.recovery import StateManifest, resume
-from peakbench.clock import ClockSpec, WallClock
 from peakbench.config.fleet import CarrierSpec, FleetSpec
-from peakbench.segments import (
+from peakbench.measure.segments import (
     DEFAULT_SEGMENT_BYTES,
     SEGMENT_BYTES_ENV,
     parse_size,
     segment_bytes_from_env,
 )
+from peakbench.plan.clock import ClockSpec, WallClock
 
 FLUSH_EVERY_S = 1.0
 """Wall seconds between journal flushes."""

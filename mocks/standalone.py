@@ -20,10 +20,10 @@ from rich.console import Console
 from rich.table import Table
 
 from mocks.recovery import resume_clock
-from peakbench.clock import ClockSpec
 from peakbench.config.fleet import StandaloneFleetSpec
 from peakbench.config.loader import ProfileError, parse_model, read_text
-from peakbench.segments import DEFAULT_SEGMENT_BYTES
+from peakbench.measure.segments import DEFAULT_SEGMENT_BYTES
+from peakbench.plan.clock import ClockSpec
 
 EXIT_USAGE = 2
 

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from peakbench.outages import Outage
+from peakbench.measure.outages import Outage
+from peakbench.measure.samples import OrderSample, RunSamples
 from peakbench.report import compare as cmp
 from peakbench.report.compare import (
     BETTER,
@@ -29,7 +30,6 @@ from peakbench.report.compare import (
     format_value,
     plan_note,
 )
-from peakbench.samples import OrderSample, RunSamples
 
 NAN = math.nan
 

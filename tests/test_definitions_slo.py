@@ -1,4 +1,4 @@
-"""The readiness gate pinned at its boundaries: peakbench/slo.py."""
+"""The readiness gate pinned at its boundaries: peakbench/measure/slo.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from peakbench.config.profile import SloSpec
-from peakbench.slo import (
+from peakbench.measure.slo import (
     GAUGES,
     BaselineError,
     Check,

@@ -46,7 +46,7 @@ from mocks.carriers._aftership_doc import (
 from mocks.carriers._refresh import MISSING, Registrations
 from mocks.carriers.base import BATCH, OTHER, TRACK, Ask, Headers, Reply
 from peakbench.config.fleet import CarrierSpec
-from peakbench.timeline import TimelineModel
+from peakbench.plan.timeline import TimelineModel
 
 __all__ = ["AfterShip", "make", "number_of", "tracking_id"]
 

@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from mocks.carriers.base import BATCH, OTHER, TRACK, Ask, Reply
 from peakbench.config.fleet import CarrierSpec
-from peakbench.timeline import ScanEvent, TimelineModel, journey
+from peakbench.plan.timeline import ScanEvent, TimelineModel, journey
 
 BATCH_LIMIT = 40
 """Most tracking numbers per batch request."""

@@ -30,7 +30,7 @@ from mocks.carriers.base import BATCH, OTHER, Ask, Reply
 from mocks.carriers.generic import local_iso, utc_iso
 from peakbench.config.fleet import CarrierSpec
 from peakbench.durations import parse_duration
-from peakbench.timeline import ScanEvent, TimelineModel, journey, visible_count
+from peakbench.plan.timeline import ScanEvent, TimelineModel, journey, visible_count
 
 BATCH_LIMIT = 40
 """Most numbers per call (more: request code -18010014)."""

@@ -23,7 +23,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from peakbench.segments import DEFAULT_SEGMENT_BYTES, LineBuffer, SegmentWriter
+from peakbench.measure.segments import DEFAULT_SEGMENT_BYTES, LineBuffer, SegmentWriter
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from peakbench.timeline import TimelineModel, journey, visible_count
+from peakbench.plan.timeline import TimelineModel, journey, visible_count
 
 _UNIT = 2.0**-64
 

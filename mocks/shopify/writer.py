@@ -27,7 +27,7 @@ from peakbench.adapters.shopify import (
     request,
     throttle_wait,
 )
-from peakbench.clock import Clock
+from peakbench.plan.clock import Clock
 
 
 @dataclass(slots=True)

@@ -53,7 +53,7 @@ from mocks.store.orders import (
 from mocks.store.page import render_tracking_page
 from mocks.store.plugin import WEBHOOK_HOOK, Plugin
 from mocks.store.webhooks import WebhookReceiver
-from peakbench.clock import Clock, epoch_of
+from peakbench.plan.clock import Clock, epoch_of
 
 _MAX_ID = 2**63 - 1  # SQLite's INTEGER range; a bigger id cannot exist
 TRACKING_NAMESPACES = ("wc-shipment-tracking/v3", "wc-ast/v3", "wc/v1", "wc/v2", "wc/v3")

@@ -47,8 +47,8 @@ from mocks.store.policy import (
 from mocks.store.presets import Guard, backoff_delay, register_body, status_msg, webhook_tracking
 from mocks.store.queue import Action as QueuedAction
 from mocks.store.queue import ActionQueue, Complete, Fail, Postpone, Result
-from peakbench.clock import Clock
 from peakbench.config.store import PluginSpec
+from peakbench.plan.clock import Clock
 
 SCHEDULE_HOOK = "peakbench_poll_schedule"
 POLL_HOOK = "peakbench_poll_batch"

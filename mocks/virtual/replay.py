@@ -20,11 +20,11 @@ from typing import Any
 from mocks.virtual.transport import Asgi, call
 from peakbench.adapters import woocommerce as wc
 from peakbench.adapters.request import Request, query_string
-from peakbench.clock import Clock, epoch_of, iso
-from peakbench.progress import Progress, write_atomic
-from peakbench.replaylog import Row, lines_text
-from peakbench.schedule import Item
-from peakbench.segments import SegmentWriter
+from peakbench.measure.segments import SegmentWriter
+from peakbench.plan.clock import Clock, epoch_of, iso
+from peakbench.plan.schedule import Item
+from peakbench.run.progress import Progress, write_atomic
+from peakbench.run.replaylog import Row, lines_text
 
 NAMES = {"order": "order:create", "ship": "order:ship", "view": "view:tracking"}
 

@@ -18,7 +18,7 @@ from mocks.shopify.build import ShopifyCredentials, ShopifySandbox, build_shopif
 from mocks.store.config import CarrierEndpoint, Credentials, StoreConfig
 from mocks.store.db import StoreDB
 from mocks.virtual.transport import InProcess, url
-from peakbench.clock import Clock
+from peakbench.plan.clock import Clock
 
 APP_HOST = "trackapp.peakbench.test"
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from peakbench.config import base, behaviours, fleet, profile, push, store, targets
 from peakbench.config.profile import Profile
-from peakbench.slo import GAUGES
+from peakbench.measure.slo import GAUGES
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -23,10 +23,10 @@ from peakbench.config.shopify_replay import ShopifyReplaySpec
 from peakbench.config.store import Candidates, SandboxTarget
 from peakbench.config.support import SupportSpec
 from peakbench.config.targets import Target
-from peakbench.curves import CurveName
-from peakbench.probe import ProbeSpec
-from peakbench.resources import ResourcesSpec
-from peakbench.slo import check_relative, split_relative
+from peakbench.measure.resources import ResourcesSpec
+from peakbench.measure.slo import check_relative, split_relative
+from peakbench.plan.curves import CurveName
+from peakbench.plan.probe import ProbeSpec
 
 
 class ClockConfig(Spec):
@@ -88,7 +88,7 @@ class SpikeSpec(Spec):
     @field_validator("at")
     @classmethod
     def _valid_at(cls, value: str) -> str:
-        from peakbench.curves import parse_at
+        from peakbench.plan.curves import parse_at
 
         parse_at(value)
         return value
@@ -132,7 +132,7 @@ class CurveSpec(Spec):
     @classmethod
     def _load_csv(cls, data: object) -> object:
         if isinstance(data, dict) and data.get("csv") and not data.get("points"):
-            from peakbench import curvefile
+            from peakbench.plan import curvefile
 
             loaded = curvefile.load(str(data["csv"]))
             data = {**data, "points": loaded.points}
@@ -142,7 +142,7 @@ class CurveSpec(Spec):
 
     @model_validator(mode="after")
     def _fits(self) -> CurveSpec:
-        from peakbench.curves import named
+        from peakbench.plan.curves import named
 
         if self.csv is None:
             named(self.base, self.hours, self.day_shares)  # raises on a wrong day_shares length
@@ -203,7 +203,7 @@ class ViewsSpec(Spec):
     ``per_order`` maps a range of views to the share of customers (survey figures in
     reference/peaks.md: 30% check once or twice, 21% 3–5 times, 30% 6+). Views cluster after the
     shipping email, after carrier status changes and on the expected delivery day; the rest
-    spread until delivery; a page that looks stuck draws repeat refreshes (peakbench/views.py).
+    spread until delivery; a page that looks stuck draws repeat refreshes (peakbench/plan/views.py).
     Every default below but ``per_order`` is [G], an assumption.
     """
 
@@ -271,7 +271,7 @@ class PatienceSpec(Spec):
 
 
 class SloSpec(Spec):
-    """Readiness thresholds; omitted ones are not checked (peakbench/slo.py, docs/gate.md).
+    """Readiness thresholds; omitted ones are not checked (peakbench/measure/slo.py, docs/gate.md).
 
     A field takes an absolute bound (``1h``), a change from a baseline run (``+10%``, ``+5m``)
     or both (``{max: 1h, baseline: +10%}``); relative bounds are collected in ``baseline``.
@@ -379,7 +379,7 @@ class Profile(Spec):
     slo: SloSpec = SloSpec()
     replay: ReplaySpec = ReplaySpec()
     probe: ProbeSpec | None = None
-    """The freshness probe (``peakbench/probe.py``): off unless given."""
+    """The freshness probe (``peakbench/plan/probe.py``): off unless given."""
     resources: ResourcesSpec = ResourcesSpec()
     """Resource sampling of the run's processes and the leak limits (docs/soak.md)."""
     advise: AdviseSpec | None = None

@@ -31,7 +31,7 @@ from rich.table import Table
 from rich.text import Text
 
 from peakbench.durations import format_duration
-from peakbench.samples import RunSamples, load_samples
+from peakbench.measure.samples import RunSamples, load_samples
 
 BETTER = "better"
 WORSE = "worse"

@@ -15,8 +15,8 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from peakbench.measure.units import duration, money
 from peakbench.report.series import RunSeries, cdf, patience_curve
-from peakbench.report.units import duration, money
 
 HOUR = 3600.0
 COLOURS = {

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from scipy import stats as scipy_stats
 
+from peakbench.measure.samples import RunSamples, load_samples
 from peakbench.report.compare import (
     METRICS,
     Comparison,
@@ -34,7 +35,6 @@ from peakbench.report.compare import (
     _info,
     _verdict,
 )
-from peakbench.samples import RunSamples, load_samples
 
 REPLICATIONS_FILE = "replications.json"
 """What a replication set's folder holds beside its run folders."""
