@@ -20,8 +20,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from peakbench.config.gauges import GAUGES
 from peakbench.durations import format_duration
-from peakbench.measure.slo import GAUGES
 
 PASSED, FAILED, INVALID, PARTIAL, RUNNING, CORRUPT = (
     "passed",

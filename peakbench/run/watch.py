@@ -10,27 +10,57 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from peakbench.config.targets import WooCommerceTarget
+from peakbench.adapters.woocommerce import Credentials
+from peakbench.config.profile import Profile
+from peakbench.config.targets import ShopifyTarget, WooCommerceTarget
 from peakbench.measure.faults import (
     DISK_FULL,
     HANG,
     OUTPUT_CLOSED,
     WORKER_LOST,
     DiskGuard,
+    FaultPolicy,
     LogWatch,
     Probe,
     WorkerWatch,
     dropped_lines,
 )
 from peakbench.measure.probe_queue import JOURNAL, QueueSampler
+from peakbench.plan.clock import WallClock
 from peakbench.run.children import Child
+from peakbench.run.loadgen import Scale
 from peakbench.run.output import on_closed
 from peakbench.run.preflight import tls_verify
 
-if TYPE_CHECKING:
-    from peakbench.run.orchestrator import Run
+
+class Watched(Protocol):
+    """What the watch reads from the run it watches and the two calls it makes back
+    (:class:`peakbench.run.orchestrator.Run` is one; the watch never imports it)."""
+
+    @property
+    def profile(self) -> Profile: ...
+    @property
+    def policy(self) -> FaultPolicy: ...
+    @property
+    def scale(self) -> Scale: ...
+    @property
+    def children(self) -> list[Child]: ...
+    @property
+    def real(self) -> WooCommerceTarget | ShopifyTarget | None: ...
+    @property
+    def credentials(self) -> Credentials | None: ...
+    @property
+    def _store_url(self) -> str | None: ...
+    @property
+    def _fleet(self) -> dict[str, Any]: ...
+    @property
+    def _wall(self) -> WallClock | None: ...
+    def _remember_tree(self) -> None: ...
+    def _fault(
+        self, kind: str, child: str | None, detail: str, at: float | None = None
+    ) -> None: ...
 
 
 class Stop:
@@ -88,7 +118,7 @@ class Watch:
     of the store and the carriers (hang; journal lines a carrier could not write), the children's
     logs (write failures), free space on the results volume, Locust's local workers."""
 
-    def __init__(self, run: Run, root: Path, locust: Child) -> None:
+    def __init__(self, run: Watched, root: Path, locust: Child) -> None:
         self.run = run
         self.root = root
         policy = run.policy
@@ -169,7 +199,7 @@ class Watch:
             self.queue.close()
 
 
-def queue_sampler(run: Run, root: Path) -> QueueSampler | None:
+def queue_sampler(run: Watched, root: Path) -> QueueSampler | None:
     """A queue sampler for a real WooCommerce target whose profile has ``queue_probe``."""
     target = run.real
     if not isinstance(target, WooCommerceTarget) or target.queue_probe is None:
