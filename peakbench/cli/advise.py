@@ -28,6 +28,7 @@ from peakbench.advise import space, verdict
 from peakbench.advise.page import write_page
 from peakbench.advise.runner import PROFILE, Done, Task, run_all
 from peakbench.advise.tables import breaking_table, points_table, progress_text
+from peakbench.cli.common import UsageError, _overrides, _results_folder
 from peakbench.config.loader import load_profile
 from peakbench.config.profile import Profile
 from peakbench.measure.results import redact, write_json
@@ -63,8 +64,6 @@ def add_parser(sub: Any) -> None:
 
 def cli_advise(args: argparse.Namespace, console: Console) -> int:
     """The ``advise`` subcommand: bad input is a UsageError (one line, exit 2)."""
-    from peakbench.cli.main import UsageError, _overrides, _results_folder
-
     if not 1 <= args.workers <= 64:
         raise UsageError(f"--workers must be between 1 and 64, got {args.workers}")
     results = _results_folder(args.results)
