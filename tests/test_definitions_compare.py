@@ -14,22 +14,18 @@ from hypothesis import strategies as st
 from peakbench.measure.outages import Outage
 from peakbench.measure.samples import OrderSample, RunSamples
 from peakbench.report import compare as cmp
+from peakbench.report.bootstrap import _Arrays, _Column, _Sorted, _weights
 from peakbench.report.compare import (
     BETTER,
     METRICS,
     SAME,
     UNMEASURED,
     WORSE,
-    _Arrays,
-    _Column,
     _interval,
-    _Sorted,
     _verdict,
-    _weights,
     compare,
-    format_value,
-    plan_note,
 )
+from peakbench.report.comparison import format_value, plan_note
 
 NAN = math.nan
 

@@ -116,7 +116,8 @@ def _loaded_run(root: Path) -> tuple[Profile, ClockSpec, dict[str, Any]]:
 def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     """Compare runs with the first (the baseline): exit 0, or 1 with --fail-on-worse when a
     candidate is significantly worse on any metric."""
-    from peakbench.report.compare import compare, comparison_html, render_comparison
+    from peakbench.report.compare import compare
+    from peakbench.report.comparison import comparison_html, render_comparison
 
     if len(args.runs) < 2:
         raise UsageError("compare needs at least two run folders: BASELINE CANDIDATE...")

@@ -25,13 +25,13 @@ from pathlib import Path
 from scipy import stats as scipy_stats
 
 from peakbench.measure.samples import RunSamples, load_samples
+from peakbench.report.bootstrap import _Arrays
 from peakbench.report.compare import (
     METRICS,
     Comparison,
     MetricDiff,
     Pairing,
     RunInfo,
-    _Arrays,
     _info,
     _verdict,
 )

@@ -27,7 +27,8 @@ from rich.console import Console
 from peakbench.config.profile import Profile
 from peakbench.config.store import SandboxTarget
 from peakbench.measure.results import write_json
-from peakbench.report.compare import Comparison, compare, comparison_html, render_comparison
+from peakbench.report.compare import Comparison, compare
+from peakbench.report.comparison import comparison_html, render_comparison
 from peakbench.run.output import closed
 from peakbench.run.replications import worst_exit
 
