@@ -16,7 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from peakbench.config.profile import PeakSpec
+from peakbench.config.peak import PeakSpec
 from peakbench.plan.arrivals import OrderRate, order_rate
 from peakbench.plan.curves import NAMES, named
 

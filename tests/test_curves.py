@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from peakbench.config.loader import ProfileError
-from peakbench.config.profile import PeakSpec, Profile
+from peakbench.config.peak import PeakSpec
+from peakbench.config.profile import Profile
 from peakbench.plan import curvefile
 from peakbench.plan.arrivals import order_rate, poisson_arrivals
 from peakbench.plan.curves import HOUR, NAMES, hour_means, named

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from zoneinfo import ZoneInfo
 
-from peakbench.config.profile import CurveSpec, PeakSpec, SpikeSpec
+from peakbench.config.peak import CurveSpec, PeakSpec, SpikeSpec
 from peakbench.plan.curves import (
     DAY,
     FLASH_SALE,
