@@ -21,7 +21,7 @@ from peakbench.cli.main import main
 from peakbench.config.loader import parse_profile
 from peakbench.config.targets import WooCommerceTarget, host_looks_like_staging
 from peakbench.measure.results import load_run
-from peakbench.run.target import refusal
+from peakbench.run.checker import refusal
 
 ROOT = Path(__file__).resolve().parents[1]
 PUSH_SECRET = "whsec_" + os.urandom(12).hex()

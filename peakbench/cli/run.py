@@ -141,7 +141,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 def _refuse_target(profile: Profile, allow_production: bool) -> None:
     """What ``run`` refuses in a profile's target before it starts anything (UsageError)."""
     from peakbench.config.targets import ShopifyTarget, WooCommerceTarget
-    from peakbench.run.target import refusal
+    from peakbench.run.checker import refusal
 
     target = profile.target
     if not isinstance(target, WooCommerceTarget | ShopifyTarget):
@@ -157,7 +157,7 @@ def _preflight(profile: Profile, allow_production: bool) -> Credentials | None:
     """Before anything starts: refuse a real target that is not staging, or whose credentials
     are not in the environment; a real WooCommerce store's credentials, ``None`` for the sandbox."""
     from peakbench.config.targets import WooCommerceTarget
-    from peakbench.run.target import TargetRefused, woocommerce_credentials
+    from peakbench.run.checker import TargetRefused, woocommerce_credentials
 
     _refuse_target(profile, allow_production)
     target = profile.target

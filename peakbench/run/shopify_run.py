@@ -122,7 +122,7 @@ def preflight(profile: Profile, processes: int, env: Mapping[str, str]) -> str |
     """Before anything starts, for a profile whose store speaks Shopify: ValueError (one line)
     for what the run refuses; a real store's access token from the environment, else None."""
     from peakbench.plan.planner import build_plan
-    from peakbench.run.target import TargetRefused, shopify_token
+    from peakbench.run.checker import TargetRefused, shopify_token
 
     if not speaks_shopify(profile):
         return None
