@@ -129,6 +129,12 @@ def test_run_never_imports_advise(graph: grimp.ImportGraph) -> None:
     assert forbidden(graph, "peakbench.run", ["peakbench.advise"]) == []
 
 
+def test_config_and_adapters_import_no_later_stage(graph: grimp.ImportGraph) -> None:
+    later = ["peakbench.run", "peakbench.measure", "peakbench.report", "peakbench.advise"]
+    assert forbidden(graph, "peakbench.config", later) == []
+    assert forbidden(graph, "peakbench.adapters", [*later, "peakbench.plan"]) == []
+
+
 def test_peakbench_never_imports_loadtests(graph: grimp.ImportGraph) -> None:
     assert forbidden(graph, "peakbench", ["loadtests"]) == []
 

@@ -24,11 +24,11 @@ from _profiles import small
 from mocks.store.db import StoreDB
 from mocks.store.queue import CLEAN_BATCH, RETENTION_S, Action, ActionQueue, Complete, Fail
 from peakbench.config.profile import Profile
+from peakbench.config.resources import ResourcesSpec
 from peakbench.measure.live import LiveFigures
 from peakbench.measure.resources import (
     RESOURCES_JSONL,
     ResourceSampler,
-    ResourcesSpec,
     resources_summary,
     slope_per_hour,
 )

@@ -17,11 +17,11 @@ from peakbench.config.base import Duration, Probability, Spec
 from peakbench.config.fleet import CarrierSpec, FleetSpec, ListenSpec, TruthSpec
 from peakbench.config.gauges import check_relative, split_relative
 from peakbench.config.peak import PeakSpec
+from peakbench.config.resources import ResourcesSpec
 from peakbench.config.shopify_replay import ShopifyReplaySpec
 from peakbench.config.store import Candidates, SandboxTarget
 from peakbench.config.support import SupportSpec
 from peakbench.config.targets import Target
-from peakbench.measure.resources import ResourcesSpec
 from peakbench.plan.probe import ProbeSpec
 
 
