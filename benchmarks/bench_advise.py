@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default=str(HERE.parent / "profiles" / "black-friday.yaml"))
     args = parser.parse_args(argv)
     sys.path.insert(0, str(HERE.parent))
-    from peakbench.advise.command import advise
+    from peakbench.cli.advise import advise
     from peakbench.config.loader import load_profile
 
     values = intervals(args.settings)

@@ -38,8 +38,8 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from peakbench.clock import ClockSpec  # noqa: E402
-from peakbench.schedule import Item, write_schedule  # noqa: E402
+from peakbench.plan.clock import ClockSpec  # noqa: E402
+from peakbench.plan.schedule import Item, write_schedule  # noqa: E402
 
 CREDENTIALS = {"consumer_key": "ck_bench", "consumer_secret": "cs_bench"}
 VIEWS_PER_ORDER = 3

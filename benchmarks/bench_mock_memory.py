@@ -26,8 +26,8 @@ from pathlib import Path
 
 import httpx
 
-from peakbench.clock import ClockSpec
-from peakbench.timeline import make_tracking_number
+from peakbench.plan.clock import ClockSpec
+from peakbench.plan.timeline import make_tracking_number
 
 START = 1_795_755_600.0
 MILESTONES = (0.0, 0.25, 0.5, 0.75, 1.0)

@@ -44,8 +44,8 @@ from pathlib import Path
 
 import httpx
 
-from peakbench.clock import ClockSpec
-from peakbench.timeline import make_tracking_number
+from peakbench.plan.clock import ClockSpec
+from peakbench.plan.timeline import make_tracking_number
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"

@@ -40,10 +40,10 @@ import httpx
 
 from mocks.carriers.trackship import push_document
 from peakbench.adapters.woocommerce import create_order
-from peakbench.clock import ClockSpec
 from peakbench.config.loader import load_profile
-from peakbench.planner import build_plan
-from peakbench.timeline import TimelineModel, journey, make_tracking_number
+from peakbench.plan.clock import ClockSpec
+from peakbench.plan.planner import build_plan
+from peakbench.plan.timeline import TimelineModel, journey, make_tracking_number
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from peakbench.report.explain import QUOTA_WORDS
+from peakbench.measure.explain import QUOTA_WORDS
 
 PROFILES = (
     ("every 15 min (`black-friday.yaml`)", Path("profiles/black-friday.yaml")),
@@ -63,7 +63,7 @@ def run(profile: Path, tmp: Path) -> dict[str, Any]:
 def last_progress_line(path: Path, root: Path) -> str:
     """The progress line a run prints without a terminal, at its end."""
     from peakbench.config.loader import load_profile
-    from peakbench.live import LiveFigures
+    from peakbench.measure.live import LiveFigures
     from peakbench.report.console import progress_line
 
     profile = load_profile(path, [])

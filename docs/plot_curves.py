@@ -2,7 +2,7 @@
 
 Run by hand after changing a curve (not by the tests): ``.venv/bin/python docs/plot_curves.py``.
 Each plot shows the expected orders per 10 minutes of a store whose busiest hour is 300 orders,
-computed by the same code that draws a run's arrivals (peakbench/arrivals.py).
+computed by the same code that draws a run's arrivals (peakbench/plan/arrivals.py).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from peakbench.arrivals import OrderRate, order_rate
-from peakbench.config.profile import PeakSpec
-from peakbench.curves import NAMES, named
+from peakbench.config.peak import PeakSpec
+from peakbench.plan.arrivals import OrderRate, order_rate
+from peakbench.plan.curves import NAMES, named
 
 OUT = Path(__file__).resolve().parent / "img"
 STEP = 600.0

@@ -28,11 +28,11 @@ from loadtests.journal import RowBuffer
 from loadtests.pool import PooledReplay
 from loadtests.replay import ReplayConfig, parse_target, partition
 from loadtests.sizing import Arrivals
-from peakbench.clock import ClockSpec, WallClock
-from peakbench.lateness import Lateness
-from peakbench.progress import ProgressDoc, count_kinds, merge_snapshots, write_atomic
-from peakbench.schedule import Item, read_schedule
-from peakbench.segments import SegmentWriter, segment_bytes_from_env
+from peakbench.measure.segments import SegmentWriter, segment_bytes_from_env
+from peakbench.plan.clock import ClockSpec, WallClock
+from peakbench.plan.schedule import Item, read_schedule
+from peakbench.run.lateness import Lateness
+from peakbench.run.progress import ProgressDoc, count_kinds, merge_snapshots, write_atomic
 
 HELLO, SHARE, JOURNAL, DONE = (
     "peakbench_hello",
@@ -59,7 +59,7 @@ class MasterReplay:
         segment_bytes: int | None = None,
     ) -> None:
         """``segment_bytes``: the journals' segment size (default: from the environment, see
-        :func:`~peakbench.segments.segment_bytes_from_env`)."""
+        :func:`~peakbench.measure.segments.segment_bytes_from_env`)."""
         if workers < 1:
             raise ValueError(f"a distributed replay needs at least one worker, got {workers}")
         items = list(read_schedule(config.schedule))

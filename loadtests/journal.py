@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from peakbench.replaylog import JournalLine, Row, line_text, lines_text
-from peakbench.segments import DEFAULT_SEGMENT_BYTES, SegmentWriter
+from peakbench.measure.segments import DEFAULT_SEGMENT_BYTES, SegmentWriter
+from peakbench.run.replaylog import JournalLine, Row, line_text, lines_text
 
 __all__ = ["Journal", "JournalLine", "RowBuffer", "line_text", "lines_text"]
 

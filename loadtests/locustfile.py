@@ -46,9 +46,9 @@ from loadtests.storefront import Storefront
 from loadtests.users import ReplayUser
 from peakbench.adapters.shopify_pacer import Pacer, ShopifySettings
 from peakbench.adapters.woocommerce import Credentials, credentials_from_json
-from peakbench.clock import WallClock
 from peakbench.config.targets import WooCommerceTarget
-from peakbench.schedule import read_schedule
+from peakbench.plan.clock import WallClock
+from peakbench.plan.schedule import read_schedule
 
 # Locust runs the User classes and uses the load shape it finds in this module
 __all__ = ["ReplayShape", "ReplayUser"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from loadtests.replay import Replay
-from peakbench.schedule import Item
+from peakbench.plan.schedule import Item
 
 
 class Pool:

@@ -24,11 +24,11 @@ from pydantic import ValidationError
 from loadtests.journal import Journal, RowBuffer
 from peakbench.adapters.shopify_pacer import ShopifySettings
 from peakbench.adapters.woocommerce import Observation
-from peakbench.clock import ClockSpec, WallClock
 from peakbench.config.targets import ShopifyTarget, WooCommerceTarget
-from peakbench.progress import KINDS, Progress, count_kinds, write_atomic
-from peakbench.schedule import Item, read_schedule
-from peakbench.segments import segment_bytes_from_env
+from peakbench.measure.segments import segment_bytes_from_env
+from peakbench.plan.clock import ClockSpec, WallClock
+from peakbench.plan.schedule import Item, read_schedule
+from peakbench.run.progress import KINDS, Progress, count_kinds, write_atomic
 
 
 @dataclass(frozen=True, slots=True)

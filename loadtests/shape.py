@@ -25,7 +25,7 @@ from locust import LoadTestShape
 from locust.runners import WORKER_REPORT_INTERVAL, Runner
 
 from loadtests.sizing import Decision, LocustCount, ResponseTime, ShareState, Sizer, Sizing
-from peakbench.clock import WallClock
+from peakbench.plan.clock import WallClock
 
 KEEP = "peakbench_keep"
 """master → worker ``{"keep": users}``: users the worker keeps (the surplus retires)."""

@@ -26,7 +26,7 @@ from loadtests.replay import Outcome
 from loadtests.users import NAMES, ReplayUser
 from peakbench.adapters import shopify as sh
 from peakbench.adapters.shopify_pacer import MAX_RETRIES, Pacer, ShopifySettings, call_line
-from peakbench.schedule import Item
+from peakbench.plan.schedule import Item
 
 
 class ShopifyReplayUser(ReplayUser):

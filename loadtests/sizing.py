@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from peakbench.schedule import Item
+from peakbench.plan.schedule import Item
 
 LOOKAHEAD_WALL_S = 3.0
 """How far ahead the rate is read: users must exist before a burst is due (spawn + one tick)."""

@@ -24,8 +24,8 @@ from loadtests.replay import Outcome, Replay
 from loadtests.storefront import Storefront
 from peakbench.adapters import woocommerce as wc
 from peakbench.adapters.request import query_string
-from peakbench.clock import epoch_of, iso
-from peakbench.schedule import Item
+from peakbench.plan.clock import epoch_of, iso
+from peakbench.plan.schedule import Item
 
 NAMES = {
     "order": "order:create",

@@ -43,9 +43,9 @@ from mocks.carriers import make_personality
 from mocks.carriers.base import Ask, Personality, Reply
 from mocks.journal import BLOCKED, ERROR, OK, THROTTLED, Journal
 from mocks.refusal_forms import HTML, hang, send_mangled, waf_headers, waf_page
-from peakbench.clock import Clock
 from peakbench.config.behaviours import AnyBehaviourSpec
 from peakbench.config.fleet import CarrierSpec, FleetSpec
+from peakbench.plan.clock import Clock
 
 MAX_BODY = 1 << 20
 """Largest request body read, in bytes (1 MiB); larger ones get 413."""

@@ -10,7 +10,7 @@ second, flushing journals, and exit 0.
 
 A restart on the same journal folder recovers each carrier's quota and ban state from its
 journal, or says in one line why it cannot (:mod:`mocks.recovery`); journals are written in
-size-bounded segments (:mod:`peakbench.segments`). The command line that ends here is
+size-bounded segments (:mod:`peakbench.measure.segments`). The command line that ends here is
 :mod:`mocks.serve`.
 """
 
@@ -40,9 +40,9 @@ from mocks.journal import Journal
 from mocks.manifest import StateManifest
 from mocks.push.wiring import PushWiring, start_pushes
 from mocks.recovery import resume
-from peakbench.clock import ClockSpec, WallClock
 from peakbench.config.fleet import CarrierSpec, FleetSpec
-from peakbench.segments import DEFAULT_SEGMENT_BYTES
+from peakbench.measure.segments import DEFAULT_SEGMENT_BYTES
+from peakbench.plan.clock import ClockSpec, WallClock
 
 FLUSH_EVERY_S = 1.0
 """Wall seconds between journal flushes."""

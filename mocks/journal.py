@@ -9,7 +9,7 @@ Line format (``RUN/journals/carrier-<name>.jsonl``), the input of outage analysi
 decimals); ``key`` is the index of the caller's API key (``k0``…) or ``anon``, never the key.
 Lines are buffered in memory and written when ``max_lines`` are pending, by :meth:`Journal.flush`
 (the server calls it every wall second) and on :meth:`Journal.close`: memory stays bounded.
-The file is a segmented journal (:mod:`peakbench.segments`): ``carrier-<name>.jsonl``, then
+The file is a segmented journal (:mod:`peakbench.measure.segments`): ``carrier-<name>.jsonl``, then
 ``carrier-<name>.1.jsonl``… of at most ``segment_bytes`` each; a restarted server appends.
 """
 
@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from peakbench.segments import (
+from peakbench.measure.segments import (
     DEFAULT_SEGMENT_BYTES,
     LineBuffer,
     Position,

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mocks._server import write_ready_file
-from peakbench.clock import ClockSpec
 from peakbench.config.behaviours import AnyBehaviourSpec, dump_behaviours
 from peakbench.config.fleet import CarrierSpec
-from peakbench.segments import Position
+from peakbench.measure.segments import Position
+from peakbench.plan.clock import ClockSpec
 
 if TYPE_CHECKING:
     from mocks.app import CarrierApp

@@ -44,10 +44,10 @@ from mocks.behaviours.pipeline import build_pipeline
 from mocks.journal import Journal, line_t
 from mocks.manifest import MANIFEST, StateManifest, clock_ok, fingerprint, read_manifest
 from mocks.registrations import keep_registrations
-from peakbench.clock import Clock, ClockSpec
 from peakbench.config.fleet import CarrierSpec, FleetSpec
 from peakbench.durations import format_duration
-from peakbench.segments import DEFAULT_SEGMENT_BYTES, Position, end_position, segments
+from peakbench.measure.segments import DEFAULT_SEGMENT_BYTES, Position, end_position, segments
+from peakbench.plan.clock import Clock, ClockSpec
 
 if TYPE_CHECKING:
     from mocks.app import CarrierApp

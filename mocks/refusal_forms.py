@@ -14,7 +14,7 @@ import asyncio
 from mocks._asgi import Receive, Send, drop_connection, send_response, wait_disconnect
 from mocks.behaviours.pipeline import Mangle
 from mocks.carriers.base import Reply
-from peakbench.clock import Clock
+from peakbench.plan.clock import Clock
 
 Header = tuple[bytes, bytes]
 

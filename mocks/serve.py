@@ -18,9 +18,9 @@ from mocks.fleet import PortUnavailableError, parse_keys, serve_fleet
 from mocks.push.wiring import push_wiring
 from mocks.standalone import detach, serve_standalone
 from mocks.store.auth import is_loopback
-from peakbench.clock import ClockSpec
 from peakbench.config.fleet import FleetSpec
-from peakbench.segments import SEGMENT_BYTES_ENV, parse_size, segment_bytes_from_env
+from peakbench.measure.segments import SEGMENT_BYTES_ENV, parse_size, segment_bytes_from_env
+from peakbench.plan.clock import ClockSpec
 
 
 def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:

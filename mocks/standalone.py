@@ -22,10 +22,10 @@ from rich.table import Table
 from mocks.fleet import parse_keys, serve_fleet
 from mocks.manifest import resume_clock
 from mocks.push.wiring import push_wiring
-from peakbench.clock import ClockSpec
 from peakbench.config.fleet import StandaloneFleetSpec
 from peakbench.config.loader import ProfileError, parse_model, read_text
-from peakbench.segments import DEFAULT_SEGMENT_BYTES
+from peakbench.measure.segments import DEFAULT_SEGMENT_BYTES
+from peakbench.plan.clock import ClockSpec
 
 EXIT_USAGE = 2
 

@@ -1,5 +1,5 @@
 import sys
 
-from peakbench.cli import main
+from peakbench.cli.main import main
 
 sys.exit(main())

@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from peakbench.clock import ClockSpec
 from peakbench.config.profile import Profile
-from peakbench.planner import build_plan
-from peakbench.results import run_record, write_json
-from peakbench.schedule import write_schedule
+from peakbench.measure.results import run_record, write_json
+from peakbench.plan.clock import ClockSpec
+from peakbench.plan.planner import build_plan
+from peakbench.plan.schedule import write_schedule
 
 
 def _line(**row: Any) -> str:

@@ -42,8 +42,8 @@ def serving_store(folder: Path, consumer_key: str, consumer_secret: str) -> Iter
     from mocks.store.config import CarrierEndpoint, Credentials
     from mocks.store.db import StoreDB
     from mocks.store.plugin import Plugin
-    from peakbench.clock import ClockSpec, WallClock
     from peakbench.config.store import PluginSpec
+    from peakbench.plan.clock import ClockSpec, WallClock
 
     db = StoreDB(folder / "store.sqlite")
     clock = WallClock(ClockSpec(start_epoch=1_795_755_600.0, scale=60.0, wall_epoch=time.time()))

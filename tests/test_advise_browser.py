@@ -23,7 +23,7 @@ from test_advise_quota import QUOTA
 from test_report_browser import DevTools, _browser, _chromium, _errors
 from websockets.sync.client import connect
 
-from peakbench.advise.command import advise, report
+from peakbench.cli.advise import advise, report
 from peakbench.config.loader import parse_profile
 
 DOCS_PNG = Path(__file__).resolve().parent.parent / "docs" / "img" / "advise.png"

@@ -27,7 +27,7 @@ import pytest
 import yaml
 from rich.console import Console
 
-from peakbench.advise.command import advise, report
+from peakbench.cli.advise import advise, report
 from peakbench.config.loader import parse_profile
 
 HOUR = 3600.0

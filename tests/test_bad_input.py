@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from peakbench.adapters import readout as ro
 from peakbench.adapters import shopify as sh
 from peakbench.adapters import woocommerce as wc
-from peakbench.cli import main
+from peakbench.cli.main import main
 from peakbench.config.targets import HtmlReadout, JsonReadout
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -24,9 +24,9 @@ from mocks.carriers import make_personality
 from mocks.carriers.base import Ask
 from mocks.carriers.easypost import EasyPost, number_of, status_of, tracker_id
 from mocks.journal import Journal
-from peakbench.clock import ManualClock
 from peakbench.config.fleet import FleetSpec
-from peakbench.timeline import journey, make_tracking_number, visible_count
+from peakbench.plan.clock import ManualClock
+from peakbench.plan.timeline import journey, make_tracking_number, visible_count
 
 START = 1_795_755_600.0  # 2026-11-27T05:00:00Z
 DAY = 86400.0

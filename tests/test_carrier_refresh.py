@@ -11,7 +11,7 @@ from mocks.carriers._refresh import Refresh
 from mocks.carriers.aftership import AfterShip, tracking_id
 from mocks.carriers.easypost import EasyPost
 from peakbench.config.fleet import FleetSpec
-from peakbench.timeline import journey, make_tracking_number, visible_count
+from peakbench.plan.timeline import journey, make_tracking_number, visible_count
 
 START = 1_795_755_600.0  # 2026-11-27T05:00:00Z
 DAY = 86400.0

@@ -13,9 +13,9 @@ from mocks.app import CarrierApp, create_carrier_app
 from mocks.journal import Journal
 from mocks.recovery import resume
 from mocks.registrations import registrations_path
-from peakbench.clock import ManualClock
 from peakbench.config.fleet import CarrierSpec, FleetSpec
-from peakbench.timeline import make_tracking_number
+from peakbench.plan.clock import ManualClock
+from peakbench.plan.timeline import make_tracking_number
 
 START = 1_795_755_600.0
 KEY_A, KEY_B = "store-key-a", "store-key-b"

@@ -21,9 +21,9 @@ from tracking.exceptions import BadRequestError, NotFoundError
 from mocks.app import CarrierApp, create_carrier_app
 from mocks.carriers.aftership import tracking_id
 from mocks.journal import Journal
-from peakbench.clock import ClockSpec, ManualClock, WallClock
 from peakbench.config.fleet import FleetSpec
-from peakbench.timeline import journey, make_tracking_number
+from peakbench.plan.clock import ClockSpec, ManualClock, WallClock
+from peakbench.plan.timeline import journey, make_tracking_number
 
 START = 1_795_755_600.0  # 2026-11-27T05:00:00Z
 DAY = 86400.0

@@ -18,9 +18,9 @@ from mocks.app import create_carrier_app
 from mocks.carriers import make_personality
 from mocks.carriers.trackship import STATUS_MSG_MAX, TrackShipPersonality, wp_time
 from mocks.journal import Journal
-from peakbench.clock import ManualClock
 from peakbench.config.fleet import FleetSpec
-from peakbench.timeline import journey, make_tracking_number, visible_count
+from peakbench.plan.clock import ManualClock
+from peakbench.plan.timeline import journey, make_tracking_number, visible_count
 
 START = 1_795_755_600.0
 KEY = "ts-user-key-1"

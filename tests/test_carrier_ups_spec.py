@@ -31,9 +31,9 @@ from openapi_core.testing import MockRequest, MockResponse
 
 from mocks.app import create_carrier_app
 from mocks.journal import Journal
-from peakbench.clock import ManualClock
 from peakbench.config.fleet import FleetSpec
-from peakbench.timeline import make_tracking_number
+from peakbench.plan.clock import ManualClock
+from peakbench.plan.timeline import make_tracking_number
 
 SPECS = Path(__file__).parent / "specs" / "ups"
 START = 1_795_755_600.0  # 2026-11-27T05:00:00Z

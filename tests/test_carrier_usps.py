@@ -30,9 +30,9 @@ from mocks.carriers._times import (
 from mocks.carriers._usps_shapes import V3_EVENT_FIELDS, V3R2_EVENT_FIELDS
 from mocks.carriers.usps import QUOTA_MESSAGE, TOKEN_TTL_S, UspsPersonality
 from mocks.journal import Journal
-from peakbench.clock import ManualClock
 from peakbench.config.fleet import FleetSpec
-from peakbench.timeline import journey, make_tracking_number
+from peakbench.plan.clock import ManualClock
+from peakbench.plan.timeline import journey, make_tracking_number
 
 START = 1_795_755_600.0  # 2026-11-27T05:00:00Z
 DAY = 86400.0

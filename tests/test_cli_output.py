@@ -17,11 +17,11 @@ import yaml
 from _profiles import small
 from _runs import run_folder
 
-from peakbench.analysis import analyse
-from peakbench.cli import build_parser, main
+from peakbench.cli.main import build_parser, main
 from peakbench.config.loader import parse_profile
 from peakbench.config.profile import Profile
-from peakbench.results import write_json
+from peakbench.measure.analysis import analyse
+from peakbench.measure.results import write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -20,9 +20,9 @@ from _servers import serving
 
 from mocks.app import create_carrier_app
 from mocks.journal import Journal
-from peakbench.clock import ManualClock
 from peakbench.config.fleet import FleetSpec
-from peakbench.timeline import journey, make_tracking_number
+from peakbench.plan.clock import ManualClock
+from peakbench.plan.timeline import journey, make_tracking_number
 
 CLIENTS = Path(__file__).parent / "clients" / "js"
 START = 1_795_755_600.0  # 2026-11-27T05:00:00Z

@@ -23,9 +23,9 @@ from tracking.exceptions import ForbiddenError, TooManyRequestsError, Unauthoriz
 
 from mocks.app import create_carrier_app
 from mocks.journal import Journal
-from peakbench.clock import ManualClock
 from peakbench.config.fleet import FleetSpec
-from peakbench.timeline import ScanEvent, TimelineModel, journey, make_tracking_number
+from peakbench.plan.clock import ManualClock
+from peakbench.plan.timeline import ScanEvent, TimelineModel, journey, make_tracking_number
 
 START = 1_795_755_600.0  # 2026-11-27T05:00:00Z
 DAY = 86400.0

@@ -17,8 +17,9 @@ import yaml
 from _profiles import small
 from rich.console import Console
 
-from peakbench.report.compare import SAME, WORSE, compare, comparison_html, render_comparison
-from peakbench.samples import OrderSample, RunSamples, load_samples
+from peakbench.measure.samples import OrderSample, RunSamples, load_samples
+from peakbench.report.compare import SAME, WORSE, compare
+from peakbench.report.comparison import comparison_html, render_comparison
 
 SMALL: dict[str, Any] = small()
 # the same seed and plan, but a carrier that allows 60 requests a day and bans for 3 hours

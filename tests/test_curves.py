@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from peakbench import curvefile
-from peakbench.arrivals import order_rate, poisson_arrivals
 from peakbench.config.loader import ProfileError
-from peakbench.config.profile import PeakSpec, Profile
-from peakbench.curves import HOUR, NAMES, hour_means, named
-from peakbench.planner import arrivals, build_plan, rate_of
+from peakbench.config.peak import PeakSpec
+from peakbench.config.profile import Profile
+from peakbench.plan import curvefile
+from peakbench.plan.arrivals import order_rate, poisson_arrivals
+from peakbench.plan.curves import HOUR, NAMES, hour_means, named
+from peakbench.plan.planner import arrivals, build_plan, rate_of
 
 # local midnight of each curve's first day (multi-day curves start on their first day)
 STARTS = {"cyber-week": "2026-11-26T00:00:00-05:00", "singles-day": "2026-11-11T00:00:00+08:00"}

@@ -1,5 +1,5 @@
 """The aggregation of a run folder into summary.json pinned on a small hand-made run:
-peakbench/analysis.py. Every journal is written here, so each figure is known exactly."""
+peakbench/measure/analysis.py. Every journal is written here, so each figure is known exactly."""
 
 from __future__ import annotations
 
@@ -13,16 +13,16 @@ from typing import Any
 import pytest
 
 from mocks.store.tables import SCHEMA
-from peakbench.analysis import analyse
-from peakbench.clock import ClockSpec
+from peakbench.config.evidence import refresh_caveat
 from peakbench.config.profile import Profile
-from peakbench.evidence import refresh_caveat
-from peakbench.report.explain import explain
-from peakbench.report.support import support_figures
-from peakbench.resources import resources_summary
-from peakbench.schedule import Item, write_schedule
-from peakbench.timeline import ScanEvent, journey, make_tracking_number
-from peakbench.validity import invalid_reasons
+from peakbench.measure.analysis import analyse
+from peakbench.measure.explain import explain
+from peakbench.measure.resources import resources_summary
+from peakbench.measure.support import support_figures
+from peakbench.measure.validity import invalid_reasons
+from peakbench.plan.clock import ClockSpec
+from peakbench.plan.schedule import Item, write_schedule
+from peakbench.plan.timeline import ScanEvent, journey, make_tracking_number
 
 START = 1_795_755_600.0
 CLOCK = ClockSpec(START, 3600.0, 0.0)

@@ -11,25 +11,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from peakbench.outages import Outage
+from peakbench.measure.outages import Outage
+from peakbench.measure.samples import OrderSample, RunSamples
 from peakbench.report import compare as cmp
+from peakbench.report.bootstrap import _Arrays, _Column, _Sorted, _weights
 from peakbench.report.compare import (
     BETTER,
     METRICS,
     SAME,
     UNMEASURED,
     WORSE,
-    _Arrays,
-    _Column,
     _interval,
-    _Sorted,
     _verdict,
-    _weights,
     compare,
-    format_value,
-    plan_note,
 )
-from peakbench.samples import OrderSample, RunSamples
+from peakbench.report.comparison import format_value, plan_note
 
 NAN = math.nan
 

@@ -17,6 +17,8 @@ from peakbench.report.compare import (
     MetricDiff,
     Pairing,
     RunInfo,
+)
+from peakbench.report.comparison import (
     comparison_body,
     comparison_html,
     comparison_table,

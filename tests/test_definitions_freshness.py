@@ -1,4 +1,4 @@
-"""DESIGN.md's freshness definitions pinned at their boundaries (peakbench/freshness.py).
+"""DESIGN.md's freshness definitions pinned at their boundaries (peakbench/measure/freshness.py).
 
 Times are run seconds; events are built from (occurred, visible) pairs. The property tests
 compare each function with the definition written out the slow, obvious way.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from peakbench.freshness import (
+from peakbench.measure.freshness import (
     Refresh,
     SampledRefresh,
     ViewFreshness,
@@ -17,8 +17,8 @@ from peakbench.freshness import (
     refresh_latencies,
     sampled_refresh_latencies,
 )
-from peakbench.journals import Change
-from peakbench.timeline import ScanEvent
+from peakbench.measure.journals import Change
+from peakbench.plan.timeline import ScanEvent
 
 START = 1_000_000.0
 

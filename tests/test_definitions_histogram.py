@@ -1,4 +1,4 @@
-"""Distributions in HDR histograms pinned: peakbench/histogram.py."""
+"""Distributions in HDR histograms pinned: peakbench/measure/histogram.py."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from hdrh.histogram import HdrHistogram
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from peakbench.histogram import Distribution
+from peakbench.measure.histogram import Distribution
 
 
 def _of(*seconds: float, resolution_s: float = 0.001) -> Distribution:

@@ -1,13 +1,13 @@
-"""Throttle outages (DESIGN.md) pinned at their boundaries: peakbench/outages.py."""
+"""Throttle outages (DESIGN.md) pinned at their boundaries: peakbench/measure/outages.py."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from peakbench.freshness import ViewFreshness
-from peakbench.journals import CarrierRecord
-from peakbench.outages import Outage, find_outages, hit_by
+from peakbench.measure.freshness import ViewFreshness
+from peakbench.measure.journals import CarrierRecord
+from peakbench.measure.outages import Outage, find_outages, hit_by
 
 
 def _rec(t: float, outcome: str, cause: str | None = None, carrier: str = "c") -> CarrierRecord:

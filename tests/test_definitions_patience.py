@@ -1,4 +1,4 @@
-"""The complaint curve pinned at its edge and shape: peakbench/patience.py."""
+"""The complaint curve pinned at its edge and shape: peakbench/measure/patience.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from peakbench.config.profile import PatienceSpec
-from peakbench.patience import complaint_probability
+from peakbench.measure.patience import complaint_probability
 
 SPEC = PatienceSpec(midpoint=36 * 3600.0, width=8 * 3600.0, max_probability=0.79)
 

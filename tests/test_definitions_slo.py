@@ -1,4 +1,4 @@
-"""The readiness gate pinned at its boundaries: peakbench/slo.py."""
+"""The readiness gate pinned at its boundaries: peakbench/measure/slo.py."""
 
 from __future__ import annotations
 
@@ -10,21 +10,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from peakbench.config.profile import SloSpec
-from peakbench.slo import (
+from peakbench.config.gauges import (
     GAUGES,
-    BaselineError,
-    Check,
     Relative,
     _dist,
     check_relative,
+    parse_relative,
+    split_relative,
+)
+from peakbench.config.profile import SloSpec
+from peakbench.measure.slo import (
+    BaselineError,
+    Check,
     checks,
     evaluate,
     load_baseline,
     needs_baseline,
-    parse_relative,
     regate,
-    split_relative,
 )
 
 DURATION = GAUGES["staleness_p95"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from peakbench.distortion import WARN_SHARE, distortion, modelled_latency_p50
+from peakbench.measure.distortion import WARN_SHARE, distortion, modelled_latency_p50
 
 
 def _journal(tmp_path: Path, delays: list[float]) -> Path:

@@ -208,7 +208,7 @@ def _help_options(
 
 @functools.cache
 def cli() -> Command:
-    from peakbench.cli import build_parser
+    from peakbench.cli.main import build_parser
 
     return _command(build_parser(), ())
 

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from peakbench.freshness import assess_view, refresh_latencies
-from peakbench.journals import CarrierRecord, Change
-from peakbench.outages import find_outages
-from peakbench.timeline import ScanEvent
+from peakbench.measure.freshness import assess_view, refresh_latencies
+from peakbench.measure.journals import CarrierRecord, Change
+from peakbench.measure.outages import find_outages
+from peakbench.plan.timeline import ScanEvent
 
 START = 1_000_000.0
 

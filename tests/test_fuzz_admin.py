@@ -19,8 +19,8 @@ from schemathesis.checks import (
 )
 
 from mocks.fleet import serving
-from peakbench.clock import ClockSpec
 from peakbench.config.fleet import FleetSpec
+from peakbench.plan.clock import ClockSpec
 
 START = 1_795_755_600.0
 

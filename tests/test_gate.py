@@ -15,8 +15,8 @@ import yaml
 
 from peakbench.config.loader import ProfileError, parse_profile
 from peakbench.config.profile import Profile, SloSpec
+from peakbench.measure.slo import BaselineError, checks, evaluate, load_baseline, regate
 from peakbench.report.junit import junit_xml, write_junit
-from peakbench.slo import BaselineError, checks, evaluate, load_baseline, regate
 
 
 def _summary(**figures: float) -> dict[str, Any]:

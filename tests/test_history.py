@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from peakbench.history import list_runs, render_history
+from peakbench.report.history import list_runs, render_history
 
 
 def _run_json(name: str, interval: float = 900.0) -> dict[str, Any]:

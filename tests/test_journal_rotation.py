@@ -19,12 +19,11 @@ from _profiles import small
 
 from mocks.fleet import serving
 from mocks.push.journal import PushJournal
-from peakbench.analysis import analyse
-from peakbench.clock import ClockSpec
 from peakbench.config.fleet import FleetSpec
-from peakbench.journals import carrier_records, read_jsonl, replay_journals, replay_records
-from peakbench.results import load_run
-from peakbench.segments import (
+from peakbench.measure.analysis import analyse
+from peakbench.measure.journals import carrier_records, read_jsonl, replay_journals, replay_records
+from peakbench.measure.results import load_run
+from peakbench.measure.segments import (
     SEGMENT_BYTES_ENV,
     SegmentWriter,
     journals_in,
@@ -32,7 +31,8 @@ from peakbench.segments import (
     read_lines,
     segment_files,
 )
-from peakbench.timeline import make_tracking_number
+from peakbench.plan.clock import ClockSpec
+from peakbench.plan.timeline import make_tracking_number
 
 START = 1_795_755_600.0
 

@@ -17,9 +17,9 @@ from mocks.admin.openapi import openapi_document
 from mocks.app import create_carrier_app
 from mocks.fleet import serving
 from mocks.journal import Journal
-from peakbench.clock import ClockSpec, ManualClock
 from peakbench.config.fleet import FleetSpec
-from peakbench.timeline import make_tracking_number
+from peakbench.plan.clock import ClockSpec, ManualClock
+from peakbench.plan.timeline import make_tracking_number
 
 START = 1_795_755_600.0
 NUMBER = make_tracking_number(START - 2 * 86400, "domestic", 1)

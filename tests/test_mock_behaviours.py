@@ -21,9 +21,9 @@ from mocks.behaviours.pipeline import Pipeline, build_pipeline
 from mocks.behaviours.quota import Quota
 from mocks.behaviours.refusal import PERMANENT_RETRY_AFTER
 from mocks.behaviours.registry import BEHAVIOURS, build_behaviour
-from peakbench.clock import ManualClock, next_utc_midnight
 from peakbench.config.behaviours import AnyBehaviourSpec, parse_behaviours
 from peakbench.config.fleet import CarrierSpec, FleetSpec, LatencySpec
+from peakbench.plan.clock import ManualClock, next_utc_midnight
 
 START = 1_795_755_600.0  # 2026-11-27T05:00:00Z
 

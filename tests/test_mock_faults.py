@@ -16,9 +16,9 @@ from mocks._server import listen, server_config
 from mocks.app import CarrierApp, create_carrier_app
 from mocks.behaviours.pipeline import Mangle, Pipeline, Refusal, build_pipeline
 from mocks.journal import Journal
-from peakbench.clock import ManualClock
 from peakbench.config.fleet import CarrierSpec, FleetSpec
-from peakbench.timeline import make_tracking_number
+from peakbench.plan.clock import ManualClock
+from peakbench.plan.timeline import make_tracking_number
 
 START = 1_795_755_600.0  # 2026-11-27T05:00:00Z
 KEYS = ["secret-a", "secret-b"]

@@ -18,9 +18,9 @@ from mocks.app import CarrierApp, create_carrier_app
 from mocks.carriers import make_personality
 from mocks.carriers.generic import GenericPersonality, local_iso
 from mocks.journal import Journal
-from peakbench.clock import ManualClock, iso
 from peakbench.config.fleet import CarrierSpec, FleetSpec
-from peakbench.timeline import journey, make_tracking_number, visible_count
+from peakbench.plan.clock import ManualClock, iso
+from peakbench.plan.timeline import journey, make_tracking_number, visible_count
 
 START = 1_795_755_600.0  # 2026-11-27T05:00:00Z
 DAY = 86400.0

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from mocks.fleet import serving
-from peakbench.clock import ClockSpec
 from peakbench.config.fleet import VENDOR_HOSTS, FleetSpec
-from peakbench.timeline import make_tracking_number
+from peakbench.plan.clock import ClockSpec
+from peakbench.plan.timeline import make_tracking_number
 
 START = 1_795_755_600.0
 NUMBER = make_tracking_number(START - 2 * 86400, "domestic", 3)

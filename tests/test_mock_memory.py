@@ -16,9 +16,9 @@ from typing import Any
 
 from mocks.app import create_carrier_app
 from mocks.journal import Journal
-from peakbench.clock import ManualClock
 from peakbench.config.fleet import FleetSpec
-from peakbench.timeline import make_tracking_number
+from peakbench.plan.clock import ManualClock
+from peakbench.plan.timeline import make_tracking_number
 
 START = 1_795_755_600.0
 BATCH = 40

@@ -23,10 +23,10 @@ from mocks.app import CarrierApp, create_carrier_app
 from mocks.journal import Journal
 from mocks.manifest import MANIFEST
 from mocks.recovery import FRESH, RECOVERED, UNRECOVERABLE, plan, resume
-from peakbench.clock import ClockSpec, ManualClock
 from peakbench.config.fleet import CarrierSpec, FleetSpec
-from peakbench.segments import segment_files
-from peakbench.timeline import make_tracking_number
+from peakbench.measure.segments import segment_files
+from peakbench.plan.clock import ClockSpec, ManualClock
+from peakbench.plan.timeline import make_tracking_number
 
 START = 1_795_755_600.0
 KEYS = ["key-a0", "key-a1"]

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from peakbench.clock import ClockSpec
-from peakbench.timeline import make_tracking_number
+from peakbench.plan.clock import ClockSpec
+from peakbench.plan.timeline import make_tracking_number
 
 START = 1_795_755_600.0
 NUMBER = make_tracking_number(START - 2 * 86400, "domestic", 1)

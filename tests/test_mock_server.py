@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from peakbench.clock import ClockSpec
-from peakbench.timeline import make_tracking_number
+from peakbench.plan.clock import ClockSpec
+from peakbench.plan.timeline import make_tracking_number
 
 START = 1_795_755_600.0
 JOURNAL_FIELDS = ["t", "carrier", "route", "key", "ip", "numbers", "status", "outcome", "cause"]

@@ -22,7 +22,7 @@ from cryptography import x509
 
 from mocks._server import base_url, listen, server_config
 from mocks.tls import VENDOR_HOSTS, client_context, issue, subject_names
-from peakbench.cli import main as cli_main
+from peakbench.cli.main import main as cli_main
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from peakbench.config.profile import Profile
-from peakbench.curves import BLACK_FRIDAY_HOURS, hour_means, named
-from peakbench.planner import Plan, build_plan
-from peakbench.schedule import Item, read_schedule, write_schedule
-from peakbench.timeline import parse_tracking_number
+from peakbench.plan.curves import BLACK_FRIDAY_HOURS, hour_means, named
+from peakbench.plan.planner import Plan, build_plan
+from peakbench.plan.schedule import Item, read_schedule, write_schedule
+from peakbench.plan.timeline import parse_tracking_number
 
 
 def test_day_curves_are_in_ordinary_days() -> None:

@@ -20,12 +20,12 @@ import yaml
 
 from mocks.store.policy import Reply
 from mocks.store.presets import Guard, backoff_delay, webhook_tracking
-from peakbench.candidates import candidate_profiles, write_comparison
 from peakbench.config.loader import load_profile
 from peakbench.config.profile import Profile
-from peakbench.freshness import assess_view
-from peakbench.journals import replay_records
-from peakbench.timeline import journey
+from peakbench.measure.freshness import assess_view
+from peakbench.measure.journals import replay_records
+from peakbench.plan.timeline import journey
+from peakbench.run.candidates import candidate_profiles, write_comparison
 
 HOUR = 3600.0
 TTL = 1800.0
@@ -210,7 +210,7 @@ def test_backoff_honours_retry_after_and_doubles_with_jitter() -> None:
 
 def test_trackship_push_becomes_the_shown_events() -> None:
     from mocks.carriers.trackship import push_document
-    from peakbench.timeline import TimelineModel, make_tracking_number, visible_count
+    from peakbench.plan.timeline import TimelineModel, make_tracking_number, visible_count
 
     model = TimelineModel(seed=3)
     number = make_tracking_number(1_795_755_600.0, "cross-border", 7)

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from _profiles import small
 
-from peakbench.probe import ProbeSpec, Shipment, effective_period, probe_items
+from peakbench.plan.probe import ProbeSpec, Shipment, effective_period, probe_items
 
 
 def _ships(n: int, every: float = 60.0) -> list[Shipment]:

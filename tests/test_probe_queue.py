@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from peakbench.probe_queue import JOURNAL, parse_sample, queue_summary, queue_tuples
+from peakbench.measure.probe_queue import JOURNAL, parse_sample, queue_summary, queue_tuples
 
 ANSWER = {
     "now": 1_796_220_520,

@@ -23,10 +23,10 @@ import uvicorn
 from mocks.carriers.trackship import REGISTER, TrackShipPersonality
 from mocks.push.journal import PushJournal
 from mocks.push.runner import Pusher, join_url, ready_file_url, run_push
-from peakbench.clock import ClockSpec, ManualClock, WallClock
 from peakbench.config.fleet import CarrierSpec, FleetSpec
 from peakbench.config.push import PushSpec
-from peakbench.timeline import TimelineModel, journey, make_tracking_number, visible_count
+from peakbench.plan.clock import ClockSpec, ManualClock, WallClock
+from peakbench.plan.timeline import TimelineModel, journey, make_tracking_number, visible_count
 
 START = 1_795_755_600.0
 MODEL = TimelineModel(seed=9)

@@ -12,7 +12,7 @@ import pytest
 from mocks.push.schedule import PollSchedule, known_epoch, unit_draw
 from peakbench.config.fleet import CarrierSpec
 from peakbench.config.push import RETRY_PRESETS
-from peakbench.timeline import TimelineModel, journey, make_tracking_number, visible_count
+from peakbench.plan.timeline import TimelineModel, journey, make_tracking_number, visible_count
 
 START = 1_795_755_600.0
 MODEL = TimelineModel(seed=5)

@@ -12,7 +12,7 @@ import pytest
 from peakbench.adapters import woocommerce as wc
 from peakbench.config.loader import ProfileError, parse_profile
 from peakbench.config.profile import Profile
-from peakbench.preflight import oauth_hint
+from peakbench.run.preflight import oauth_hint
 
 
 def test_clock_start_now_and_the_default_at_scale_one(make_profile: Callable[..., Profile]) -> None:

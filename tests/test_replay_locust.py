@@ -24,8 +24,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from _servers import QuietHandler
 
-from peakbench.clock import ClockSpec
-from peakbench.schedule import Item, write_schedule
+from peakbench.plan.clock import ClockSpec
+from peakbench.plan.schedule import Item, write_schedule
 
 ROOT = Path(__file__).resolve().parents[1]
 CREDENTIALS = {"consumer_key": "ck_test", "consumer_secret": "cs_test"}

@@ -11,10 +11,10 @@ from hdrh.histogram import HdrHistogram
 from loadtests.journal import Journal, JournalLine, line_text
 from loadtests.replay import Outcome, Replay, load_config
 from peakbench.adapters.woocommerce import Observation
-from peakbench.clock import ClockSpec
-from peakbench.lateness import Lateness
-from peakbench.progress import Progress, count_kinds, write_atomic
-from peakbench.schedule import Item, write_schedule
+from peakbench.plan.clock import ClockSpec
+from peakbench.plan.schedule import Item, write_schedule
+from peakbench.run.lateness import Lateness
+from peakbench.run.progress import Progress, count_kinds, write_atomic
 
 
 def _line(ref: int) -> JournalLine:

@@ -78,10 +78,10 @@ _SCRIPT = textwrap.dedent(
     from loadtests.storefront import Storefront
     from loadtests.users import NAMES, ReplayUser, _http_error
     from peakbench.adapters import woocommerce as wc
-    from peakbench.schedule import Item
+    from peakbench.plan.schedule import Item
     from pathlib import Path
     from loadtests.replay import Replay, ReplayConfig
-    from peakbench.clock import ClockSpec, iso
+    from peakbench.plan.clock import ClockSpec, iso
 
     url, dead = sys.argv[1], sys.argv[2]
     store = Storefront(wc.Credentials("ck_test", "cs_test"))

@@ -12,9 +12,9 @@ import pytest
 import yaml
 from _profiles import small
 
-from peakbench.replications import set_runs
 from peakbench.report.compare import SAME, WORSE, compare
 from peakbench.report.replicated import compare_sets, t_interval, welch_interval
+from peakbench.run.replications import set_runs
 
 SEEDS = 3
 

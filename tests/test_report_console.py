@@ -9,9 +9,9 @@ from typing import Any
 
 from rich.console import Console
 
-from peakbench.live import Snapshot
+from peakbench.measure.explain import explain
+from peakbench.measure.live import Snapshot
 from peakbench.report.console import progress_line, render_summary
-from peakbench.report.explain import explain
 
 HOUR = 3600.0
 

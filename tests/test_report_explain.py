@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from peakbench.report.explain import explain
+from peakbench.measure.explain import explain
 
 HOUR = 3600.0
 

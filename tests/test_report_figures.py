@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 
 from peakbench.config.profile import PatienceSpec
+from peakbench.report.axes import round_step
 from peakbench.report.figures import (
     carriers_figure,
     complaints_figure,
     queue_figure,
     rates_figure,
-    round_step,
     staleness_figure,
 )
 from peakbench.report.series import Bins, OutageWindow, Percentiles, RunSeries, Stall

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from peakbench.report.explain import explain
+from peakbench.measure.explain import explain
 from peakbench.report.junit import junit_xml
 
 

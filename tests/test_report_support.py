@@ -11,9 +11,9 @@ import yaml
 from peakbench.config.loader import ProfileError, parse_profile
 from peakbench.config.profile import Profile
 from peakbench.config.support import SupportSpec
-from peakbench.journals import CarrierRecord
-from peakbench.outages import find_outages
-from peakbench.report.support import support_figures
+from peakbench.measure.journals import CarrierRecord
+from peakbench.measure.outages import find_outages
+from peakbench.measure.support import support_figures
 
 COMPLAINTS = {"expected": 101.85, "expected_per_1000_orders": 20.9}
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from peakbench.report.labels import check_label, check_value, plugin_knobs, plugin_text
-from peakbench.report.units import at, duration, instant, money, share
+from peakbench.measure.labels import check_label, check_value, plugin_knobs, plugin_text
+from peakbench.measure.units import at, duration, instant, money, share
 
 
 @pytest.mark.parametrize(

@@ -20,8 +20,8 @@ import yaml
 from _profiles import kept_up, small
 
 from peakbench.config.profile import Profile
-from peakbench.results import load_run
-from peakbench.timeline import journey
+from peakbench.measure.results import load_run
+from peakbench.plan.timeline import journey
 
 SECRET = re.compile(r"\b(ck|cs)_[0-9a-f]{40}\b|\bpk_[0-9a-f]{24}\b")
 SMALL: dict[str, Any] = small()

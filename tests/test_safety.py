@@ -17,11 +17,11 @@ import pytest
 import yaml
 from _profiles import small, valid_or_behind
 
-from peakbench.cli import main
+from peakbench.cli.main import main
 from peakbench.config.loader import parse_profile
 from peakbench.config.targets import WooCommerceTarget, host_looks_like_staging
-from peakbench.results import load_run
-from peakbench.target import refusal
+from peakbench.measure.results import load_run
+from peakbench.run.checker import refusal
 
 ROOT = Path(__file__).resolve().parents[1]
 PUSH_SECRET = "whsec_" + os.urandom(12).hex()
@@ -241,7 +241,7 @@ def test_mocks_and_store_bind_loopback_and_warn_when_told_otherwise(tmp_path: Pa
 
 
 def test_local_locust_workers_keep_their_master_on_loopback() -> None:
-    from peakbench.loadgen import Scale, locust_argv
+    from peakbench.run.loadgen import Scale, locust_argv
 
     argv = locust_argv(
         "py", Path("l.py"), Path("r.json"), "http://h", Path("c"), 4, Scale(processes=2)

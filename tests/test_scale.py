@@ -26,12 +26,12 @@ from _profiles import QUOTA_AND_BAN, small
 
 from loadtests.cluster import MasterReplay, worker_replay, worker_report
 from loadtests.replay import Outcome, ReplayConfig, partition
-from peakbench.clock import ClockSpec
-from peakbench.journals import replay_records
-from peakbench.lateness import Lateness
-from peakbench.loadgen import Scale, locust_argv
-from peakbench.schedule import Item, write_schedule
-from peakbench.segments import segment_files
+from peakbench.measure.journals import replay_records
+from peakbench.measure.segments import segment_files
+from peakbench.plan.clock import ClockSpec
+from peakbench.plan.schedule import Item, write_schedule
+from peakbench.run.lateness import Lateness
+from peakbench.run.loadgen import Scale, locust_argv
 
 SMALL: dict[str, Any] = small(behaviours=[QUOTA_AND_BAN[0]], warmup_wall_s=5, mode="wall")
 SMALL["replay"]["users"] = "auto"

@@ -33,9 +33,9 @@ from loadtests.sizing import (
     Sizing,
     load_sizing,
 )
-from peakbench.clock import ClockSpec
-from peakbench.loadgen import Scale, locust_argv
-from peakbench.schedule import Item, write_schedule
+from peakbench.plan.clock import ClockSpec
+from peakbench.plan.schedule import Item, write_schedule
+from peakbench.run.loadgen import Scale, locust_argv
 
 ROOT = Path(__file__).resolve().parents[1]
 AUTO = Sizing(auto=True, min_users=2, max_users=200, headroom=1.5)

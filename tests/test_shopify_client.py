@@ -29,7 +29,7 @@ from mocks.store.config import StoreConfig
 from mocks.store.db import StoreDB
 from mocks.tls import client_context, issue
 from peakbench.adapters import shopify as sa
-from peakbench.clock import ClockSpec, WallClock
+from peakbench.plan.clock import ClockSpec, WallClock
 
 CREDS = ShopifyCredentials.derive("ck_client", "cs_client")
 VERSION = "2025-07"

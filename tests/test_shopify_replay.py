@@ -19,11 +19,11 @@ from mocks.virtual import loop as virtual_loop
 from mocks.virtual.shopify_replay import ShopifyScheduleReplay, world_lead
 from peakbench.adapters import shopify as sh
 from peakbench.adapters.shopify_pacer import Pacer, ShopifySettings, precreate_lead
-from peakbench.clock import ClockSpec
-from peakbench.progress import count_kinds
-from peakbench.schedule import Item
-from peakbench.shopify_figures import shopify_lines, shopify_summary
-from peakbench.shopify_run import peak_per_minute
+from peakbench.measure.shopify_figures import shopify_lines, shopify_summary
+from peakbench.plan.clock import ClockSpec
+from peakbench.plan.schedule import Item
+from peakbench.run.progress import count_kinds
+from peakbench.run.shopify_run import peak_per_minute
 
 TOKEN = "shpat_test_token"
 

@@ -18,10 +18,10 @@ from mocks.virtual import loop as virtual_loop
 from mocks.virtual.shopify_replay import ShopifyScheduleReplay
 from mocks.virtual.transport import InProcess
 from peakbench.adapters.shopify_pacer import ShopifySettings
-from peakbench.clock import LoopClock
-from peakbench.progress import count_kinds
-from peakbench.schedule import Item
-from peakbench.shopify_figures import shopify_summary
+from peakbench.measure.shopify_figures import shopify_summary
+from peakbench.plan.clock import LoopClock
+from peakbench.plan.schedule import Item
+from peakbench.run.progress import count_kinds
 
 HOST = "store.peakbench.test"
 

@@ -36,8 +36,8 @@ from mocks.virtual.loop import run as run_virtual
 from mocks.virtual.transport import InProcess, url
 from peakbench.adapters import shopify as sa
 from peakbench.adapters.woocommerce import parse_tracking_page
-from peakbench.clock import LoopClock, ManualClock
 from peakbench.config.store import SandboxTarget
+from peakbench.plan.clock import LoopClock, ManualClock
 
 START = 1_795_755_600.0
 CREDS = ShopifyCredentials.derive("ck_test", "cs_test")

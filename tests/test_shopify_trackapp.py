@@ -22,11 +22,11 @@ from mocks.virtual.loop import run as run_virtual
 from mocks.virtual.transport import InProcess, url
 from mocks.virtual.world import WorldSpec, run_world
 from peakbench.adapters import shopify as sa
-from peakbench.clock import ClockSpec, LoopClock, next_utc_midnight
 from peakbench.config.fleet import FleetSpec
-from peakbench.schedule import write_schedule
-from peakbench.segments import DEFAULT_SEGMENT_BYTES
-from peakbench.timeline import make_tracking_number
+from peakbench.measure.segments import DEFAULT_SEGMENT_BYTES
+from peakbench.plan.clock import ClockSpec, LoopClock, next_utc_midnight
+from peakbench.plan.schedule import write_schedule
+from peakbench.plan.timeline import make_tracking_number
 
 START = 1_795_755_600.0
 DAY = 86400.0

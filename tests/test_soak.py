@@ -23,17 +23,17 @@ from _profiles import small
 
 from mocks.store.db import StoreDB
 from mocks.store.queue import CLEAN_BATCH, RETENTION_S, Action, ActionQueue, Complete, Fail
-from peakbench.clock import ManualClock
 from peakbench.config.profile import Profile
-from peakbench.live import LiveFigures
-from peakbench.resources import (
+from peakbench.config.resources import ResourcesSpec
+from peakbench.measure.live import LiveFigures
+from peakbench.measure.resources import (
     RESOURCES_JSONL,
     ResourceSampler,
-    ResourcesSpec,
     resources_summary,
     slope_per_hour,
 )
-from peakbench.schedule import write_schedule
+from peakbench.plan.clock import ManualClock
+from peakbench.plan.schedule import write_schedule
 
 WARMUP_WALL_S = 10.0
 RSS_GROWTH_MIB = {"orchestrator": 8.0, "mocks": 8.0, "store": 8.0, "locust": 16.0}

@@ -19,9 +19,9 @@ from mocks.store.auth import ApiKey, Authenticator, NonceCache
 from mocks.store.config import CarrierEndpoint, Credentials
 from mocks.store.db import StoreDB
 from mocks.store.plugin import Plugin
-from peakbench.clock import ManualClock
 from peakbench.config.store import PluginSpec
-from peakbench.timeline import TimelineModel, journey, make_tracking_number, visible_count
+from peakbench.plan.clock import ManualClock
+from peakbench.plan.timeline import TimelineModel, journey, make_tracking_number, visible_count
 
 CREDS = Credentials("ck_test_key", "cs_test_secret")
 BASIC = {"Authorization": "Basic " + base64.b64encode(b"ck_test_key:cs_test_secret").decode()}

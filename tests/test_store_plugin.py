@@ -19,9 +19,9 @@ from mocks.store.plugin import POLL_HOOK, SCHEDULE_HOOK, Plugin
 from mocks.store.policy import Reply, chunks, classify, on_refusal, plan_polls
 from mocks.store.queue import Action as QueuedAction
 from mocks.store.queue import ActionQueue, Complete, Postpone
-from peakbench.clock import ManualClock
 from peakbench.config.store import PluginSpec
-from peakbench.timeline import TimelineModel, journey, make_tracking_number, visible_count
+from peakbench.plan.clock import ManualClock
+from peakbench.plan.timeline import TimelineModel, journey, make_tracking_number, visible_count
 
 BASE = "http://127.0.0.1:9911"
 KEY = "key-acme-1"

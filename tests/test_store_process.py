@@ -25,8 +25,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from mocks.carriers.generic import GenericPersonality
-from peakbench.clock import ClockSpec, WallClock
-from peakbench.timeline import TimelineModel, journey, make_tracking_number, visible_count
+from peakbench.plan.clock import ClockSpec, WallClock
+from peakbench.plan.timeline import TimelineModel, journey, make_tracking_number, visible_count
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "acme-key-1"

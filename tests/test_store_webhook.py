@@ -21,9 +21,9 @@ from mocks.store.app import create_store_app
 from mocks.store.config import CarrierEndpoint, Credentials
 from mocks.store.db import StoreDB
 from mocks.store.plugin import Plugin
-from peakbench.clock import ManualClock
 from peakbench.config.store import PluginSpec
-from peakbench.timeline import TimelineModel, journey, make_tracking_number, visible_count
+from peakbench.plan.clock import ManualClock
+from peakbench.plan.timeline import TimelineModel, journey, make_tracking_number, visible_count
 
 CREDS = Credentials("ck_hook", "cs_hook")
 BASIC = {"Authorization": "Basic " + base64.b64encode(b"ck_hook:cs_hook").decode()}

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from woocommerce import API
 
-from peakbench.clock import ClockSpec
+from peakbench.plan.clock import ClockSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 CREDS = {"consumer_key": "ck_official_client", "consumer_secret": "cs_official_secret"}

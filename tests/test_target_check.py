@@ -16,9 +16,9 @@ import yaml
 from rich.console import Console
 from test_adapter_shopify import EVENT, FULFILLED, ORDER_CREATED, ORDER_READ, cost
 
-from peakbench.cli import main
+from peakbench.cli.main import main
 from peakbench.config.profile import Profile
-from peakbench.target import run_check
+from peakbench.run.target import run_check
 
 KEY, SECRET = "ck_5a1e2d3c4b5a69788796", "cs_9f1b2c3d4e5f60718293aa"
 TOKEN = "shpat_feedc0ffee0123456789"

@@ -5,7 +5,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from peakbench.timeline import (
+from peakbench.plan.timeline import (
     TimelineModel,
     journey,
     make_tracking_number,

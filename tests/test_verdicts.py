@@ -16,14 +16,14 @@ from _profiles import small
 from _runs import run_folder as _folder
 from rich.console import Console
 
-from peakbench.analysis import analyse
-from peakbench.clock import ClockSpec
+from peakbench.config.evidence import refresh_caveat
 from peakbench.config.loader import parse_profile
 from peakbench.config.profile import Profile, SloSpec
-from peakbench.evidence import refresh_caveat
-from peakbench.faults import Fault
+from peakbench.measure.analysis import analyse
+from peakbench.measure.faults import Fault
+from peakbench.measure.slo import checks
+from peakbench.plan.clock import ClockSpec
 from peakbench.report.console import render_summary
-from peakbench.slo import checks
 
 SLO = {
     "staleness_p95": "1h",

@@ -19,7 +19,7 @@ from _profiles import small
 
 from mocks.virtual.loop import run as run_virtual
 from mocks.virtual.transport import InProcess
-from peakbench.clock import LoopClock
+from peakbench.plan.clock import LoopClock
 
 WALL_FACTS = ("resources",)
 """summary.json fields that record wall facts (how long the machine took), not the world."""

@@ -33,9 +33,9 @@ from mocks._asgi import TOO_LARGE, Receive, Scope, Send, read_body, send_respons
 from mocks.admin.openapi import openapi_document
 from mocks.admin.specs import list_adapter, spec_adapter, validation_message
 from mocks.journal import Journal
-from peakbench.clock import Clock
 from peakbench.config.behaviours import AnyBehaviourSpec
 from peakbench.config.fleet import CarrierSpec
+from peakbench.plan.clock import Clock
 
 PREFIX = "/__admin/"
 MAX_ADMIN_BODY = 1 << 20

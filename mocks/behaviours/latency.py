@@ -14,8 +14,8 @@ import random
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from peakbench.clock import Clock
 from peakbench.config.behaviours import DelaySpec, LatencySpec
+from peakbench.plan.clock import Clock
 
 Z_99 = 2.3263478740408408
 """The standard normal's 99th percentile: p99 = median × exp(σ·Z_99)."""

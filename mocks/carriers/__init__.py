@@ -12,7 +12,7 @@ import importlib
 
 from mocks.carriers.base import Personality
 from peakbench.config.fleet import CarrierSpec
-from peakbench.timeline import TimelineModel
+from peakbench.plan.timeline import TimelineModel
 
 MODULES: dict[str, str] = {
     "generic": "mocks.carriers.generic",

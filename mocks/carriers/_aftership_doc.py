@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from mocks.carriers.generic import local_iso
-from peakbench.timeline import ScanEvent, TimelineModel, journey, parse_tracking_number
+from peakbench.plan.timeline import ScanEvent, TimelineModel, journey, parse_tracking_number
 
 TAGS = {
     "info_received": ("InfoReceived", "InfoReceived_001", "Info Received"),

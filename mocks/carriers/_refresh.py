@@ -18,7 +18,7 @@ from typing import Any
 
 from mocks.push.schedule import known_epoch
 from peakbench.config.fleet import CarrierSpec
-from peakbench.timeline import parse_tracking_number
+from peakbench.plan.timeline import parse_tracking_number
 
 
 @dataclass(frozen=True, slots=True)

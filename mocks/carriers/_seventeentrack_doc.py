@@ -11,7 +11,7 @@ import zlib
 from typing import Any
 
 from mocks.carriers.generic import local_iso, utc_iso
-from peakbench.timeline import ScanEvent, TimelineModel, journey, visible_count
+from peakbench.plan.timeline import ScanEvent, TimelineModel, journey, visible_count
 
 DAY = 86400.0
 

@@ -8,7 +8,7 @@ client that sorts offset-less local times naively sees "delivered before shipped
 that is the point.
 
 Every function takes ``epoch`` (Unix seconds, store calendar) and ``utc_offset_s`` (the scan's
-offset east of UTC in seconds, :attr:`peakbench.timeline.ScanEvent.utc_offset_s`) and prints to
+offset east of UTC in seconds, :attr:`peakbench.plan.timeline.ScanEvent.utc_offset_s`) and prints to
 second precision. :data:`STYLES` names them for personalities configured by data.
 """
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from mocks.carriers._times import local_date, local_iso, offset_suffix, utc_iso
-from peakbench.timeline import ScanEvent
+from peakbench.plan.timeline import ScanEvent
 
 API_VERSION = "/tracking/v3"
 V3R2_VERSION = "/tracking/v3r2"

@@ -59,7 +59,7 @@ from mocks.carriers._aftership_requests import (
 from mocks.carriers._refresh import MISSING, Registrations
 from mocks.carriers.base import BATCH, OTHER, TRACK, Ask, Headers, Reply
 from peakbench.config.fleet import CarrierSpec
-from peakbench.timeline import TimelineModel
+from peakbench.plan.timeline import TimelineModel
 
 __all__ = ["AfterShip", "make", "number_of", "tracking_id"]
 

@@ -37,9 +37,9 @@ from urllib.parse import parse_qs
 from mocks.carriers._oauth import header
 from mocks.carriers._times import is_daily, offset_iso
 from mocks.carriers.base import OTHER, TRACK, Ask, Reply
-from peakbench.clock import next_utc_midnight
 from peakbench.config.fleet import CarrierSpec
-from peakbench.timeline import ScanEvent, TimelineModel, journey
+from peakbench.plan.clock import next_utc_midnight
+from peakbench.plan.timeline import ScanEvent, TimelineModel, journey
 
 TRACK_PATH = "/track/shipments"
 SERVICE = "ecommerce"

@@ -34,7 +34,7 @@ from mocks.carriers._refresh import MISSING, Registrations
 from mocks.carriers.base import BATCH, OTHER, TRACK, Ask, Reply
 from mocks.carriers.generic import utc_iso
 from peakbench.config.fleet import CarrierSpec
-from peakbench.timeline import ScanEvent, TimelineModel, journey, parse_tracking_number
+from peakbench.plan.timeline import ScanEvent, TimelineModel, journey, parse_tracking_number
 
 CAPACITY = 2_000_000
 """Default cap on registered trackers; beyond it create answers 402 (billing)."""

@@ -51,7 +51,7 @@ from mocks.carriers._oauth import EXPIRED, NEEDS_TOKEN, TOKEN, TokenDesk
 from mocks.carriers._times import is_daily, local_date, offset_iso, offset_suffix
 from mocks.carriers.base import BATCH, OTHER, Ask, Reply
 from peakbench.config.fleet import CarrierSpec
-from peakbench.timeline import ScanEvent, TimelineModel, journey
+from peakbench.plan.timeline import ScanEvent, TimelineModel, journey
 
 TOKEN_PATH = "/oauth/token"
 TRACK_PATH = "/track/v1/trackingnumbers"

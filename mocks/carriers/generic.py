@@ -5,7 +5,7 @@ auth by ``X-Api-Key``, envelope ``{"data": ...}`` or ``{"error": {"code", "messa
 statuses, ``updated_at`` in ISO-8601 UTC and event times in the scan's local offset.
 
 Answers are assembled from JSON fragments rendered once per parcel (an LRU cache over the
-already cached :func:`peakbench.timeline.journey`): a poll then costs a bisect and a join. The
+already cached :func:`peakbench.plan.timeline.journey`): a poll then costs a bisect and a join. The
 tracking number, carrier name and statuses need no escaping (the number parsed as base-36, the
 name matched ``[a-z0-9-]``), so plain string assembly yields valid JSON.
 """
@@ -21,13 +21,13 @@ from functools import lru_cache
 
 from mocks.carriers.base import BATCH, OTHER, TRACK, Ask, Reply
 from peakbench.config.fleet import CarrierSpec
-from peakbench.timeline import ScanEvent, TimelineModel, journey
+from peakbench.plan.timeline import ScanEvent, TimelineModel, journey
 
 BATCH_LIMIT = 40
 """Most tracking numbers per batch request."""
 
 TRACKING_NUMBER_LENGTH = 16
-"""Length of every number :func:`peakbench.timeline.make_tracking_number` makes."""
+"""Length of every number :func:`peakbench.plan.timeline.make_tracking_number` makes."""
 
 _TRACK_PREFIX = "/v1/trackings/"
 _BATCH_PATH = "/v1/trackings/batch"
@@ -49,7 +49,7 @@ _TOO_LARGE = error_body("bad_request", "request body too large")
 
 
 def utc_iso(epoch: float) -> str:
-    """ISO-8601 UTC with a ``Z``, second precision (as :func:`peakbench.clock.iso`, faster)."""
+    """ISO-8601 UTC with a ``Z``, second precision (as :func:`peakbench.plan.clock.iso`, faster)."""
     # %-formatting a struct_time slice is the fastest way to print it
     return "%04d-%02d-%02dT%02d:%02d:%02dZ" % time.gmtime(int(epoch))[:6]  # noqa: UP031
 

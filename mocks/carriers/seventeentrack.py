@@ -30,7 +30,7 @@ from mocks.carriers._seventeentrack_doc import DAY, track_info
 from mocks.carriers.base import BATCH, OTHER, Ask, Reply
 from peakbench.config.fleet import CarrierSpec
 from peakbench.durations import parse_duration
-from peakbench.timeline import TimelineModel
+from peakbench.plan.timeline import TimelineModel
 
 BATCH_LIMIT = 40
 """Most numbers per call (more: request code -18010014)."""

@@ -34,7 +34,7 @@ from typing import Any
 from mocks.carriers._refresh import MISSING, Registrations
 from mocks.carriers.base import OTHER, Ask, Headers, Reply
 from peakbench.config.fleet import CarrierSpec
-from peakbench.timeline import ScanEvent, TimelineModel, journey, visible_count
+from peakbench.plan.timeline import ScanEvent, TimelineModel, journey, visible_count
 
 REGISTER, DELETE, PLAN, CARRIERS = "register", "delete", "plan", "carriers"
 """Route names of the TrackShip API (journal ``route``, behaviour ``routes``)."""

@@ -39,7 +39,7 @@ from mocks.carriers._oauth import (
 from mocks.carriers._times import compact_date, compact_time, offset_suffix
 from mocks.carriers.base import TRACK, Ask, Reply
 from peakbench.config.fleet import CarrierSpec
-from peakbench.timeline import ScanEvent, TimelineModel, journey
+from peakbench.plan.timeline import ScanEvent, TimelineModel, journey
 
 TOKEN_PATH = "/security/v1/oauth/token"
 TRACK_PREFIX = "/api/track/v1/details/"

@@ -60,7 +60,7 @@ from mocks.carriers._usps_shapes import (
 )
 from mocks.carriers.base import BATCH, OTHER, TRACK, Ask, Reply
 from peakbench.config.fleet import CarrierSpec
-from peakbench.timeline import TimelineModel, journey
+from peakbench.plan.timeline import TimelineModel, journey
 
 TOKEN_PATH = "/oauth2/v3/token"
 TRACK_PREFIX = "/tracking/v3/tracking/"

@@ -20,7 +20,7 @@ from typing import Protocol
 import httpx
 
 from mocks.push.journal import PushJournal
-from peakbench.clock import Clock
+from peakbench.plan.clock import Clock
 
 Headers = tuple[tuple[bytes, bytes], ...]
 

@@ -14,7 +14,7 @@ A line with an ``error`` and a null ``next_t`` is a push given up.
 
 Buffered like the request journal: bounded memory, flushed by the runner every wall second and
 on close; written in segments (``push-<carrier>.jsonl``, ``push-<carrier>.1.jsonl``…, see
-:mod:`peakbench.segments`).
+:mod:`peakbench.measure.segments`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from peakbench.segments import DEFAULT_SEGMENT_BYTES, LineBuffer, SegmentWriter
+from peakbench.measure.segments import DEFAULT_SEGMENT_BYTES, LineBuffer, SegmentWriter
 
 
 @dataclass(slots=True)

@@ -24,11 +24,11 @@ import httpx
 from mocks.push.delivery import Delivery, Headers
 from mocks.push.journal import PushJournal
 from mocks.push.schedule import PollSchedule
-from peakbench.clock import Clock
 from peakbench.config.fleet import CarrierSpec
 from peakbench.config.push import PushSpec
-from peakbench.segments import DEFAULT_SEGMENT_BYTES
-from peakbench.timeline import TimelineModel
+from peakbench.measure.segments import DEFAULT_SEGMENT_BYTES
+from peakbench.plan.clock import Clock
+from peakbench.plan.timeline import TimelineModel
 
 log = logging.getLogger("mocks.push")
 

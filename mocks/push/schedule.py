@@ -4,7 +4,7 @@ An aggregator (TrackShip, AfterShip, 17TRACK, ...) does not see a carrier scan w
 does: it learns of it on its next poll of the carrier. For each registered number the polls
 happen at ``registered + first_poll``, then every ``U[min, max]`` store seconds (a seeded draw
 per number and poll, so a run replays exactly). At each poll the number of events the carrier
-shows (:func:`peakbench.timeline.visible_count`) is compared with the count of the last push;
+shows (:func:`peakbench.plan.timeline.visible_count`) is compared with the count of the last push;
 when it grew, a push is due. A number whose whole journey is known is polled no more.
 
 Scale: one small :class:`Track` per registered number and one heap entry per number still
@@ -19,7 +19,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from peakbench.timeline import TimelineModel, journey, visible_count
+from peakbench.plan.timeline import TimelineModel, journey, visible_count
 
 _UNIT = 2.0**-64
 

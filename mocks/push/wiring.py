@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from mocks.app import CarrierApp
-from peakbench.clock import Clock
 from peakbench.config.fleet import FleetSpec
-from peakbench.segments import DEFAULT_SEGMENT_BYTES
+from peakbench.measure.segments import DEFAULT_SEGMENT_BYTES
+from peakbench.plan.clock import Clock
 
 
 @dataclass(frozen=True, slots=True)

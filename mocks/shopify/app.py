@@ -33,7 +33,7 @@ from mocks.shopify.schema import admin_schema, operation_of, query_cost
 from mocks.shopify.store import SHOP_ID, ShopifyStore, parse_gid
 from mocks.store.page import render_tracking_page
 from peakbench.adapters.shopify import DEFAULT_VERSION
-from peakbench.clock import Clock
+from peakbench.plan.clock import Clock
 
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
 RATE_LIMITS_DOC = "https://shopify.dev/api/usage/rate-limits"

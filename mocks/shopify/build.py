@@ -44,7 +44,7 @@ from mocks.store.config import StoreConfig
 from mocks.store.db import StoreDB
 from peakbench.adapters.shopify import DEFAULT_VERSION
 from peakbench.adapters.shopify_client import CostBucket
-from peakbench.clock import Clock
+from peakbench.plan.clock import Clock
 
 SHOP_DOMAIN = "peakbench-sandbox.myshopify.com"
 APP_MOUNT = "/apps/tracking"

@@ -27,7 +27,7 @@ from typing import Any
 
 from mocks.store.db import OrderRow, ShipmentRow, StoreDB
 from peakbench.adapters.shopify import EVENT_STATUS
-from peakbench.clock import Clock, epoch_of, iso
+from peakbench.plan.clock import Clock, epoch_of, iso
 
 NEUTRAL = {v: k for k, v in EVENT_STATUS.items()} | {
     "CARRIER_PICKED_UP": "in_transit",

@@ -43,8 +43,8 @@ from mocks.store.policy import CARRIER_BATCH_LIMIT, Reply, chunks, classify, on_
 from mocks.store.presets import Guard, register_body, webhook_tracking
 from peakbench.adapters.shopify import ShopifyError, create_event
 from peakbench.adapters.shopify_client import AsyncShopifyClient
-from peakbench.clock import Clock
 from peakbench.config.store import PluginSpec
+from peakbench.plan.clock import Clock
 
 AGGREGATOR_PERSONALITIES = ("trackship",)
 

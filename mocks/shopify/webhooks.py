@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from peakbench.clock import Clock, epoch_of, iso
+from peakbench.plan.clock import Clock, epoch_of, iso
 
 RETRY_DELAYS_S = (60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 3840.0, 7200.0)
 """Waits before retries 1..8 (ASSUMED intervals; Shopify documents 8 retries over 4 hours)."""

@@ -18,7 +18,7 @@ from peakbench.adapters.request import Request
 from peakbench.adapters.shopify import DEFAULT_VERSION, ShopifyError
 from peakbench.adapters.shopify_client import Answer, AsyncShopifyClient, CostBucket
 from peakbench.adapters.shopify_pacer import Verdict, call_line
-from peakbench.clock import Clock
+from peakbench.plan.clock import Clock
 
 
 def app_client(

@@ -28,7 +28,7 @@ from typing import Any
 from mocks.store.auth import carrier_keys_from_env, credentials_from_env, is_loopback
 from mocks.store.config import Credentials, StoreConfig
 from mocks.store.serve import serve_store
-from peakbench.clock import ClockSpec
+from peakbench.plan.clock import ClockSpec
 
 CREDENTIALS_ENV = "PEAKBENCH_STORE_CREDENTIALS"
 CREDENTIALS_FILE = "store-credentials.json"

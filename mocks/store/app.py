@@ -40,7 +40,7 @@ from mocks.store.rest import MAX_ID, StoreRoutes, error
 from mocks.store.saas_push import WEBHOOK_HOOK
 from mocks.store.tracking_routes import TrackingRoutes
 from mocks.store.webhooks import WebhookReceiver
-from peakbench.clock import Clock
+from peakbench.plan.clock import Clock
 
 
 def _keys(credentials: Credentials | Iterable[ApiKey]) -> list[ApiKey]:

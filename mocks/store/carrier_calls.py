@@ -18,7 +18,7 @@ from mocks.store.config import CarrierEndpoint
 from mocks.store.db import StoreDB
 from mocks.store.policy import Reply, classify, classify_one
 from mocks.store.presets import status_msg
-from peakbench.clock import Clock
+from peakbench.plan.clock import Clock
 
 
 class Answer(Protocol):

@@ -46,8 +46,8 @@ from mocks.store.presets import Guard, backoff_delay
 from mocks.store.queue import Action as QueuedAction
 from mocks.store.queue import ActionQueue, Complete, Fail, Postpone, Result
 from mocks.store.saas_push import REGISTER_HOOK, WEBHOOK_HOOK, SaasPush
-from peakbench.clock import Clock
 from peakbench.config.store import PluginSpec
+from peakbench.plan.clock import Clock
 
 SCHEDULE_HOOK = "peakbench_poll_schedule"
 POLL_HOOK = "peakbench_poll_batch"

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from mocks.store.db import StoreDB
-from peakbench.clock import Clock
+from peakbench.plan.clock import Clock
 
 log = logging.getLogger(__name__)
 

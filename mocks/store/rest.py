@@ -19,7 +19,7 @@ from mocks.store.auth import Authenticator, Denied, Presented
 from mocks.store.db import StoreDB
 from mocks.store.orders import BadRequest
 from mocks.store.plugin import Plugin
-from peakbench.clock import Clock, epoch_of
+from peakbench.plan.clock import Clock, epoch_of
 
 MAX_ID = 2**63 - 1  # SQLite's INTEGER range; a bigger id cannot exist
 

@@ -14,7 +14,7 @@ from mocks.store.db import StoreDB
 from mocks.store.presets import register_body, webhook_tracking
 from mocks.store.queue import Action as QueuedAction
 from mocks.store.queue import ActionQueue, Complete, Fail, Result
-from peakbench.clock import Clock
+from peakbench.plan.clock import Clock
 
 REGISTER_HOOK = "peakbench_register_retry"
 WEBHOOK_HOOK = "webhook"

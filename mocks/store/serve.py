@@ -29,7 +29,7 @@ from mocks.store.app import create_store_app
 from mocks.store.config import Credentials, StoreConfig
 from mocks.store.db import StoreDB
 from mocks.store.plugin import Plugin
-from peakbench.clock import ClockSpec, WallClock
+from peakbench.plan.clock import ClockSpec, WallClock
 
 GRACEFUL_S = 2
 """Wall seconds uvicorn waits for open connections at shutdown."""

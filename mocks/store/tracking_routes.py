@@ -22,7 +22,7 @@ from mocks.store.orders import BadRequest, mark_completed
 from mocks.store.plugin import Plugin
 from mocks.store.rest import StoreRoutes, json_body, no_order
 from mocks.store.tables import ShipmentRow
-from peakbench.clock import Clock
+from peakbench.plan.clock import Clock
 
 TRACKING_NAMESPACES = ("wc-shipment-tracking/v3", "wc-ast/v3", "wc/v1", "wc/v2", "wc/v3")
 """Where the official Shipment Tracking plugin and AST serve ``shipment-trackings``."""

@@ -37,7 +37,7 @@ from starlette.responses import JSONResponse, Response
 from mocks.store.db import StoreDB
 from mocks.store.orders import BadRequest, invalid
 from mocks.store.queue import ActionQueue
-from peakbench.clock import Clock
+from peakbench.plan.clock import Clock
 
 EVENT_STATUSES = (
     "pre_transit",

@@ -4,8 +4,8 @@ store at its scheduled instant, as the same WooCommerce requests the Locust repl
 An item starts exactly at its due time (an event-loop task per item, started in schedule
 order), so nothing is ever late or dropped: the harness cannot fall behind a clock that waits
 for it. Each executed item is one line of ``journals/replay.jsonl`` in the format the Locust
-replay writes (:mod:`peakbench.replaylog`), and the tallies go to ``progress.json``
-(:mod:`peakbench.progress`), so the analysis, the live display and ``report --recompute`` read
+replay writes (:mod:`peakbench.run.replaylog`), and the tallies go to ``progress.json``
+(:mod:`peakbench.run.progress`), so the analysis, the live display and ``report --recompute`` read
 a virtual run exactly as a wall-time one.
 """
 
@@ -20,11 +20,11 @@ from typing import Any
 from mocks.virtual.transport import Asgi, call
 from peakbench.adapters import woocommerce as wc
 from peakbench.adapters.request import Request, query_string
-from peakbench.clock import Clock, epoch_of, iso
-from peakbench.progress import Progress, write_atomic
-from peakbench.replaylog import Row, lines_text
-from peakbench.schedule import Item
-from peakbench.segments import SegmentWriter
+from peakbench.measure.segments import SegmentWriter
+from peakbench.plan.clock import Clock, epoch_of, iso
+from peakbench.plan.schedule import Item
+from peakbench.run.progress import Progress, write_atomic
+from peakbench.run.replaylog import Row, lines_text
 
 NAMES = {"order": "order:create", "ship": "order:ship", "view": "view:tracking"}
 

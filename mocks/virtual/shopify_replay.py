@@ -35,8 +35,8 @@ from peakbench.adapters.shopify_pacer import (
     call_line,
     precreate_lead,
 )
-from peakbench.clock import Clock
-from peakbench.schedule import Item
+from peakbench.plan.clock import Clock
+from peakbench.plan.schedule import Item
 
 JOURNAL = "shopify.jsonl"
 

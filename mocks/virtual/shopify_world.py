@@ -28,7 +28,7 @@ from mocks.store.db import StoreDB
 from mocks.virtual.shopify_replay import ShopifyScheduleReplay, world_lead
 from mocks.virtual.transport import InProcess, url
 from peakbench.adapters.shopify_pacer import ShopifySettings
-from peakbench.clock import Clock
+from peakbench.plan.clock import Clock
 
 APP_HOST = "trackapp.peakbench.test"
 SETTINGS_FILE = "shopify-replay.json"

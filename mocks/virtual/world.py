@@ -45,12 +45,12 @@ from mocks.virtual.shopify_world import (
 )
 from mocks.virtual.transport import Direct, InProcess, url
 from peakbench.adapters.woocommerce import Credentials as StoreCredentials
-from peakbench.clock import ClockSpec, LoopClock
 from peakbench.config.fleet import FleetSpec
-from peakbench.progress import count_kinds
-from peakbench.results import write_json
-from peakbench.schedule import read_schedule
-from peakbench.segments import segment_bytes_from_env
+from peakbench.measure.results import write_json
+from peakbench.measure.segments import segment_bytes_from_env
+from peakbench.plan.clock import ClockSpec, LoopClock
+from peakbench.plan.schedule import read_schedule
+from peakbench.run.progress import count_kinds
 
 STORE_HOST = "store.peakbench.test"
 PROGRESS_WALL_S = 0.5

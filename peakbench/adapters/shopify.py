@@ -31,7 +31,7 @@ DEFAULT_COST = 10.0
 """Points assumed for an operation never sent before (a mutation costs 10)."""
 
 EVENT_STATUS = {
-    # neutral status (peakbench.timeline.STATUSES) -> FulfillmentEventStatus
+    # neutral status (peakbench.plan.timeline.STATUSES) -> FulfillmentEventStatus
     "info_received": "CONFIRMED",
     "in_transit": "IN_TRANSIT",
     "out_for_delivery": "OUT_FOR_DELIVERY",

@@ -5,9 +5,9 @@ attempt logic, and two thin loops over it.
 throttled. :class:`Attempts` is what both clients share (the per-operation cost estimates, the
 wait before a call, what an answer means: done, retry after a wait on ``THROTTLED`` or HTTP 429,
 or failed). :class:`ShopifyClient` drives a blocking transport (Locust, the target check) with
-an injectable clock and sleep; :class:`AsyncShopifyClient` an awaitable one on a
-:class:`~peakbench.clock.Clock` (the sandbox's tracking app, :mod:`mocks.shopify.writer`). Both
-can report every call they make (``on_call``), e.g. to journal it.
+an injectable clock and sleep; :class:`AsyncShopifyClient` an awaitable one on a clock with
+``now()`` and an awaitable ``sleep`` (the sandbox's tracking app, :mod:`mocks.shopify.writer`).
+Both can report every call they make (``on_call``), e.g. to journal it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from peakbench.adapters.request import Request
 from peakbench.adapters.shopify import (
@@ -29,7 +29,6 @@ from peakbench.adapters.shopify import (
     request,
     throttle_wait,
 )
-from peakbench.clock import Clock
 
 
 class CostBucket:
@@ -226,6 +225,14 @@ class ShopifyClient(_Client):
                 raise ShopifyError(answer.error or "failed")
             return answer.result
         raise a.exhausted(op)
+
+
+class Clock(Protocol):
+    """What :class:`AsyncShopifyClient` asks of a clock (``peakbench.plan.clock.Clock`` has it:
+    the adapters import no later stage)."""
+
+    def now(self) -> float: ...
+    async def sleep(self, seconds: float) -> None: ...
 
 
 class AsyncShopifyClient(_Client):

@@ -1,5 +1,6 @@
-"""``peakbench advise``: tune the plugin or replace it, answered with numbers (docs/advise.md).
+"""``peakbench advise``: sweeps of runs that answer "tune or replace the plugin" (docs/advise.md).
+May import ``run``, ``report``, ``measure``, ``plan``, ``config``; never the CLI.
 
 space.py (what to run), runner.py (running it), metrics.py and verdict.py (what it means),
-tables.py and page.py (showing it), command.py (the composition root and the CLI command).
+tables.py and page.py (showing it); the command itself is :mod:`peakbench.cli.advise`.
 """

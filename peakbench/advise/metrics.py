@@ -17,7 +17,7 @@ from typing import Any, TypedDict
 
 from peakbench.config.behaviours import QuotaSpec
 from peakbench.config.profile import Profile
-from peakbench.segments import read_lines
+from peakbench.measure.segments import read_lines
 
 DAY = 86400.0
 

@@ -1,6 +1,6 @@
 """Running the points: each (point, seed) is an ordinary virtual run, in a pool of processes.
 
-A run is :class:`peakbench.orchestrator.Run` itself (its own run folder under the advise folder,
+A run is :class:`peakbench.run.orchestrator.Run` itself (its own run folder under the advise folder,
 its own world child), so any point can be opened with ``peakbench report RUN`` or re-run with
 ``peakbench run``; only its HTML page is left to ``peakbench report`` (rendering a plotly page
 per run would cost more than the run). Runs go forecast peak first, so an interrupted advise
@@ -26,8 +26,8 @@ from rich.console import Console
 
 from peakbench.advise.metrics import RunFigures, run_figures
 from peakbench.config.profile import Profile
-from peakbench.orchestrator import Run
-from peakbench.results import redact
+from peakbench.measure.results import redact
+from peakbench.run.orchestrator import Run
 
 PROFILE = "profile.yaml"
 

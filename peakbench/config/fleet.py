@@ -22,7 +22,7 @@ from peakbench.config.behaviours import (
     QuotaSpec,
 )
 from peakbench.config.push import CadenceSpec, PushSpec
-from peakbench.timeline import TimelineModel
+from peakbench.plan.timeline import TimelineModel
 
 __all__ = [
     "VENDOR_HOSTS",

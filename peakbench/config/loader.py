@@ -16,8 +16,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from peakbench.config import base, behaviours, fleet, profile, push, store, targets
+from peakbench.config.gauges import GAUGES
 from peakbench.config.profile import Profile
-from peakbench.slo import GAUGES
 
 M = TypeVar("M", bound=BaseModel)
 

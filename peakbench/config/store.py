@@ -116,7 +116,7 @@ class PluginSpec(Spec):
 CandidateName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,30}$")]
 Candidates = dict[CandidateName, PluginSpec]
 """A profile's ``candidates:``: name → plugin preset plus overrides; ``peakbench run`` replays
-the same peak once per candidate and compares them (peakbench/candidates.py)."""
+the same peak once per candidate and compares them (peakbench/run/candidates.py)."""
 
 
 class SandboxTarget(Spec):

@@ -8,12 +8,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from peakbench.live import Snapshot
+from peakbench.measure.explain import explain
+from peakbench.measure.labels import check_label, check_value, plugin_text, stale_after
+from peakbench.measure.live import Snapshot
+from peakbench.measure.shopify_figures import shopify_lines
+from peakbench.measure.units import at, duration, money, share
 from peakbench.report.clocks import pace
-from peakbench.report.explain import explain
-from peakbench.report.labels import check_label, check_value, plugin_text, stale_after
-from peakbench.report.units import at, duration, money, share
-from peakbench.shopify_figures import shopify_lines
 
 
 def _d(value: float | None) -> str:
@@ -214,7 +214,7 @@ def verdict_text(summary: dict[str, Any]) -> Text:
 
 
 def explanation(summary: dict[str, Any]) -> str:
-    """Why the run came out as it did (:func:`peakbench.report.explain.explain`), computed from
+    """Why the run came out as it did (:func:`peakbench.measure.explain.explain`), computed from
     the summary as it is now, so a re-gated or invalidated summary never shows a stale one."""
     return explain(summary)
 

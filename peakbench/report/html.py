@@ -14,6 +14,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from peakbench.measure.labels import plugin_text, stale_after
+from peakbench.measure.shopify_figures import shopify_lines
+from peakbench.measure.units import at, duration, instant, money, start_epoch
 from peakbench.report.clocks import pace, pace_sentence
 from peakbench.report.console import (
     cause_text,
@@ -31,11 +34,8 @@ from peakbench.report.figures import (
     rates_figure,
     staleness_figure,
 )
-from peakbench.report.labels import plugin_text, stale_after
 from peakbench.report.page import figure_html, page, table_html
 from peakbench.report.series import read_series
-from peakbench.report.units import at, duration, instant, money, start_epoch
-from peakbench.shopify_figures import shopify_lines
 
 REPORT = "report.html"
 CANDIDATES = "-candidates-"

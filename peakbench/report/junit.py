@@ -2,7 +2,7 @@
 
 One ``<testsuite>`` per run; one ``<testcase>`` for run validity and one per SLO check, a
 ``<failure>`` carrying the value-versus-threshold message; the suite's ``<system-out>`` carries
-the run's explanation (why it passed or failed, :mod:`peakbench.report.explain`). The shape is
+the run's explanation (why it passed or failed, :mod:`peakbench.measure.explain`). The shape is
 the common denominator of Jenkins' JUnit plugin, GitLab's ``artifacts:reports:junit`` and the
 GitHub Actions test reporters (``classname`` + ``name``, ``failure@message``, counts on the suite).
 """
@@ -14,8 +14,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from peakbench.report.explain import explain
-from peakbench.report.labels import check_label, check_value
+from peakbench.measure.explain import explain
+from peakbench.measure.labels import check_label, check_value
 
 
 def _fmt(name: str, value: object) -> str:

@@ -13,6 +13,9 @@ from typing import Any
 
 from rich.table import Table
 
+from peakbench.measure.labels import plugin_text, stale_after
+from peakbench.measure.shopify_figures import shopify_lines
+from peakbench.measure.units import at, duration
 from peakbench.report.clocks import pace_phrase
 from peakbench.report.console import (
     cause_text,
@@ -22,10 +25,7 @@ from peakbench.report.console import (
     summary_table,
     verdict_text,
 )
-from peakbench.report.labels import plugin_text, stale_after
 from peakbench.report.page import Cell, table_rows
-from peakbench.report.units import at, duration
-from peakbench.shopify_figures import shopify_lines
 
 SUMMARY_MD = "summary.md"
 MARKS = {"PASSED": "✅", "FAILED": "❌", "INVALID": "⚠️"}

@@ -24,17 +24,17 @@ from pathlib import Path
 
 from scipy import stats as scipy_stats
 
+from peakbench.measure.samples import RunSamples, load_samples
+from peakbench.report.bootstrap import _Arrays
 from peakbench.report.compare import (
     METRICS,
     Comparison,
     MetricDiff,
     Pairing,
     RunInfo,
-    _Arrays,
     _info,
     _verdict,
 )
-from peakbench.samples import RunSamples, load_samples
 
 REPLICATIONS_FILE = "replications.json"
 """What a replication set's folder holds beside its run folders."""

@@ -1,8 +1,9 @@
 """Time series read from a run folder: what the report's figures plot.
 
 Pure functions of the folder (``run.json``, ``summary.json``, ``schedule.csv``, the journals and
-the store's database), built with the same readers (``peakbench.journals``) and the same
-definitions (``peakbench.freshness``, ``peakbench.patience``) as the summary, so a plot never
+the store's database), built with the same readers (``peakbench.measure.journals``) and the same
+definitions (``peakbench.measure.freshness``, ``peakbench.measure.patience``) as the summary, so a
+plot never
 disagrees with the table next to it. Times are run seconds (store time since the run start);
 rates are per store hour.
 """
@@ -16,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from peakbench.analysis import RunFiles
 from peakbench.config.profile import PatienceSpec, Profile
-from peakbench.freshness import ViewFreshness, assess_view, refresh_latencies
-from peakbench.histogram import Distribution
-from peakbench.journals import (
+from peakbench.measure.analysis import RunFiles
+from peakbench.measure.freshness import ViewFreshness, assess_view, refresh_latencies
+from peakbench.measure.histogram import Distribution
+from peakbench.measure.journals import (
     CarrierRecord,
     carrier_records,
     queue_samples,
@@ -28,11 +29,11 @@ from peakbench.journals import (
     store_changes,
     store_shipments,
 )
-from peakbench.patience import complaint_probability
-from peakbench.probe_queue import queue_tuples
-from peakbench.results import load_run
-from peakbench.schedule import read_schedule
-from peakbench.timeline import journey
+from peakbench.measure.patience import complaint_probability
+from peakbench.measure.probe_queue import queue_tuples
+from peakbench.measure.results import load_run
+from peakbench.plan.schedule import read_schedule
+from peakbench.plan.timeline import journey
 
 OUTCOMES = ("ok", "throttled", "blocked", "errors")
 # bin widths people read easily, in store seconds: 1 min … 1 day

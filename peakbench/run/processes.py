@@ -1,0 +1,280 @@
+"""The run's child processes: the virtual world, or the carrier mocks, the sandbox store and
+Locust; started, watched once a wall second, and ended (with every process below them).
+
+:class:`Processes` is the part of :class:`peakbench.run.orchestrator.Run` that owns children;
+the attributes and steps it reads from the run are declared here and set by ``Run``.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.live import Live
+
+from peakbench.adapters.woocommerce import Credentials
+from peakbench.config.profile import Profile
+from peakbench.config.targets import ShopifyTarget, WooCommerceTarget
+from peakbench.measure.faults import (
+    CHILD_DIED,
+    DISK_FULL,
+    HANG,
+    WRITE_FAILURE,
+    FaultLog,
+    FaultPolicy,
+    sweep,
+)
+from peakbench.measure.live import LiveFigures
+from peakbench.measure.resources import ResourceSampler
+from peakbench.measure.results import write_json
+from peakbench.plan.clock import ClockSpec, WallClock
+from peakbench.report.console import progress_line, progress_table
+from peakbench.run.children import Child
+from peakbench.run.launch import locustfile, mocks_argv, replay_config, store_argv, store_config
+from peakbench.run.loadgen import Scale, free_port, locust_argv
+from peakbench.run.watch import Stop, Watch, exit_text
+
+log = logging.getLogger("peakbench.run.orchestrator")
+
+
+def real_url(target: WooCommerceTarget | ShopifyTarget) -> str:
+    """A real store's base URL (a Shopify store's ``https://<shop>``)."""
+    return target.url if isinstance(target, WooCommerceTarget) else f"https://{target.shop}"
+
+
+class Processes:
+    """Child processes of a run (mixed into :class:`peakbench.run.orchestrator.Run`)."""
+
+    profile: Profile
+    console: Console
+    scale: Scale
+    policy: FaultPolicy
+    children: list[Child]
+    faults: FaultLog
+    real: WooCommerceTarget | ShopifyTarget | None
+    credentials: Credentials | None
+    _fleet: dict[str, Any]
+    _store_url: str | None
+    _tree: dict[int, Any]
+    _wall: WallClock | None
+
+    if TYPE_CHECKING:
+
+        def _phase(self, name: str) -> None: ...
+        def _fault(
+            self, kind: str, child: str | None, detail: str, at: float | None = None
+        ) -> None: ...
+        def _check_disk(self, root: Path) -> bool: ...
+        def _world_end(self, root: Path) -> float: ...
+
+    def _child(
+        self, root: Path, name: str, argv: list[str], env: dict[str, str], ready: str | None
+    ) -> Child:
+        child = Child(
+            name, argv, root / "logs" / f"{name}.log", env, root / ready if ready else None
+        )
+        child.start()
+        self.children.append(child)
+        return child
+
+    def _remember_tree(self) -> None:
+        """Note every process below each child (psutil), to end it at the end if it is left."""
+        import psutil
+
+        for child in self.children:
+            if child.proc is None or child.proc.pid in self._tree:
+                continue
+            try:
+                self._tree[child.proc.pid] = psutil.Process(child.proc.pid)
+            except psutil.Error:
+                continue
+        for proc in list(self._tree.values()):
+            try:
+                for sub in proc.children(recursive=True):
+                    self._tree.setdefault(sub.pid, sub)
+            except psutil.Error:
+                continue
+
+    def _end_children(self, stop: Stop) -> None:
+        """End every child (in reverse start order), then anything they left behind."""
+        self._phase("stopping")
+        self._remember_tree()
+        hung = {f.child for f in self.faults.faults if f.kind == HANG}
+        for child in reversed(self.children):
+            grace = 2.0 if child.name in hung else 8.0
+            code = child.stop(grace, lambda: stop.hurry)
+            if code not in (0, None, -signal.SIGTERM) and not stop():
+                self.console.print(f"[yellow]{child.name} exited with code {code}[/]")
+        left = sweep(list(self._tree.values()))
+        if left:
+            log.warning("ended %d process(es) the children left behind: %s", len(left), left)
+
+    def _run_world(self, root: Path, env: dict[str, str], stop: Stop) -> float:
+        """Run the sandbox world in virtual store time (one child, no sockets, no Locust) and
+        follow it; the store time it reached."""
+        profile = self.profile
+        names = {c.name: {"base_url": "", "personality": c.personality} for c in profile.carriers}
+        write_json(root / "store.json", store_config(profile, {"carriers": names}))
+        write_json(root / "world.json", {"duration": profile.clock.duration, "seed": profile.seed})
+        world = self._child(
+            root, "world", [sys.executable, "-m", "mocks.virtual", "--run", str(root)], env, None
+        )
+        self._phase("replay")
+        figures = LiveFigures(profile, root, profile.start_epoch)
+        sampler = ResourceSampler(
+            root, WallClock(ClockSpec(profile.start_epoch, 1.0, time.time())), profile.resources
+        )
+        tty = self.console.is_terminal
+        last_line = 0.0
+        t = 0.0
+        with Live(
+            progress_table(figures.poll(0.0), None),
+            console=self.console,
+            refresh_per_second=4,
+            transient=True,
+            auto_refresh=tty,
+        ) as live:
+            while world.alive and not stop():
+                t = self._world_end(root)
+                snap = figures.poll(t)
+                sampler.poll(self.children)
+                if tty:
+                    live.update(progress_table(snap, None))
+                elif time.monotonic() - last_line >= 2:
+                    self.console.print(progress_line(snap), highlight=False)
+                    last_line = time.monotonic()
+                if self._check_disk(root):
+                    break
+                time.sleep(0.25)
+        if stop():
+            world.stop(8.0, lambda: stop.hurry)
+        code = world.returncode if not world.alive else None
+        if code not in (0, None) and not stop():
+            kind = DISK_FULL if WRITE_FAILURE.search(world.log_tail(5)) else CHILD_DIED
+            self._fault(
+                kind,
+                "world",
+                f"the virtual-time world exited with {exit_text(code)} "
+                f"(last log line: {world.log_tail() or 'none'})",
+            )
+        end = self._world_end(root)
+        figures.poll(end)
+        if not tty:
+            self.console.print(progress_line(figures.poll(end)), highlight=False)
+        return end
+
+    def _launch(self, root: Path, env: dict[str, str], stop: Stop) -> None:
+        store_url = real_url(self.real) if self.real is not None else None
+        mocks = self._child(
+            root, "mocks", mocks_argv(sys.executable, root, store_url), env, "mocks.ready.json"
+        )
+        self._phase("mocks")
+        fleet = mocks.wait_ready(20.0, stop)
+        self._fleet = fleet
+        if self.real is None:
+            self._phase("store")
+        base_url = (
+            real_url(self.real)
+            if self.real is not None
+            else self._launch_store(root, env, fleet, stop)
+        )
+        self._phase("locust")
+        self._start_locust(root, base_url, env)
+
+    def _launch_store(
+        self, root: Path, env: dict[str, str], fleet: dict[str, Any], stop: Stop
+    ) -> str:
+        """Start the sandbox store, its plugin polling the fleet; its base URL."""
+        write_json(root / "store.json", store_config(self.profile, fleet))
+        argv = store_argv(sys.executable, root)
+        store = self._child(root, "store", argv, env, "store.ready.json")
+        self._store_url = str(store.wait_ready(20.0, stop)["base_url"])
+        return self._store_url
+
+    def _start_locust(self, root: Path, base_url: str, env: dict[str, str]) -> None:
+        py = sys.executable
+        write_json(root / "replay.json", replay_config(root, self.profile, self.scale, self.real))
+        web_port = free_port() if self.scale.ui else None
+        argv = locust_argv(
+            py,
+            locustfile(),
+            root / "replay.json",
+            base_url,
+            root / "locust",
+            self.profile.replay.users,
+            self.scale,
+            web_port,
+        )
+        self._child(root, "locust", argv, env, None)
+        if web_port is not None:
+            self.console.print(f"  Locust web UI: http://127.0.0.1:{web_port}", highlight=False)
+        if self.scale.master:
+            self.console.print(
+                f"  Locust master: waiting for {self.scale.expect_workers} worker(s) on port "
+                f"{self.scale.master_port} (peakbench run --worker --master-host THIS_HOST)",
+                highlight=False,
+            )
+
+    def _watch(self, root: Path, wall: WallClock, stop: Stop) -> float:
+        """Follow the run until the schedule is done and store time reaches the end."""
+        duration = self.profile.clock.duration
+        figures = LiveFigures(self.profile, root, wall.spec.start_epoch)
+        sampler = ResourceSampler(root, wall, self.profile.resources)
+        locust = next(c for c in self.children if c.name == "locust")
+        servers = [c for c in self.children if c.name != "locust"]
+        tty = self.console.is_terminal
+        last_line = 0.0
+        self._phase("replay")
+        watch = Watch(self, root, locust)
+        with Live(
+            progress_table(figures.poll(wall.now()), wall.spec.scale),
+            console=self.console,
+            refresh_per_second=2,
+            transient=True,
+            auto_refresh=tty,
+        ) as live:
+            while not stop():
+                t = wall.now()
+                snap = figures.poll(t)
+                sampler.poll(self.children)
+                if tty:
+                    live.update(progress_table(snap, wall.spec.scale))
+                elif time.monotonic() - last_line >= 10:
+                    self.console.print(progress_line(snap), highlight=False)
+                    last_line = time.monotonic()
+                dead = next((s for s in servers if not s.alive), None)
+                if dead is not None:
+                    self._fault(
+                        DISK_FULL if WRITE_FAILURE.search(dead.log_tail(5)) else CHILD_DIED,
+                        dead.name,
+                        f"exited unexpectedly with {exit_text(dead.returncode)} "
+                        f"(last log line: {dead.log_tail() or 'none'})",
+                    )
+                    break
+                if not locust.alive:
+                    code = locust.returncode
+                    if code not in (0, None):
+                        self._fault(
+                            CHILD_DIED,
+                            "locust",
+                            f"the load generator exited with {exit_text(code)} "
+                            f"(last log line: {locust.log_tail() or 'none'})",
+                        )
+                        break
+                    if t >= duration:
+                        break
+                elif t >= duration + self.profile.replay.late_after + 20.0 * wall.spec.scale:
+                    # 20 s of wall time past the last arrival: Locust is stuck, not slow
+                    self._fault(HANG, "locust", "did not finish the schedule in time")
+                    break
+                if watch.poll():
+                    break
+                time.sleep(0.25)
+            figures.poll(wall.now())
+        watch.close()
+        return max(0.0, min(wall.now(), duration))
