@@ -13,13 +13,14 @@ from collections.abc import Iterable, Iterator
 
 import grimp
 import pytest
+from _imports import build_graph, cycles_within
 
 Edge = tuple[str, str]
 
 
 @pytest.fixture(scope="module")
 def graph() -> grimp.ImportGraph:
-    return grimp.build_graph("peakbench", "mocks", "loadtests", cache_dir=None)
+    return build_graph()
 
 
 def _within(module: str, package: str) -> bool:
@@ -50,56 +51,8 @@ def forbidden(graph: grimp.ImportGraph, importers: str, imported: Iterable[str])
     return _where(graph, hits)
 
 
-def cycles(graph: grimp.ImportGraph, package: str) -> list[list[str]]:
-    """Strongly connected components of more than one module among ``package``'s modules
-    (Tarjan's algorithm, iterative: the graph has a few hundred modules)."""
-    nodes = sorted(m for m in graph.modules if _within(m, package))
-    succ = {
-        m: sorted(n for n in graph.find_modules_directly_imported_by(m) if _within(n, package))
-        for m in nodes
-    }
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: list[list[str]] = []
-    for root in nodes:
-        if root in index:
-            continue
-        work = [(root, 0)]
-        while work:
-            node, i = work.pop()
-            if i == 0:
-                index[node] = low[node] = len(index)
-                stack.append(node)
-                on_stack.add(node)
-            for j in range(i, len(succ[node])):
-                nxt = succ[node][j]
-                if nxt not in index:
-                    work.append((node, j + 1))
-                    work.append((nxt, 0))
-                    break
-                if nxt in on_stack:
-                    low[node] = min(low[node], index[nxt])
-            else:
-                if low[node] == index[node]:
-                    component = []
-                    while True:
-                        top = stack.pop()
-                        on_stack.discard(top)
-                        component.append(top)
-                        if top == node:
-                            break
-                    if len(component) > 1:
-                        found.append(sorted(component))
-                if work:
-                    parent = work[-1][0]
-                    low[parent] = min(low[parent], low[node])
-    return found
-
-
 def test_peakbench_modules_import_no_circle(graph: grimp.ImportGraph) -> None:
-    assert cycles(graph, "peakbench") == []
+    assert cycles_within(graph, "peakbench") == []
 
 
 def test_nothing_imports_the_cli(graph: grimp.ImportGraph) -> None:
@@ -143,6 +96,7 @@ def test_the_checks_catch_a_planted_violation() -> None:
     """The contracts above can fail: the same checks on a small graph with a circle, a layer
     inverted, a CLI import and a loadtests import report each of them."""
     planted = grimp.ImportGraph()
+    planted.add_module("peakbench")
     for importer, imported in [
         ("peakbench.plan.a", "peakbench.measure.b"),
         ("peakbench.measure.b", "peakbench.plan.a"),
@@ -151,7 +105,7 @@ def test_the_checks_catch_a_planted_violation() -> None:
         ("peakbench.run.d", "loadtests.shape"),
     ]:
         planted.add_import(importer=importer, imported=imported)
-    assert cycles(planted, "peakbench") == [["peakbench.measure.b", "peakbench.plan.a"]]
+    assert cycles_within(planted, "peakbench") == [["peakbench.measure.b", "peakbench.plan.a"]]
     assert forbidden(planted, "peakbench.plan", ["peakbench.measure"]) == [
         "peakbench.plan.a:? -> peakbench.measure.b"
     ]
