@@ -83,7 +83,9 @@ class ScheduleReplay:
         self.progress.finished = True
 
     def publish(self) -> None:
-        """Replace ``progress.json`` with the current tallies."""
+        """Write the buffered journal lines and replace ``progress.json`` with the current
+        tallies (the live display follows the journal)."""
+        self._flush()
         write_atomic(self._progress_path, self.progress.snapshot(self.clock.now()))
 
     def close(self) -> None:

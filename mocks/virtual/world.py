@@ -156,7 +156,9 @@ async def run_world(
         # wall time only paces the progress file and notices an orphaned world: never the world
         if time.monotonic() - published[0] >= PROGRESS_WALL_S:
             published[0] = time.monotonic()
-            replay.publish()
+            replay.publish()  # with the journal lines so far: the live display follows them
+            for journal in journals:
+                journal.flush()
             db.commit_group()
             if os.getppid() != parent:
                 raise asyncio.CancelledError
