@@ -96,12 +96,15 @@ def run_all(tasks: Sequence[Task], workers: int, progress: Progress) -> tuple[li
             return done, True
         return done, False
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init)
+    futures = [pool.submit(run_task, t) for t in tasks]
+    collected: set[Future[Done]] = set()
     try:
-        pending: set[Future[Done]] = {pool.submit(run_task, t) for t in tasks}
+        pending: set[Future[Done]] = set(futures)
         while pending:
             finished, pending = wait(pending, timeout=2.0, return_when=FIRST_COMPLETED)
             for future in finished:
+                collected.add(future)
                 result = future.result()
                 interrupted = interrupted or result.interrupted
                 if not result.interrupted:  # a run cut short measures nothing to judge by
@@ -114,7 +117,25 @@ def run_all(tasks: Sequence[Task], workers: int, progress: Progress) -> tuple[li
         _interrupt_workers(pool)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+    # a run that finished while the pool stopped is kept: it measured all it was asked to
+    for future in futures:
+        if future in collected or not future.done() or future.cancelled():
+            continue
+        if future.exception() is None and not future.result().interrupted:
+            done.append(future.result())
     return done, interrupted
+
+
+def _ignore(signum: int, frame: object) -> None:
+    """A worker between runs has nothing to stop (a Python handler, unlike ``SIG_IGN``, is not
+    inherited by the world child a run starts)."""
+
+
+def _worker_init() -> None:
+    """A worker leaves interrupts to the run it is in (its handlers keep what it measured) and
+    otherwise ignores them, so a run that has finished is returned, not lost with its worker."""
+    signal.signal(signal.SIGINT, _ignore)
+    signal.signal(signal.SIGTERM, _ignore)
 
 
 def _interrupt_workers(pool: ProcessPoolExecutor) -> None:
