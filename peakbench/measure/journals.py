@@ -7,12 +7,13 @@ Every journal may be written in segments (``carrier-ups.jsonl``, ``carrier-ups.1
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from peakbench.measure.segments import journals_in, segment_files
 
@@ -173,7 +174,7 @@ def _read_file(path: Path, skipped: SkipCounter | None) -> Iterator[dict[str, An
     with path.open(encoding="utf-8", errors="replace") as fh:
         for line in fh:
             try:
-                row = json.loads(line)
+                row = orjson.loads(line)
             except ValueError:
                 if skipped is not None:
                     skipped.lines += 1

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from peakbench.config.profile import Profile
 from peakbench.measure.freshness import assess_view
@@ -41,7 +42,7 @@ class JsonlTail:
         out = []
         for line in lines:
             try:
-                row = json.loads(line)
+                row = orjson.loads(line)
             except ValueError:
                 continue
             if isinstance(row, dict):
