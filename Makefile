@@ -33,7 +33,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy peakbench mocks loadtests
 
 pytest: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
 
 test: lint typecheck pytest
 
