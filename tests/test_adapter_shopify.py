@@ -270,6 +270,19 @@ def test_bad_token_and_user_errors_are_one_line_errors() -> None:
         sh.parse_fulfillment(refused)
 
 
+def test_an_order_without_a_fulfillment_order_cannot_be_shipped() -> None:
+    def created(*nodes: str) -> dict[str, Any]:
+        fos = {"nodes": [{"id": n} for n in nodes]}
+        order = {"id": "gid://shopify/Order/1", "name": "#1001", "fulfillmentOrders": fos}
+        return {"orderCreate": {"order": order, "userErrors": []}}
+
+    assert sh.parse_created_order(created()).fulfillment_order_ids == ()
+    with pytest.raises(sh.ShopifyError, match="has no fulfillment order"):
+        sh.parse_shippable_order(created())
+    one = sh.parse_shippable_order(created("gid://shopify/FulfillmentOrder/9"))
+    assert one.fulfillment_order_ids == ("gid://shopify/FulfillmentOrder/9",)
+
+
 def test_parse_tracking_before_any_fulfilment_and_after_delivery() -> None:
     empty = {"order": {"id": "gid://shopify/Order/1", "fulfillments": []}}
     assert sh.parse_tracking(empty).observation == Observation(0, None, None)

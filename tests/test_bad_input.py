@@ -406,6 +406,7 @@ PARSERS = {
     "sh.parse_response": sh.parse_response,
     "sh.parse_cost": sh.parse_cost,
     "sh.parse_created_order": sh.parse_created_order,
+    "sh.parse_shippable_order": sh.parse_shippable_order,
     "sh.parse_fulfillment": sh.parse_fulfillment,
     "sh.parse_event": sh.parse_event,
     "sh.parse_deleted": sh.parse_deleted,

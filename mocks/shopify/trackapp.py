@@ -244,11 +244,7 @@ class TrackingApp:
         if self.spec.on_throttle != "backoff":
             return None
         if carrier not in self._guards:
-            s = self.spec
-            rate = None if s.budget_per_day is None else s.budget_per_day / 86400.0
-            self._guards[carrier] = Guard(
-                rate, s.burst, s.breaker_threshold, s.breaker_cooldown, refilled=self.clock.now()
-            )
+            self._guards[carrier] = Guard.of(self.spec, self.clock.now())
         return self._guards[carrier]
 
     async def poll_pass(self) -> None:

@@ -17,11 +17,24 @@ import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from mocks.store.policy import MAX_BACKOFF_S, Reply
 
 # -- well-behaved ---------------------------------------------------------------------------------
+
+
+class GuardSpec(Protocol):
+    """The settings a guard is made from (the plugin's and the Shopify app's specs have them)."""
+
+    @property
+    def budget_per_day(self) -> float | None: ...
+    @property
+    def burst(self) -> int: ...
+    @property
+    def breaker_threshold(self) -> int: ...
+    @property
+    def breaker_cooldown(self) -> float: ...
 
 
 @dataclass(slots=True)
@@ -48,6 +61,12 @@ class Guard:
 
     def __post_init__(self) -> None:
         self.tokens = float(self.burst)
+
+    @classmethod
+    def of(cls, spec: GuardSpec, now: float) -> Guard:
+        """A fresh guard from ``spec`` at run second ``now`` (a full bucket)."""
+        rate = None if spec.budget_per_day is None else spec.budget_per_day / 86400.0
+        return cls(rate, spec.burst, spec.breaker_threshold, spec.breaker_cooldown, refilled=now)
 
     def wait(self, now: float) -> float:
         """Store seconds until a call may go out (0: go now, and a token is taken)."""

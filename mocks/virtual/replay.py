@@ -56,7 +56,8 @@ class ScheduleReplay:
         self._progress_path = progress
         self._auth = wc.auth_header(credentials.consumer_key, credentials.consumer_secret)
         self._secrets = (credentials.consumer_secret, credentials.consumer_key)
-        self._handles: dict[int, wc.OrderHandle] = {}
+        self._created: dict[int, Any] = {}
+        """What each order's creation returned (a handle), by schedule ref."""
         self._creating: dict[int, asyncio.Event] = {}
         self._rows: list[Row] = []
         self._max_buffered = max_buffered
@@ -151,17 +152,27 @@ class ScheduleReplay:
                         error = str(exc)
             return error is None, status, error, None
         finally:
-            if handle is not None:
-                self._handles[item.ref] = handle
-            event = self._creating.pop(item.ref, None)
-            if event is not None:
-                event.set()
+            self._creation_ended(item.ref, handle)
 
-    async def _handle(self, item: Item) -> wc.OrderHandle | None:
-        event = self._creating.get(item.ref)
+    def _creation_ended(self, ref: int, created: Any) -> None:
+        """The order ``ref``'s creation ended with ``created`` (None when it failed): the ships
+        and views waiting for it go on."""
+        if created is not None:
+            self._created[ref] = created
+        event = self._creating.pop(ref, None)
+        if event is not None:
+            event.set()
+
+    async def _created_order(self, ref: int) -> Any:
+        """What the order ``ref``'s creation returned, once it has ended; None if it failed."""
+        event = self._creating.get(ref)
         if event is not None:
             await event.wait()
-        return self._handles.get(item.ref)
+        return self._created.get(ref)
+
+    async def _handle(self, item: Item) -> wc.OrderHandle | None:
+        handle: wc.OrderHandle | None = await self._created_order(item.ref)
+        return handle
 
     async def _ship(self, item: Item) -> _Result:
         handle = await self._handle(item)

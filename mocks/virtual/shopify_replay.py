@@ -88,7 +88,6 @@ class ShopifyScheduleReplay(ScheduleReplay):
         self.pacer = Pacer(
             settings.bucket_size, settings.restore_rate, settings.create_per_minute, clock.now()
         )
-        self._orders: dict[int, sh.ShopifyOrder] = {}
         self._calls = journal.with_name(JOURNAL).open("w", encoding="utf-8")
         self._phase = "window"
 
@@ -139,24 +138,16 @@ class ShopifyScheduleReplay(ScheduleReplay):
             status, answer, error = await self._call(sh.create_order(item.ref, self.seed), item)
             if answer is not None:
                 try:
-                    order = sh.parse_created_order(answer.data)
-                    if not order.fulfillment_order_ids:
-                        error, order = "orderCreate: the order has no fulfillment order", None
+                    order = sh.parse_shippable_order(answer.data)
                 except sh.ShopifyError as exc:
                     error = str(exc)
             return order is not None, status, error, None
         finally:
-            if order is not None:
-                self._orders[item.ref] = order
-            event = self._creating.pop(item.ref, None)
-            if event is not None:
-                event.set()
+            self._creation_ended(item.ref, order)
 
     async def _order(self, item: Item) -> sh.ShopifyOrder | None:
-        event = self._creating.get(item.ref)
-        if event is not None:
-            await event.wait()
-        return self._orders.get(item.ref)
+        order: sh.ShopifyOrder | None = await self._created_order(item.ref)
+        return order
 
     async def _ship(self, item: Item) -> _Result:
         order = await self._order(item)

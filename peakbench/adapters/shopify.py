@@ -320,6 +320,15 @@ def parse_created_order(data: Mapping[str, Any] | None) -> ShopifyOrder:
     return ShopifyOrder(order["id"], str(order.get("name", "")), ids)
 
 
+def parse_shippable_order(data: Mapping[str, Any] | None) -> ShopifyOrder:
+    """:func:`parse_created_order` of an order the replay goes on to fulfil: one without a
+    fulfillment order is an error (its shipment could never be created)."""
+    order = parse_created_order(data)
+    if not order.fulfillment_order_ids:
+        raise ShopifyError("orderCreate: the order has no fulfillment order")
+    return order
+
+
 def parse_fulfillment(data: Mapping[str, Any] | None) -> str:
     """The created fulfilment's id."""
     fulfillment = _payload(data, "fulfillmentCreate").get("fulfillment")
