@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sqlite3
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import httpx
 from mocks.app import create_carrier_app
 from mocks.journal import Journal
 from mocks.push.wiring import PushWiring
-from mocks.shopify.build import ShopifyCredentials, build_shopify
+from mocks.shopify.build import ShopifyCredentials, ShopifySandbox, build_shopify
 from mocks.store.config import CarrierEndpoint, StoreConfig
 from mocks.store.db import StoreDB
 from mocks.virtual.loop import run as run_virtual
@@ -31,6 +32,33 @@ from peakbench.plan.timeline import make_tracking_number
 START = 1_795_755_600.0
 DAY = 86400.0
 KEY = "carrier-key-1"
+
+
+Send = Callable[[sa.Operation], Awaitable[sa.Result]]
+
+
+async def _start_shopify(
+    transport: InProcess, config: StoreConfig, db: StoreDB, clock: LoopClock, key: str
+) -> tuple[ShopifySandbox, httpx.AsyncClient, Send]:
+    """The Shopify store and its app on ``transport`` (``store.test``, ``app.test``), started;
+    with the client they share and a sender of Admin GraphQL operations to the store."""
+    creds = ShopifyCredentials.derive(key, "cs_" + key.removeprefix("ck_"))
+    client = httpx.AsyncClient(transport=transport, trust_env=False)
+    world = build_shopify(
+        config, db, clock, creds, client, store_url=url("store.test"), app_url=url("app.test")
+    )
+    transport.add("store.test", world.store_app)
+    transport.add("app.test", world.app.asgi)
+    await world.start()
+
+    async def send(op: sa.Operation) -> sa.Result:
+        req = sa.request(op, creds.access_token)
+        resp = await client.post(
+            url("store.test") + req.path, json=dict(req.json or {}), headers=dict(req.headers)
+        )
+        return sa.parse_response(resp.json())
+
+    return world, client, send
 
 
 def _world(
@@ -61,21 +89,7 @@ def _world(
             platform="shopify",
         )
         db = StoreDB(tmp / "store.sqlite")
-        creds = ShopifyCredentials.derive("ck_test", "cs_test")
-        client = httpx.AsyncClient(transport=transport, trust_env=False)
-        world = build_shopify(
-            config, db, clock, creds, client, store_url=url("store.test"), app_url=url("app.test")
-        )
-        transport.add("store.test", world.store_app)
-        transport.add("app.test", world.app.asgi)
-        await world.start()
-
-        async def send(op: sa.Operation) -> sa.Result:
-            req = sa.request(op, creds.access_token)
-            resp = await client.post(
-                url("store.test") + req.path, json=dict(req.json or {}), headers=dict(req.headers)
-            )
-            return sa.parse_response(resp.json())
+        world, client, send = await _start_shopify(transport, config, db, clock, "ck_test")
 
         for seq in range(parcels):
             order = sa.parse_created_order((await send(sa.create_order(seq))).data)
@@ -165,21 +179,7 @@ def test_aggregator_mode_registers_each_number_and_writes_back_what_is_pushed(
             platform="shopify",
         )
         db = StoreDB(tmp_path / "store.sqlite")
-        creds = ShopifyCredentials.derive("ck_agg", "cs_agg")
-        client = httpx.AsyncClient(transport=transport, trust_env=False)
-        world = build_shopify(
-            config, db, clock, creds, client, store_url=url("store.test"), app_url=url("app.test")
-        )
-        transport.add("store.test", world.store_app)
-        transport.add("app.test", world.app.asgi)
-        await world.start()
-
-        async def send(op: sa.Operation) -> sa.Result:
-            req = sa.request(op, creds.access_token)
-            resp = await client.post(
-                url("store.test") + req.path, json=dict(req.json or {}), headers=dict(req.headers)
-            )
-            return sa.parse_response(resp.json())
+        world, client, send = await _start_shopify(transport, config, db, clock, "ck_agg")
 
         order = sa.parse_created_order((await send(sa.create_order(1))).data)
         number = make_tracking_number(START, "domestic", 1)
