@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from _profiles import small
+from _profiles import kept_up, small, valid_or_behind
 
 from mocks.fleet import serving
 from mocks.push.journal import PushJournal
@@ -176,7 +176,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         env=env,
     )
     runs = sorted(results.glob("*-rotation-*"))
-    assert runs and proc.returncode in (0, 1), proc.stdout + proc.stderr
+    assert runs, proc.stdout + proc.stderr
+    valid_or_behind(json.loads((runs[-1] / "summary.json").read_text()), proc.returncode)
     return runs[-1]
 
 
@@ -201,6 +202,7 @@ def test_a_real_run_rotates_its_mock_journals_and_the_analysis_is_unchanged(
     run: Path, tmp_path: Path
 ) -> None:
     summary = json.loads((run / "summary.json").read_text())
+    kept_up(summary)  # a wall-time run: a busy machine may fall behind
     assert summary["valid"], summary["invalid_reasons"]
     carrier = run / "journals" / "carrier-generic.jsonl"
     files = segment_files(carrier)

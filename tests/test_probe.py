@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import yaml
-from _profiles import small
+from _profiles import kept_up, small
 
 from peakbench.plan.probe import ProbeSpec, Shipment, effective_period, probe_items
 
@@ -62,9 +62,10 @@ def test_the_probe_agrees_with_the_exact_figure_on_the_sandbox(tmp_path: Path) -
         timeout=240,
         cwd=tmp_path,
     )
-    assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
     (root,) = (tmp_path / "results").iterdir()
     summary = json.loads((root / "summary.json").read_text())
+    kept_up(summary, proc.returncode)  # a wall-time run: a busy machine may fall behind
+    assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
     assert summary["valid"], summary["invalid_reasons"]
     exact, probe = summary["refresh_latency_s"], summary["probe"]
     assert exact["method"] == "exact" and probe["period_s"] == 600
