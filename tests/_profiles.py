@@ -5,6 +5,9 @@ with a 300/day quota and a ban."""
 from __future__ import annotations
 
 import copy
+import json
+import subprocess
+from pathlib import Path
 from typing import Any
 
 QUOTA_AND_BAN: list[dict[str, Any]] = [
@@ -76,3 +79,13 @@ def valid_or_behind(summary: dict[str, Any], code: int) -> bool:
     assert code == 3 and reasons, (code, reasons)
     assert all("fell behind the schedule" in r for r in reasons), reasons
     return False
+
+
+def finished_run(
+    results: Path, proc: subprocess.CompletedProcess[str]
+) -> tuple[Path, dict[str, Any]]:
+    """The newest run folder under ``results`` and its summary; with no summary, the failure
+    shows what the command printed."""
+    found = sorted(results.glob("*/summary.json"))
+    assert found, (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])
+    return found[-1].parent, json.loads(found[-1].read_text())

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from _profiles import kept_up, small, valid_or_behind
+from _profiles import finished_run, kept_up, small, valid_or_behind
 
 from mocks.fleet import serving
 from mocks.push.journal import PushJournal
@@ -175,10 +175,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=180,
         env=env,
     )
-    runs = sorted(results.glob("*-rotation-*"))
-    assert runs, proc.stdout + proc.stderr
-    valid_or_behind(json.loads((runs[-1] / "summary.json").read_text()), proc.returncode)
-    return runs[-1]
+    root, summary = finished_run(results, proc)
+    valid_or_behind(summary, proc.returncode)
+    return root
 
 
 def _rewrite(root: Path, dest: Path, segment_bytes: int | None) -> Path:

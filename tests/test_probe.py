@@ -5,14 +5,13 @@ to within one period."""
 from __future__ import annotations
 
 import itertools
-import json
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
 import yaml
-from _profiles import kept_up, small
+from _profiles import finished_run, kept_up, small
 
 from peakbench.plan.probe import ProbeSpec, Shipment, effective_period, probe_items
 
@@ -62,8 +61,7 @@ def test_the_probe_agrees_with_the_exact_figure_on_the_sandbox(tmp_path: Path) -
         timeout=240,
         cwd=tmp_path,
     )
-    (root,) = (tmp_path / "results").iterdir()
-    summary = json.loads((root / "summary.json").read_text())
+    root, summary = finished_run(tmp_path / "results", proc)
     kept_up(summary, proc.returncode)  # a wall-time run: a busy machine may fall behind
     assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
     assert summary["valid"], summary["invalid_reasons"]

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
-from _profiles import kept_up
+from _profiles import finished_run, kept_up
 
 ROOT = Path(__file__).resolve().parents[1]
 START = "2026-11-27T00:00:00Z"
@@ -117,8 +117,7 @@ def test_run_against_a_woocommerce_store_samples_refresh_latency(
         _profile(store, fleet_port),
         _env(PB_TEST_WC_KEY=KEY, PB_TEST_WC_SECRET=SECRET),
     )
-    (root,) = (tmp_path / "results").iterdir()
-    summary = json.loads((root / "summary.json").read_text())
+    root, summary = finished_run(tmp_path / "results", proc)
     kept_up(summary, proc.returncode)  # a wall-time run: a busy machine may fall behind
     assert proc.returncode in (0, 1), proc.stdout[-3000:] + proc.stderr[-3000:]
     assert summary["valid"], summary["invalid_reasons"]
