@@ -1,5 +1,3 @@
-import sys
+from peakbench.cli.main import entry
 
-from peakbench.cli.main import main
-
-sys.exit(main())
+entry()
