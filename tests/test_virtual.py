@@ -114,6 +114,35 @@ def test_recompute_from_the_folder_gives_the_same_summary(twins: tuple[Path, Pat
     assert _world(after) == _world(before)
 
 
+def test_a_waiting_world_runs_nothing_until_told_to_go(
+    twins: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """``peakbench run`` starts the world before its plan exists; the world reads its run
+    folder only after a line on stdin, and a closed stdin ends it with 3, having written
+    nothing. Told to go, it runs the folder to the same end as the run did."""
+    inputs = ("schedule.csv", "clock.json", "fleet.json", "store.json", "world.json", "run.json")
+    root = tmp_path / "run"
+    root.mkdir()
+    for name in inputs:
+        (root / name).write_bytes((twins[0] / name).read_bytes())
+    env = {
+        **os.environ,
+        "PEAKBENCH_CARRIER_KEYS": json.dumps({"generic": ["pk_test"]}),
+        "PEAKBENCH_STORE_CREDENTIALS": json.dumps(
+            {"consumer_key": "ck_test", "consumer_secret": "cs_test"}
+        ),
+    }
+    argv = [sys.executable, "-m", "mocks.virtual", "--run", str(root), "--wait"]
+    ended = subprocess.run(argv, input="", capture_output=True, text=True, env=env, timeout=60)
+    assert ended.returncode == 3, ended.stderr
+    assert "ended before its world started" in ended.stderr
+    assert sorted(p.name for p in root.iterdir()) == sorted(inputs)
+    went = subprocess.run(argv, input="go\n", capture_output=True, text=True, env=env, timeout=300)
+    assert went.returncode == 0, went.stderr
+    done = json.loads((root / "world.done.json").read_text())
+    assert done == json.loads((twins[0] / "world.done.json").read_text())
+
+
 # -- the parts, in-process ----------------------------------------------------------------------
 
 

@@ -39,6 +39,7 @@ class Child:
         env: dict[str, str] | None = None,
         ready_file: Path | None = None,
         cwd: Path | None = None,
+        stdin_pipe: bool = False,
     ) -> None:
         self.name = name
         self.argv = argv
@@ -46,19 +47,40 @@ class Child:
         self.env = env
         self.ready_file = ready_file
         self.cwd = cwd
+        self.stdin_pipe = stdin_pipe
+        """Give the child a pipe on its stdin, for :meth:`go` (else /dev/null)."""
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 self.argv,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE if self.stdin_pipe else subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **(self.env or {})},
                 cwd=self.cwd,
                 start_new_session=True,
             )
+
+    def go(self) -> None:
+        """Tell a child that waits on its stdin to go on: one line, then the pipe closes. A child
+        that already died is left to be noticed by whoever watches it."""
+        if self.proc is None or self.proc.stdin is None:
+            return
+        with contextlib.suppress(BrokenPipeError, OSError):
+            self.proc.stdin.write(b"go\n")
+            self.proc.stdin.close()
+
+    def wait(self, timeout: float) -> bool:
+        """Wait at most ``timeout`` seconds for the child to exit; whether it has."""
+        if self.proc is None:
+            return True
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
 
     @property
     def returncode(self) -> int | None:
@@ -107,6 +129,9 @@ class Child:
         kill at the end also ends what the child forked (Locust's workers) if it left any."""
         if self.proc is None:
             return None
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()  # a child still waiting for its go reads the end
         if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 self.proc.send_signal(signal.SIGCONT)

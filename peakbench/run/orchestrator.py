@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -33,7 +34,6 @@ from rich.console import Console
 from peakbench.adapters.woocommerce import Credentials
 from peakbench.config.profile import Profile
 from peakbench.config.targets import ShopifyTarget, WooCommerceTarget
-from peakbench.measure.analysis import analyse
 from peakbench.measure.explain import explain
 from peakbench.measure.faults import (
     CHILD_DIED,
@@ -141,11 +141,20 @@ class Run(Processes):
 
     def _execute(self, stop: Stop) -> RunOutcome:
         profile = self.profile
-        plan = build_plan(profile)
         root = new_run_dir(self.results, profile.name)
         self._root = root
         self.faults = FaultLog(root / FAULTS_FILE)
         self._phase("planning")
+        env = self._child_env()
+        if profile.virtual:  # its imports overlap the planning; it waits for the run folder
+            self._start_world(root, env)
+        try:
+            plan = build_plan(profile)
+        except BaseException:  # nothing was planned, so nothing was measured: leave no folder
+            self._end_children(stop)
+            shutil.rmtree(root, ignore_errors=True)
+            self._root = None
+            raise
         write_schedule(root / "schedule.csv", plan.items)
         shopify = shopify_plan(profile, plan.items) if speaks_shopify(profile) else None
         if shopify is not None:  # the Shopify replay's settings (mocks/virtual, loadtests)
@@ -174,30 +183,6 @@ class Run(Processes):
         write_json(root / "run.json", run_record(profile, clock, self.source, self.argv))
         write_json(root / "clock.json", clock.to_json())
         write_json(root / "fleet.json", profile.fleet.model_dump(mode="json"))
-        if self.credentials is not None or self.shopify_token is not None:
-            # a real store's plugin brings its own carrier keys: the fleet accepts those the
-            # caller's PEAKBENCH_CARRIER_KEYS names, or any (docs/staging-wordpress.md)
-            c = self.credentials
-            creds = (
-                {"consumer_key": c.consumer_key, "consumer_secret": c.consumer_secret}
-                if c is not None
-                else {"access_token": str(self.shopify_token)}
-            )
-            env = {"PEAKBENCH_STORE_CREDENTIALS": json.dumps(creds)}
-        else:
-            carrier_keys = {c.name: [f"pk_{secrets.token_hex(12)}"] for c in profile.carriers}
-            creds = {
-                "consumer_key": f"ck_{secrets.token_hex(20)}",
-                "consumer_secret": f"cs_{secrets.token_hex(20)}",
-            }
-            if shopify is not None:  # the Shopify-shaped sandbox: the replay's and the app's
-                creds["access_token"] = f"shpat_{secrets.token_hex(16)}"
-                creds["app_token"] = f"shpat_{secrets.token_hex(16)}"
-                creds["app_secret"] = secrets.token_hex(16)
-            env = {
-                "PEAKBENCH_CARRIER_KEYS": json.dumps(carrier_keys),
-                "PEAKBENCH_STORE_CREDENTIALS": json.dumps(creds),
-            }
         wall = WallClock(clock)
         self._wall = wall
         end = 0.0
@@ -223,6 +208,8 @@ class Run(Processes):
         self._phase("analysis")
         # a signal during the analysis leaves the measurement whole: not partial, still invalid
         partial = any(f.phase in MEASURING for f in self.faults.faults)
+        from peakbench.measure.analysis import analyse  # numpy: loaded while the world ran
+
         summary = analyse(profile, clock, root, end, partial=partial)
         if self.problems:
             summary["valid"] = False
@@ -254,6 +241,33 @@ class Run(Processes):
             sys.stderr.write(f"run invalid: {reasons[0] if reasons else 'unknown'}{more}\n")
             sys.stderr.flush()
         return RunOutcome(root, summary, code, stop.count > 0)
+
+    def _child_env(self) -> dict[str, str]:
+        """The secrets the children get through their environment (never a file): a real
+        store's credentials, or fresh carrier keys and store credentials for the sandbox."""
+        if self.credentials is not None or self.shopify_token is not None:
+            # a real store's plugin brings its own carrier keys: the fleet accepts those the
+            # caller's PEAKBENCH_CARRIER_KEYS names, or any (docs/staging-wordpress.md)
+            c = self.credentials
+            creds = (
+                {"consumer_key": c.consumer_key, "consumer_secret": c.consumer_secret}
+                if c is not None
+                else {"access_token": str(self.shopify_token)}
+            )
+            return {"PEAKBENCH_STORE_CREDENTIALS": json.dumps(creds)}
+        carrier_keys = {c.name: [f"pk_{secrets.token_hex(12)}"] for c in self.profile.carriers}
+        creds = {
+            "consumer_key": f"ck_{secrets.token_hex(20)}",
+            "consumer_secret": f"cs_{secrets.token_hex(20)}",
+        }
+        if speaks_shopify(self.profile):  # the Shopify-shaped sandbox: the replay's and the app's
+            creds["access_token"] = f"shpat_{secrets.token_hex(16)}"
+            creds["app_token"] = f"shpat_{secrets.token_hex(16)}"
+            creds["app_secret"] = secrets.token_hex(16)
+        return {
+            "PEAKBENCH_CARRIER_KEYS": json.dumps(carrier_keys),
+            "PEAKBENCH_STORE_CREDENTIALS": json.dumps(creds),
+        }
 
     # -- faults ---------------------------------------------------------------------------
 

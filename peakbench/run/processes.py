@@ -7,9 +7,11 @@ the attributes and steps it reads from the run are declared here and set by ``Ru
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +47,15 @@ log = logging.getLogger("peakbench.run.orchestrator")
 def real_url(target: WooCommerceTarget | ShopifyTarget) -> str:
     """A real store's base URL (a Shopify store's ``https://<shop>``)."""
     return target.url if isinstance(target, WooCommerceTarget) else f"https://{target.shop}"
+
+
+def _warm_up_reports() -> None:
+    """:func:`peakbench.report.html.warm_up`, in a thread; a failure here is the report's to
+    raise later, in its own words."""
+    with contextlib.suppress(Exception):
+        from peakbench.report.html import warm_up
+
+        warm_up()
 
 
 class Processes:
@@ -114,6 +125,21 @@ class Processes:
         if left:
             log.warning("ended %d process(es) the children left behind: %s", len(left), left)
 
+    def _start_world(self, root: Path, env: dict[str, str]) -> Child:
+        """Start the virtual-time world's process before the run folder holds its inputs: it
+        imports (about half a second) while the plan is made, then waits on its stdin for
+        :meth:`_run_world`'s go. A parent that never says go ends it by closing the pipe."""
+        world = Child(
+            "world",
+            [sys.executable, "-m", "mocks.virtual", "--run", str(root), "--wait"],
+            root / "logs" / "world.log",
+            env,
+            stdin_pipe=True,
+        )
+        world.start()
+        self.children.append(world)
+        return world
+
     def _run_world(self, root: Path, env: dict[str, str], stop: Stop) -> float:
         """Run the sandbox world in virtual store time (one child, no sockets, no Locust) and
         follow it; the store time it reached."""
@@ -121,9 +147,12 @@ class Processes:
         names = {c.name: {"base_url": "", "personality": c.personality} for c in profile.carriers}
         write_json(root / "store.json", store_config(profile, {"carriers": names}))
         write_json(root / "world.json", {"duration": profile.clock.duration, "seed": profile.seed})
-        world = self._child(
-            root, "world", [sys.executable, "-m", "mocks.virtual", "--run", str(root)], env, None
-        )
+        world = next((c for c in self.children if c.name == "world"), None)
+        if world is None:
+            world = self._start_world(root, env)
+        world.go()
+        # the other core loads what the analysis and the report need while the world runs
+        threading.Thread(target=_warm_up_reports, name="warm-up", daemon=True).start()
         self._phase("replay")
         figures = LiveFigures(profile, root, profile.start_epoch)
         sampler = ResourceSampler(
@@ -150,7 +179,7 @@ class Processes:
                     last_line = time.monotonic()
                 if self._check_disk(root):
                     break
-                time.sleep(0.25)
+                world.wait(0.25)  # a quarter of a second, or less when the world ends
         if stop():
             world.stop(8.0, lambda: stop.hurry)
         code = world.returncode if not world.alive else None
