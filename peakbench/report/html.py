@@ -285,6 +285,19 @@ def render_html(run_dir: Path) -> str:
     return page(title, "\n".join(parts), plotly=True)
 
 
+def warm_up() -> None:
+    """Load what rendering a report needs (the analysis, plotly's figure classes and
+    validators, the page template) and render one throwaway figure. ``peakbench run`` calls
+    it on a spare core while the world runs, so the report after the world does not pay for
+    the loading; it changes no report."""
+    import plotly.graph_objects as go
+
+    import peakbench.measure.analysis  # noqa: F401  (numpy, the histograms)
+    from peakbench.report.axes import LAYOUT
+
+    figure_html(go.Figure(go.Scatter(x=[0.0], y=[0.0]), layout=LAYOUT))
+
+
 def write_report(run_dir: Path) -> Path:
     """Render and write ``run_dir/report.html`` atomically; return its path."""
     path = run_dir / REPORT
