@@ -123,10 +123,12 @@ def create_store_app(
             await plugin.stop()
 
     routes = [
+        # first: the route every customer view takes (Starlette tries routes in order, and no
+        # other route's path overlaps this one)
+        Route("/order-tracking/{id:int}", pages.tracking_page, methods=["GET"]),
         *orders.routes(),
         Route("/wp-json/wc/v1/tracking-webhook", webhook, methods=["POST"]),
         *TrackingRoutes(db, plugin, clock, auth).routes(),
-        Route("/order-tracking/{id:int}", pages.tracking_page, methods=["GET"]),
         Route("/__admin/health", health, methods=["GET"]),
         Route("/__admin/stats", pages.stats, methods=["GET"]),
         Route("/__admin/openapi.json", openapi, methods=["GET"]),

@@ -202,13 +202,16 @@ class StoreDB:
     def delete_shipment(self, shipment_id: int) -> None:
         self.conn.execute("DELETE FROM shipments WHERE id = ?", (shipment_id,))
 
-    def open_shipments(self) -> list[tuple[str, str]]:
-        """``(carrier, tracking_number)`` of every shipment not delivered yet, oldest first."""
+    def open_shipments(self, carriers: Iterable[str] | None = None) -> list[tuple[str, str]]:
+        """``(carrier, tracking_number)`` of every shipment not delivered yet, oldest first;
+        only those of ``carriers`` when given."""
         cur = self.conn.cursor()
         cur.row_factory = None  # plain tuples: this runs over every open shipment
-        cur.execute(
-            "SELECT carrier, tracking_number FROM shipments WHERE delivered = 0 ORDER BY id"
-        )
+        sql = "SELECT carrier, tracking_number FROM shipments WHERE delivered = 0"
+        names = sorted(set(carriers)) if carriers is not None else []
+        if carriers is not None:
+            sql += f" AND carrier IN ({','.join('?' * len(names))})"
+        cur.execute(f"{sql} ORDER BY id", names)
         rows: list[tuple[str, str]] = cur.fetchall()
         return rows
 
@@ -229,18 +232,19 @@ class StoreDB:
         Returns how many changes were logged."""
         if not trackings:
             return 0
-        known: dict[str, tuple[int, int, int]] = {}
+        known: dict[str, tuple[int, int, int, str, int]] = {}
         numbers = list(dict.fromkeys(n for n, _, _ in trackings))
         for i in range(0, len(numbers), _IN_LIMIT):
             part = numbers[i : i + _IN_LIMIT]
             marks = ",".join("?" * len(part))
             for row in self.conn.execute(
-                "SELECT tracking_number, order_id, shown_count, id FROM shipments "
-                f"WHERE tracking_number IN ({marks})",
+                "SELECT tracking_number, order_id, shown_count, id, status, delivered "
+                f"FROM shipments WHERE tracking_number IN ({marks})",
                 part,
             ):
-                known[row[0]] = (row[1], row[2], row[3])
+                known[row[0]] = (row[1], row[2], row[3], row[4], row[5])
         t3 = _r3(t)
+        touched: list[tuple[Any, ...]] = []
         checked: list[tuple[Any, ...]] = []
         changed: list[tuple[Any, ...]] = []
         logged: list[tuple[Any, ...]] = []
@@ -248,15 +252,23 @@ class StoreDB:
             row = known.get(number)
             if row is None:
                 continue
-            order_id, shown, rowid = row
+            order_id, shown, rowid, was, was_delivered = row
             delivered = int(status == "delivered")
             if shown == len(events):
-                checked.append((t3, status, delivered, rowid))
+                if status == was and delivered == was_delivered:
+                    # the usual poll: nothing new, only the time it was checked (a statement
+                    # that leaves the open-shipments index alone)
+                    touched.append((t3, rowid))
+                else:
+                    checked.append((t3, status, delivered, rowid))
+                known[number] = (order_id, shown, rowid, status, delivered)
                 continue
-            known[number] = (order_id, len(events), rowid)
+            known[number] = (order_id, len(events), rowid, status, delivered)
             body = orjson.dumps(events).decode()
             changed.append((body, len(events), status, t3, delivered, rowid))
             logged.append((order_id, number, t3, len(events), status))
+        if touched:
+            self.conn.executemany("UPDATE shipments SET last_checked_t = ? WHERE id = ?", touched)
         if checked:
             self.conn.executemany(
                 "UPDATE shipments SET last_checked_t = ?, status = ?, delivered = ? WHERE id = ?",

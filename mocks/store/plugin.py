@@ -208,8 +208,7 @@ class Plugin:
         self.counters.runs += 1
         now = self.clock.now()
         busy = {n for args in self.queue.open_args(POLL_HOOK) for n in args.get("numbers", ())}
-        shipping = self.shipping_carriers()
-        open_ = [(c, n) for c, n in self.db.open_shipments() if c in shipping]
+        open_ = self.db.open_shipments(self.shipping_carriers())
         for carrier, numbers in plan_polls(open_, busy, self.spec.batch_size):
             self.queue.schedule(POLL_HOOK, {"carrier": carrier, "numbers": numbers}, now)
         nxt = action.scheduled_t + self.spec.interval

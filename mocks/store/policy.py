@@ -84,7 +84,7 @@ def classify(status: int, body: Any, headers: Mapping[str, str]) -> Reply:
         if not isinstance(body, Mapping) or not isinstance(body.get("data"), list):
             return Reply(status, "error")
         trackings = [
-            t
+            t if type(t) is dict else dict(t)  # a decoded body's own dicts need no copy
             for t in body["data"]
             if isinstance(t, Mapping)
             and isinstance(t.get("tracking_number"), str)
@@ -96,7 +96,7 @@ def classify(status: int, body: Any, headers: Mapping[str, str]) -> Reply:
             for e in errors or []
             if isinstance(e, Mapping) and isinstance(e.get("tracking_number"), str)
         ]
-        return Reply(status, "ok", trackings=[dict(t) for t in trackings], not_found=missing)
+        return Reply(status, "ok", trackings=trackings, not_found=missing)
     code = None
     if isinstance(body, Mapping) and isinstance(body.get("error"), Mapping):
         code = body["error"].get("code")
