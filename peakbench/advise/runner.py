@@ -36,6 +36,8 @@ class PointRun(Run):
     """An ordinary run that writes ``junit.xml`` but leaves ``report.html`` and ``summary.md``
     to ``peakbench report RUN``."""
 
+    warm_reports = False  # no page to render; the other core runs another point's world
+
     def _write_reports(self, root: Path, summary: dict[str, Any]) -> None:
         from peakbench.report.junit import write_junit
 

@@ -73,6 +73,9 @@ class Processes:
     _store_url: str | None
     _tree: dict[int, Any]
     _wall: WallClock | None
+    warm_reports = True
+    """Load the report's machinery on the spare core while the world runs (a run that
+    renders no page, or whose other core is busy, turns it off)."""
 
     if TYPE_CHECKING:
 
@@ -152,7 +155,8 @@ class Processes:
             world = self._start_world(root, env)
         world.go()
         # the other core loads what the analysis and the report need while the world runs
-        threading.Thread(target=_warm_up_reports, name="warm-up", daemon=True).start()
+        if self.warm_reports:
+            threading.Thread(target=_warm_up_reports, name="warm-up", daemon=True).start()
         self._phase("replay")
         figures = LiveFigures(profile, root, profile.start_epoch)
         sampler = ResourceSampler(
