@@ -28,8 +28,8 @@ def db(tmp_path: Path) -> StoreDB:
 def _row(db: StoreDB, number: str) -> tuple[Any, ...]:
     return tuple(
         db.conn.execute(
-            "SELECT shown_count, status, delivered, last_checked_t, events FROM shipments "
-            "WHERE tracking_number = ?",
+            "SELECT shown_count, status, delivered, c.last_checked_t, events FROM shipments s "
+            "LEFT JOIN shipment_checks c ON c.id = s.id WHERE tracking_number = ?",
             (number,),
         ).fetchone()
     )
@@ -81,6 +81,16 @@ def test_a_number_twice_in_one_answer_is_judged_against_the_first(db: StoreDB) -
 def test_unknown_numbers_change_nothing(db: StoreDB) -> None:
     assert db.apply_trackings([("NOPE", [_event("in_transit", "EMA")], "in_transit")], 1.0) == 0
     assert _changes(db) == []
+
+
+def test_check_times_per_order_none_until_checked_and_touch_sets_them(db: StoreDB) -> None:
+    assert db.last_checked(1) == [("generic", "NUM0", None)]
+    db.apply_trackings([("NUM0", [_event("in_transit", "EMA")], "in_transit")], 4.0)
+    db.touch(["NUM1", "NOPE"], 6.5)
+    assert db.last_checked(1) == [("generic", "NUM0", 4.0)]
+    assert db.last_checked(2) == [("generic", "NUM1", 6.5)]
+    db.apply_trackings([("NUM0", [_event("delivered", "DL")] * 2, "delivered")], 8.0)
+    assert db.last_checked(1) == []  # delivered: no longer open
 
 
 def test_open_shipments_oldest_first_and_only_of_the_carriers_asked(db: StoreDB) -> None:

@@ -181,8 +181,8 @@ class StoreDB:
     ) -> int:
         cur = self.conn.execute(
             "INSERT INTO shipments(order_id, carrier, tracking_number, shipped_t, events, "
-            "shown_count, status, last_checked_t, delivered, tracking_id, date_shipped) "
-            "VALUES (?, ?, ?, ?, '[]', 0, 'pending', NULL, 0, ?, ?)",
+            "shown_count, status, delivered, tracking_id, date_shipped) "
+            "VALUES (?, ?, ?, ?, '[]', 0, 'pending', 0, ?, ?)",
             (order_id, carrier, tracking_number, _r3(shipped_t), tracking_id, date_shipped),
         )
         return int(cur.lastrowid or 0)
@@ -244,7 +244,7 @@ class StoreDB:
             ):
                 known[row[0]] = (row[1], row[2], row[3], row[4], row[5])
         t3 = _r3(t)
-        touched: list[tuple[Any, ...]] = []
+        checks: list[tuple[Any, ...]] = []
         checked: list[tuple[Any, ...]] = []
         changed: list[tuple[Any, ...]] = []
         logged: list[tuple[Any, ...]] = []
@@ -254,30 +254,26 @@ class StoreDB:
                 continue
             order_id, shown, rowid, was, was_delivered = row
             delivered = int(status == "delivered")
+            checks.append((rowid, t3))
             if shown == len(events):
-                if status == was and delivered == was_delivered:
-                    # the usual poll: nothing new, only the time it was checked (a statement
-                    # that leaves the open-shipments index alone)
-                    touched.append((t3, rowid))
-                else:
-                    checked.append((t3, status, delivered, rowid))
+                # the usual poll: nothing new, so the shipment's row is left as it is
+                if status != was or delivered != was_delivered:
+                    checked.append((status, delivered, rowid))
                 known[number] = (order_id, shown, rowid, status, delivered)
                 continue
             known[number] = (order_id, len(events), rowid, status, delivered)
             body = orjson.dumps(events).decode()
-            changed.append((body, len(events), status, t3, delivered, rowid))
+            changed.append((body, len(events), status, delivered, rowid))
             logged.append((order_id, number, t3, len(events), status))
-        if touched:
-            self.conn.executemany("UPDATE shipments SET last_checked_t = ? WHERE id = ?", touched)
+        self._checked(checks)
         if checked:
             self.conn.executemany(
-                "UPDATE shipments SET last_checked_t = ?, status = ?, delivered = ? WHERE id = ?",
-                checked,
+                "UPDATE shipments SET status = ?, delivered = ? WHERE id = ?", checked
             )
         if changed:
             self.conn.executemany(
-                "UPDATE shipments SET events = ?, shown_count = ?, status = ?, "
-                "last_checked_t = ?, delivered = ? WHERE id = ?",
+                "UPDATE shipments SET events = ?, shown_count = ?, status = ?, delivered = ? "
+                "WHERE id = ?",
                 changed,
             )
             self.conn.executemany(
@@ -290,9 +286,33 @@ class StoreDB:
     def touch(self, tracking_numbers: Iterable[str], t: float) -> None:
         """Mark shipments as checked (the carrier answered, but not with a tracking)."""
         self.conn.executemany(
-            "UPDATE shipments SET last_checked_t = ? WHERE tracking_number = ?",
+            "REPLACE INTO shipment_checks(id, last_checked_t) "
+            "SELECT id, ? FROM shipments WHERE tracking_number = ?",
             [(_r3(t), n) for n in tracking_numbers],
         )
+
+    def _checked(self, checks: Sequence[tuple[int, float]]) -> None:
+        """``(shipment id, t)``: when each shipment was last checked. The time lives in a
+        narrow table of its own: every poll writes it for every parcel asked, and rewriting a
+        shipment's row (its events, a kilobyte or more) for it cost more than the poll."""
+        if checks:
+            self.conn.executemany(
+                "REPLACE INTO shipment_checks(id, last_checked_t) VALUES (?, ?)", checks
+            )
+
+    def last_checked(self, order_id: int) -> list[tuple[str, str, float | None]]:
+        """``(carrier, tracking_number, last_checked_t)`` of an order's open shipments; the
+        time is None for a shipment never checked."""
+        rows: list[tuple[str, str, float | None]] = [
+            (r[0], r[1], r[2])
+            for r in self.conn.execute(
+                "SELECT s.carrier, s.tracking_number, c.last_checked_t FROM shipments s "
+                "LEFT JOIN shipment_checks c ON c.id = s.id "
+                "WHERE s.order_id = ? AND s.delivered = 0 ORDER BY s.id",
+                (order_id,),
+            )
+        ]
+        return rows
 
     # -- measurements -----------------------------------------------------------------------------
 

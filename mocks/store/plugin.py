@@ -162,11 +162,7 @@ class Plugin:
         if self.spec.strategy != "live-refresh":
             return
         now = self.clock.now()
-        rows = self.db.conn.execute(
-            "SELECT carrier, tracking_number, last_checked_t FROM shipments "
-            "WHERE order_id = ? AND delivered = 0",
-            (order_id,),
-        ).fetchall()
+        rows = self.db.last_checked(order_id)
         waits: list[asyncio.Task[None]] = []
         todo: dict[str, list[str]] = {}
         for carrier, number, checked in rows:

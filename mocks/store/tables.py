@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS shipments (
     delivered INTEGER, tracking_id TEXT, date_shipped TEXT
 );
 CREATE INDEX IF NOT EXISTS shipments_order ON shipments(order_id);
+CREATE TABLE IF NOT EXISTS shipment_checks (id INTEGER PRIMARY KEY, last_checked_t REAL);
 CREATE INDEX IF NOT EXISTS shipments_open ON shipments(delivered, id);
 CREATE TABLE IF NOT EXISTS tracking_changes (
     id INTEGER PRIMARY KEY, order_id INTEGER, tracking_number TEXT, t REAL, shown_count INTEGER,
