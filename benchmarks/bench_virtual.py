@@ -66,12 +66,14 @@ def one_run(profile: Path, results: Path) -> dict[str, Any]:
 
 
 def _world_seconds(root: Path) -> float:
-    """The world child's wall life: from its log's creation to world.done.json's write."""
-    log = root / "logs" / "world.log"
+    """The world's wall time: from the run's go (``world.json``, written last before it; the
+    world's process started earlier and imported while the plan was made) to world.done.json's
+    write."""
+    go = root / "world.json"
     done = root / "world.done.json"
-    if not (log.exists() and done.exists()):
+    if not (go.exists() and done.exists()):
         return 0.0
-    return done.stat().st_mtime - log.stat().st_ctime
+    return done.stat().st_mtime - go.stat().st_mtime
 
 
 def main() -> int:

@@ -100,9 +100,10 @@ def entry() -> None:
     """The ``peakbench`` command: :func:`main`, then an exit that skips tearing the interpreter
     down. A run leaves a large heap (its plan, journeys, figures) whose teardown takes about a
     third of a second and decides nothing. Exit handlers still run and both streams are flushed
-    first; while another thread is still running, the exit is the ordinary one, which waits."""
+    first. The exit is the ordinary one while another thread still runs (it waits for it) or
+    under a profiler or tracer (``python -m cProfile``, a debugger), which write at the end."""
     code = main()
-    if threading.active_count() > 1:
+    if threading.active_count() > 1 or sys.getprofile() is not None or sys.gettrace() is not None:
         sys.exit(code)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing can reach it
