@@ -12,13 +12,13 @@ import math
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from mocks.store.bodies import note_json, parse_batch, parse_note
 from mocks.store.listing import pagination_headers, parse_order_query
 from mocks.store.orders import BadRequest, build_order, new_order_key, update_order
-from mocks.store.rest import MAX_ID, StoreRoutes, json_body, no_order
+from mocks.store.rest import MAX_ID, StoreJSON, StoreRoutes, json_body, no_order
 
 
 class OrderRoutes(StoreRoutes):
@@ -59,20 +59,20 @@ class OrderRoutes(StoreRoutes):
         return order
 
     async def create_order(self, request: Request) -> Response:
-        return JSONResponse(self.create(await json_body(request)), 201)
+        return StoreJSON(self.create(await json_body(request)), 201)
 
     async def get_order(self, request: Request) -> Response:
         row = self.db.get_order(self.order_id(request))
         if row is None:
             raise no_order()
-        return JSONResponse(row.data)
+        return StoreJSON(row.data)
 
     async def update_order(self, request: Request) -> Response:
-        return JSONResponse(self.update(self.order_id(request, 400), await json_body(request)))
+        return StoreJSON(self.update(self.order_id(request, 400), await json_body(request)))
 
     async def delete_order(self, request: Request) -> Response:
         force = request.query_params.get("force", "").lower() in ("1", "true", "yes")
-        return JSONResponse(self.delete(self.order_id(request), force))
+        return StoreJSON(self.delete(self.order_id(request), force))
 
     async def list_orders(self, request: Request) -> Response:
         pairs = request.query_params.multi_items()
@@ -89,7 +89,7 @@ class OrderRoutes(StoreRoutes):
         )
         collection = str(request.url.replace(query=""))
         headers = pagination_headers(collection, pairs, query, total)
-        return JSONResponse([r.data for r in rows], headers=headers)
+        return StoreJSON([r.data for r in rows], headers=headers)
 
     async def batch(self, request: Request) -> Response:
         create, update, delete = parse_batch(await json_body(request))
@@ -112,7 +112,7 @@ class OrderRoutes(StoreRoutes):
                 out.setdefault("delete", []).append(self.delete(oid, force=True))
             except BadRequest as exc:
                 out.setdefault("delete", []).append({"id": oid, "error": exc.body()})
-        return JSONResponse(out or [])  # PHP's empty array prints as []
+        return StoreJSON(out or [])  # PHP's empty array prints as []
 
     async def add_note(self, request: Request) -> Response:
         oid = self.order_id(request)
@@ -122,7 +122,7 @@ class OrderRoutes(StoreRoutes):
             if self.db.get_order(oid) is None:
                 raise no_order()
             nid = self.db.add_note(oid, self.clock.now(), author, note, customer_note)
-        return JSONResponse(note_json(nid, note, customer_note, author, self.epoch_now()), 201)
+        return StoreJSON(note_json(nid, note, customer_note, author, self.epoch_now()), 201)
 
     async def list_notes(self, request: Request) -> Response:
         oid = self.order_id(request)
@@ -133,7 +133,7 @@ class OrderRoutes(StoreRoutes):
             note_json(nid, note, customer, author, start + t)
             for nid, t, author, note, customer in self.db.notes_of(oid)
         ]
-        return JSONResponse(notes)
+        return StoreJSON(notes)
 
     def routes(self) -> list[Route]:
         api = self.api

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -42,9 +43,18 @@ UNAUTHENTICATED = {
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+class StoreJSON(JSONResponse):
+    """Starlette's JSON response, encoded by orjson: the same compact UTF-8 JSON (integer keys
+    as strings, as PHP prints them), several times faster on an order's document, which every
+    order, shipment and batch answer carries."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
 def error(status: int, code: str, message: str) -> JSONResponse:
     """WooCommerce's error document."""
-    return JSONResponse({"code": code, "message": message, "data": {"status": status}}, status)
+    return StoreJSON({"code": code, "message": message, "data": {"status": status}}, status)
 
 
 def no_order(status: int = 404) -> BadRequest:
@@ -102,7 +112,7 @@ class StoreRoutes:
             try:
                 return await handler(request)
             except BadRequest as exc:
-                return JSONResponse(exc.body(), exc.status)
+                return StoreJSON(exc.body(), exc.status)
 
         return endpoint
 

@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from mocks.store.auth import Authenticator
@@ -20,7 +20,7 @@ from mocks.store.bodies import parse_tracking_body
 from mocks.store.db import StoreDB
 from mocks.store.orders import BadRequest, mark_completed
 from mocks.store.plugin import Plugin
-from mocks.store.rest import StoreRoutes, json_body, no_order
+from mocks.store.rest import StoreJSON, StoreRoutes, json_body, no_order
 from mocks.store.tables import ShipmentRow
 from peakbench.plan.clock import Clock
 
@@ -58,7 +58,7 @@ class TrackingRoutes(StoreRoutes):
         if row is None:
             raise no_order()
         link = self.page_link(request, row.id, row.order_key)
-        return JSONResponse([_tracking_item(s, link) for s in self.db.shipments_of(row.id)])
+        return StoreJSON([_tracking_item(s, link) for s in self.db.shipments_of(row.id)])
 
     def _find_tracking(self, request: Request) -> tuple[str, ShipmentRow]:
         row = self.db.get_order(self.order_id(request))
@@ -72,17 +72,17 @@ class TrackingRoutes(StoreRoutes):
 
     async def get_tracking(self, request: Request) -> Response:
         link, item = self._find_tracking(request)
-        return JSONResponse(_tracking_item(item, link))
+        return StoreJSON(_tracking_item(item, link))
 
     async def delete_tracking(self, request: Request) -> Response:
         with self.db.transaction():
             link, item = self._find_tracking(request)
             self.db.delete_shipment(item.id)
-        return JSONResponse(_tracking_item(item, link))
+        return StoreJSON(_tracking_item(item, link))
 
     async def list_providers(self, request: Request) -> Response:
         base = str(request.base_url).rstrip("/")
-        return JSONResponse({"Sandbox": {n: f"{base}/track/{n}/%1$s" for n in self.providers}})
+        return StoreJSON({"Sandbox": {n: f"{base}/track/{n}/%1$s" for n in self.providers}})
 
     async def add_tracking(self, request: Request) -> Response:
         oid = self.order_id(request)
@@ -117,7 +117,7 @@ class TrackingRoutes(StoreRoutes):
         if shipped:  # saas-push registers the number with the aggregator, synchronously
             await self.plugin.on_ship(row.id, number)
         link = self.page_link(request, row.id, row.order_key)
-        return JSONResponse(_tracking_item(item, link), 201)
+        return StoreJSON(_tracking_item(item, link), 201)
 
     def routes(self) -> list[Route]:
         api = self.api

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from mocks.virtual.transport import Asgi, call
 from peakbench.adapters import woocommerce as wc
 from peakbench.adapters.request import Request, query_string
@@ -142,7 +144,7 @@ class ScheduleReplay:
             status, body, error = await self._send(wc.create_order(item.ref, self.seed))
             if error is None:
                 try:
-                    parsed = json.loads(body)
+                    parsed = orjson.loads(body)
                 except ValueError:
                     error = "response is not JSON"
                 else:
@@ -204,7 +206,7 @@ class ScheduleReplay:
         ]
         body = b""
         if request.json is not None:
-            body = json.dumps(dict(request.json), separators=(",", ":")).encode()
+            body = orjson.dumps(dict(request.json))
             headers.append((b"content-type", b"application/json"))
         query = query_string(request.params).encode() if request.params else b""
         exchange = call(self.store, request.method, request.path, query, headers, body)
