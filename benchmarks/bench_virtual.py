@@ -173,8 +173,7 @@ def main() -> int:
             "revision": args.anchor,
             "reps": [{k: v for k, v in r.items() if k != "summary"} for r in runs["anchor"]],
             "median": m,
-            "same_summary": json.dumps(runs["anchor"][0]["summary"], sort_keys=True)
-            == json.dumps(rows[0]["summary"], sort_keys=True),
+            "same_summary": _identical([runs["anchor"][0], rows[0]]),
         }
         print(
             f"\nrun wall: ×{m['wall_s'] / med['wall_s']:.2f} faster than {args.anchor}; "

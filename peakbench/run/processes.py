@@ -73,6 +73,8 @@ class Processes:
     _store_url: str | None
     _tree: dict[int, Any]
     _wall: WallClock | None
+    _world: Child | None = None
+    """The virtual-time world's process, once :meth:`_start_world` started it."""
     warm_reports = True
     """Load the report's machinery on the spare core while the world runs (a run that
     renders no page, or whose other core is busy, turns it off)."""
@@ -87,10 +89,21 @@ class Processes:
         def _world_end(self, root: Path) -> float: ...
 
     def _child(
-        self, root: Path, name: str, argv: list[str], env: dict[str, str], ready: str | None
+        self,
+        root: Path,
+        name: str,
+        argv: list[str],
+        env: dict[str, str],
+        ready: str | None,
+        stdin_pipe: bool = False,
     ) -> Child:
         child = Child(
-            name, argv, root / "logs" / f"{name}.log", env, root / ready if ready else None
+            name,
+            argv,
+            root / "logs" / f"{name}.log",
+            env,
+            root / ready if ready else None,
+            stdin_pipe=stdin_pipe,
         )
         child.start()
         self.children.append(child)
@@ -132,16 +145,9 @@ class Processes:
         """Start the virtual-time world's process before the run folder holds its inputs: it
         imports (about half a second) while the plan is made, then waits on its stdin for
         :meth:`_run_world`'s go. A parent that never says go ends it by closing the pipe."""
-        world = Child(
-            "world",
-            [sys.executable, "-m", "mocks.virtual", "--run", str(root), "--wait"],
-            root / "logs" / "world.log",
-            env,
-            stdin_pipe=True,
-        )
-        world.start()
-        self.children.append(world)
-        return world
+        argv = [sys.executable, "-m", "mocks.virtual", "--run", str(root), "--wait"]
+        self._world = self._child(root, "world", argv, env, None, stdin_pipe=True)
+        return self._world
 
     def _run_world(self, root: Path, env: dict[str, str], stop: Stop) -> float:
         """Run the sandbox world in virtual store time (one child, no sockets, no Locust) and
@@ -150,9 +156,7 @@ class Processes:
         names = {c.name: {"base_url": "", "personality": c.personality} for c in profile.carriers}
         write_json(root / "store.json", store_config(profile, {"carriers": names}))
         write_json(root / "world.json", {"duration": profile.clock.duration, "seed": profile.seed})
-        world = next((c for c in self.children if c.name == "world"), None)
-        if world is None:
-            world = self._start_world(root, env)
+        world = self._world or self._start_world(root, env)
         world.go()
         # the other core loads what the analysis and the report need while the world runs
         if self.warm_reports:
