@@ -99,3 +99,38 @@ def test_open_shipments_oldest_first_and_only_of_the_carriers_asked(db: StoreDB)
     assert db.open_shipments({"generic"}) == everyone[:2]
     assert db.open_shipments({"trackship", "generic"}) == everyone
     assert db.open_shipments(set()) == []
+
+
+def test_a_shipment_deleted_and_added_again_is_judged_against_its_new_row(db: StoreDB) -> None:
+    one = [_event("in_transit", "EMA")]
+    db.apply_trackings([("NUM0", one, "in_transit")], 1.0)
+    old = db.shipment("NUM0")
+    assert old is not None
+    db.delete_shipment(old.id)
+    again = db.add_shipment(old.order_id, "generic", "NUM0", 2.0, "t0b", "2026-11-27")
+    # the new row shows nothing yet, so the same answer is news again, on the new row
+    assert db.apply_trackings([("NUM0", one, "in_transit")], 3.0) == 1
+    assert _row(db, "NUM0")[:4] == (1, "in_transit", 0, 3.0)
+    assert (
+        db.conn.execute("SELECT count(*) FROM shipment_checks WHERE id = ?", (again,)).fetchone()[0]
+        == 1
+    )
+
+
+def test_an_answer_stored_in_a_transaction_that_rolls_back_is_news_again(db: StoreDB) -> None:
+    one = [_event("in_transit", "EMA")]
+    with pytest.raises(RuntimeError), db.transaction():
+        assert db.apply_trackings([("NUM0", one, "in_transit")], 1.0) == 1
+        raise RuntimeError("the request failed after storing the answer")
+    assert _row(db, "NUM0")[:3] == (0, "pending", 0)
+    assert db.apply_trackings([("NUM0", one, "in_transit")], 2.0) == 1
+    assert _changes(db) == [("NUM0", 2.0, 1, "in_transit")]
+
+
+def test_a_delivered_parcel_polled_again_keeps_its_row(db: StoreDB) -> None:
+    one = [_event("in_transit", "EMA")]
+    two = [*one, _event("delivered", "DL")]
+    db.apply_trackings([("NUM0", two, "delivered")], 1.0)
+    assert db.apply_trackings([("NUM0", two, "delivered")], 2.0) == 0
+    assert _row(db, "NUM0")[:4] == (2, "delivered", 1, 2.0)
+    assert _changes(db) == [("NUM0", 1.0, 2, "delivered")]

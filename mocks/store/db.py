@@ -37,6 +37,12 @@ class StoreDB:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.executescript(SCHEMA)
         self._grouped = False
+        self._open: dict[str, tuple[int, int, int, str, int]] = {}
+        """What :meth:`apply_trackings` knows of undelivered shipments it has seen, by tracking
+        number: ``(order_id, shown_count, id, status, delivered)``, as the table holds them.
+        Every poll asks about parcels the previous poll asked about, and looking them up in
+        SQL cost more than the rest of storing the answer. Only this class writes those
+        columns; deleting a shipment or rolling a transaction back forgets it all."""
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -51,6 +57,7 @@ class StoreDB:
             except BaseException:
                 self.conn.execute("ROLLBACK TO tx")
                 self.conn.execute("RELEASE tx")
+                self._open.clear()
                 raise
             self.conn.execute("RELEASE tx")
             return
@@ -62,6 +69,7 @@ class StoreDB:
             yield self.conn
         except BaseException:
             self.conn.execute("ROLLBACK")
+            self._open.clear()
             raise
         self.conn.execute("COMMIT")
 
@@ -147,6 +155,7 @@ class StoreDB:
 
     def delete_order(self, order_id: int) -> None:
         """Delete an order for good, with its tracking items and notes (the change log stays)."""
+        self._open.clear()
         for table, column in (("shipments", "order_id"), ("order_notes", "order_id")):
             self.conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (order_id,))
         self.conn.execute("DELETE FROM orders WHERE id = ?", (order_id,))
@@ -200,6 +209,7 @@ class StoreDB:
         return [shipment_row(r) for r in rows]
 
     def delete_shipment(self, shipment_id: int) -> None:
+        self._open.clear()
         self.conn.execute("DELETE FROM shipments WHERE id = ?", (shipment_id,))
 
     def open_shipments(self, carriers: Iterable[str] | None = None) -> list[tuple[str, str]]:
@@ -232,28 +242,34 @@ class StoreDB:
         Returns how many changes were logged."""
         if not trackings:
             return 0
-        known: dict[str, tuple[int, int, int, str, int]] = {}
-        numbers = list(dict.fromkeys(n for n, _, _ in trackings))
-        for i in range(0, len(numbers), _IN_LIMIT):
-            part = numbers[i : i + _IN_LIMIT]
-            marks = ",".join("?" * len(part))
-            for row in self.conn.execute(
-                "SELECT tracking_number, order_id, shown_count, id, status, delivered "
-                f"FROM shipments WHERE tracking_number IN ({marks})",
-                part,
-            ):
-                known[row[0]] = (row[1], row[2], row[3], row[4], row[5])
+        known = self._open
+        numbers = [n for n in dict.fromkeys(n for n, _, _ in trackings) if n not in known]
+        if numbers:
+            cur = self.conn.cursor()
+            cur.row_factory = None
+            for i in range(0, len(numbers), _IN_LIMIT):
+                part = numbers[i : i + _IN_LIMIT]
+                marks = ",".join("?" * len(part))
+                for row in cur.execute(
+                    "SELECT tracking_number, order_id, shown_count, id, status, delivered "
+                    f"FROM shipments WHERE tracking_number IN ({marks})",
+                    part,
+                ):
+                    known[row[0]] = (row[1], row[2], row[3], row[4], row[5])
         t3 = _r3(t)
         checks: list[tuple[Any, ...]] = []
         checked: list[tuple[Any, ...]] = []
         changed: list[tuple[Any, ...]] = []
         logged: list[tuple[Any, ...]] = []
+        delivered_now: list[str] = []
         for number, events, status in trackings:
             row = known.get(number)
             if row is None:
                 continue
             order_id, shown, rowid, was, was_delivered = row
             delivered = int(status == "delivered")
+            if delivered:
+                delivered_now.append(number)
             checks.append((rowid, t3))
             if shown == len(events):
                 # the usual poll: nothing new, so the shipment's row is left as it is
@@ -265,22 +281,28 @@ class StoreDB:
             body = orjson.dumps(events).decode()
             changed.append((body, len(events), status, delivered, rowid))
             logged.append((order_id, number, t3, len(events), status))
-        self._checked(checks)
-        if checked:
-            self.conn.executemany(
-                "UPDATE shipments SET status = ?, delivered = ? WHERE id = ?", checked
-            )
-        if changed:
-            self.conn.executemany(
-                "UPDATE shipments SET events = ?, shown_count = ?, status = ?, delivered = ? "
-                "WHERE id = ?",
-                changed,
-            )
-            self.conn.executemany(
-                "INSERT INTO tracking_changes(order_id, tracking_number, t, shown_count, status) "
-                "VALUES (?, ?, ?, ?, ?)",
-                logged,
-            )
+        for number in delivered_now:  # polls leave delivered parcels: keep the open ones only
+            known.pop(number, None)
+        try:
+            self._checked(checks)
+            if checked:
+                self.conn.executemany(
+                    "UPDATE shipments SET status = ?, delivered = ? WHERE id = ?", checked
+                )
+            if changed:
+                self.conn.executemany(
+                    "UPDATE shipments SET events = ?, shown_count = ?, status = ?, "
+                    "delivered = ? WHERE id = ?",
+                    changed,
+                )
+                self.conn.executemany(
+                    "INSERT INTO tracking_changes(order_id, tracking_number, t, shown_count, "
+                    "status) VALUES (?, ?, ?, ?, ?)",
+                    logged,
+                )
+        except BaseException:  # the table may not hold what was noted: look it up again
+            known.clear()
+            raise
         return len(logged)
 
     def touch(self, tracking_numbers: Iterable[str], t: float) -> None:
