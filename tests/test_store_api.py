@@ -529,3 +529,14 @@ def test_nonce_cache_stays_bounded() -> None:
     assert len(cache) <= 100
     assert not cache.use("ck", 1999, "n999", now=1999)
     assert cache.use("ck", 1998, "n999", now=1999)  # a nonce is unique per timestamp
+
+
+def test_order_keys_use_every_letter_and_digit_at_every_position() -> None:
+    from mocks.store.orders import new_order_key
+
+    keys = [new_order_key()[len("wc_order_") :] for _ in range(4000)]
+    assert len(set(keys)) == len(keys)
+    for position in range(13):
+        seen = {key[position] for key in keys}
+        # 4,000 draws of 62 characters miss one with probability 62 × (61/62)^4000 ≈ 1e-26
+        assert len(seen) == 62, (position, sorted(seen))
