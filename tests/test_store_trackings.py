@@ -134,3 +134,41 @@ def test_a_delivered_parcel_polled_again_keeps_its_row(db: StoreDB) -> None:
     assert db.apply_trackings([("NUM0", two, "delivered")], 2.0) == 0
     assert _row(db, "NUM0")[:4] == (2, "delivered", 1, 2.0)
     assert _changes(db) == [("NUM0", 1.0, 2, "delivered")]
+
+
+def test_open_shipments_follow_inserts_deliveries_reopenings_deletes_and_rollbacks(
+    db: StoreDB,
+) -> None:
+    one = [_event("in_transit", "EMA")]
+    two = [*one, _event("delivered", "DL")]
+    assert db.open_shipments() == [("generic", "NUM0"), ("generic", "NUM1"), ("trackship", "NUM2")]
+    order = db.insert_order("wc_order_9", "processing", 0.0)
+    db.add_shipment(order, "generic", "NUM3", 11.0, "t3", "2026-11-27")
+    db.apply_trackings([("NUM1", two, "delivered")], 12.0)
+    assert db.open_shipments({"generic"}) == [("generic", "NUM0"), ("generic", "NUM3")]
+    # a carrier that takes a delivery back: the parcel is open again, in its place by id
+    db.apply_trackings([("NUM1", two, "in_transit")], 13.0)
+    assert db.open_shipments({"generic"}) == [
+        ("generic", "NUM0"),
+        ("generic", "NUM1"),
+        ("generic", "NUM3"),
+    ]
+    with pytest.raises(RuntimeError), db.transaction():
+        db.add_shipment(order, "generic", "NUM4", 14.0, "t4", "2026-11-27")
+        assert db.open_shipments({"generic"})[-1] == ("generic", "NUM4")
+        raise RuntimeError("the request failed after adding the shipment")
+    assert db.open_shipments({"generic"})[-1] == ("generic", "NUM3")
+    three = db.shipment("NUM3")
+    assert three is not None
+    db.delete_shipment(three.id)
+    # SQLite gives the next shipment the largest id again: it still comes last
+    db.add_shipment(order, "trackship", "NUM5", 15.0, "t5", "2026-11-27")
+    assert db.open_shipments() == [
+        ("generic", "NUM0"),
+        ("generic", "NUM1"),
+        ("trackship", "NUM2"),
+        ("trackship", "NUM5"),
+    ]
+    fresh = StoreDB(db.path)  # what the table holds, read by a connection that kept nothing
+    assert fresh.open_shipments() == db.open_shipments()
+    fresh.close()

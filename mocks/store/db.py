@@ -43,6 +43,10 @@ class StoreDB:
         Every poll asks about parcels the previous poll asked about, and looking them up in
         SQL cost more than the rest of storing the answer. Only this class writes those
         columns; deleting a shipment or rolling a transaction back forgets it all."""
+        self._open_ids: dict[int, tuple[str, str]] | None = None
+        """``(carrier, tracking_number)`` of every undelivered shipment by id, in id order (what
+        :meth:`open_shipments` reads on every pass of the plugin); None until read, and again
+        after anything but an insert or a delivery changed which shipments are open."""
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -57,7 +61,7 @@ class StoreDB:
             except BaseException:
                 self.conn.execute("ROLLBACK TO tx")
                 self.conn.execute("RELEASE tx")
-                self._open.clear()
+                self._forget()
                 raise
             self.conn.execute("RELEASE tx")
             return
@@ -69,7 +73,7 @@ class StoreDB:
             yield self.conn
         except BaseException:
             self.conn.execute("ROLLBACK")
-            self._open.clear()
+            self._forget()
             raise
         self.conn.execute("COMMIT")
 
@@ -91,6 +95,11 @@ class StoreDB:
             if self.conn.in_transaction:
                 self.conn.execute("COMMIT")
             self.conn.execute("BEGIN IMMEDIATE")
+
+    def _forget(self) -> None:
+        """Drop what is kept of the shipments table in memory: it is read again when needed."""
+        self._open.clear()
+        self._open_ids = None
 
     def close(self) -> None:
         if self.conn.in_transaction:
@@ -155,7 +164,7 @@ class StoreDB:
 
     def delete_order(self, order_id: int) -> None:
         """Delete an order for good, with its tracking items and notes (the change log stays)."""
-        self._open.clear()
+        self._forget()
         for table, column in (("shipments", "order_id"), ("order_notes", "order_id")):
             self.conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (order_id,))
         self.conn.execute("DELETE FROM orders WHERE id = ?", (order_id,))
@@ -194,7 +203,14 @@ class StoreDB:
             "VALUES (?, ?, ?, ?, '[]', 0, 'pending', 0, ?, ?)",
             (order_id, carrier, tracking_number, _r3(shipped_t), tracking_id, date_shipped),
         )
-        return int(cur.lastrowid or 0)
+        shipment_id = int(cur.lastrowid or 0)
+        opened = self._open_ids
+        if opened is not None:
+            if not opened or shipment_id > next(reversed(opened)):
+                opened[shipment_id] = (carrier, tracking_number)
+            else:  # an id below the last one (SQLite reuses a deleted largest id): read again
+                self._open_ids = None
+        return shipment_id
 
     def shipment(self, tracking_number: str) -> ShipmentRow | None:
         row = self.conn.execute(
@@ -209,21 +225,24 @@ class StoreDB:
         return [shipment_row(r) for r in rows]
 
     def delete_shipment(self, shipment_id: int) -> None:
-        self._open.clear()
+        self._forget()
         self.conn.execute("DELETE FROM shipments WHERE id = ?", (shipment_id,))
 
     def open_shipments(self, carriers: Iterable[str] | None = None) -> list[tuple[str, str]]:
         """``(carrier, tracking_number)`` of every shipment not delivered yet, oldest first;
         only those of ``carriers`` when given."""
-        cur = self.conn.cursor()
-        cur.row_factory = None  # plain tuples: this runs over every open shipment
-        sql = "SELECT carrier, tracking_number FROM shipments WHERE delivered = 0"
-        names = sorted(set(carriers)) if carriers is not None else []
-        if carriers is not None:
-            sql += f" AND carrier IN ({','.join('?' * len(names))})"
-        cur.execute(f"{sql} ORDER BY id", names)
-        rows: list[tuple[str, str]] = cur.fetchall()
-        return rows
+        opened = self._open_ids
+        if opened is None:
+            cur = self.conn.cursor()
+            cur.row_factory = None
+            cur.execute(
+                "SELECT id, carrier, tracking_number FROM shipments WHERE delivered = 0 ORDER BY id"
+            )
+            opened = self._open_ids = {r[0]: (r[1], r[2]) for r in cur}
+        if carriers is None:
+            return list(opened.values())
+        names = set(carriers)
+        return [row for row in opened.values() if row[0] in names]
 
     def apply_tracking(
         self, tracking_number: str, events: list[dict[str, Any]], status: str, t: float
@@ -262,6 +281,7 @@ class StoreDB:
         changed: list[tuple[Any, ...]] = []
         logged: list[tuple[Any, ...]] = []
         delivered_now: list[str] = []
+        moved: list[tuple[int, int]] = []  # (id, delivered): delivered, or (rarely) not again
         for number, events, status in trackings:
             row = known.get(number)
             if row is None:
@@ -270,6 +290,8 @@ class StoreDB:
             delivered = int(status == "delivered")
             if delivered:
                 delivered_now.append(number)
+            if delivered != was_delivered:
+                moved.append((rowid, delivered))
             checks.append((rowid, t3))
             if shown == len(events):
                 # the usual poll: nothing new, so the shipment's row is left as it is
@@ -283,6 +305,14 @@ class StoreDB:
             logged.append((order_id, number, t3, len(events), status))
         for number in delivered_now:  # polls leave delivered parcels: keep the open ones only
             known.pop(number, None)
+        opened = self._open_ids
+        for rowid, delivered in moved:
+            if opened is None:
+                break
+            if delivered:
+                opened.pop(rowid, None)
+            else:  # open again: its place in id order is read from the table next time
+                self._open_ids = opened = None
         try:
             self._checked(checks)
             if checked:
@@ -301,7 +331,7 @@ class StoreDB:
                     logged,
                 )
         except BaseException:  # the table may not hold what was noted: look it up again
-            known.clear()
+            self._forget()
             raise
         return len(logged)
 
