@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from mocks.app import CarrierApp, create_carrier_app
 from mocks.carriers import make_personality
-from mocks.carriers.generic import GenericPersonality, local_iso
+from mocks.carriers.generic import GenericPersonality, local_iso, prerender
 from mocks.journal import Journal
 from peakbench.config.fleet import CarrierSpec, FleetSpec
 from peakbench.plan.clock import ManualClock, iso
@@ -75,6 +75,28 @@ def test_routes_map_to_neutral_names() -> None:
     assert p.match("GET", "/") == ("other", "")
     assert p.credential([(b"accept", b"*/*"), (b"x-api-key", b"k")], b"", 0.0) == "k"
     assert p.credential([(b"x-api-key", b"")], b"", 0.0) is None
+
+
+def test_personalities_of_one_carrier_and_model_share_rendered_parcels() -> None:
+    fleet = fleet_of()
+    model = fleet.timeline_model(fleet.carriers[0])
+    parcels = numbers(6)
+    assert prerender("acme", model, [*parcels, "not-a-number"]) == 6
+    first, second = GenericPersonality("acme", model), GenericPersonality("acme", model)
+    assert all(first.rendered(n) is second.rendered(n) for n in parcels)
+    # another carrier name or another seed renders its own parcels, with its own head
+    other = GenericPersonality("zenith", model)
+    reseeded = FleetSpec.model_validate({"seed": 4, "carriers": [{"name": "acme"}]})
+    again = GenericPersonality("acme", reseeded.timeline_model(reseeded.carriers[0]))
+    late = START + 30 * DAY
+    for n in parcels:
+        assert other.rendered(n) is not first.rendered(n)
+        assert again.rendered(n) is not first.rendered(n)
+        assert json.loads(other.tracking_json(n, late) or "")["carrier"] == "zenith"
+        assert first.tracking_json(n, late) == second.tracking_json(n, late)
+        assert [
+            e["occurred_at"] for e in json.loads(first.tracking_json(n, late) or "")["events"]
+        ] == [local_iso(e.occurred_at, e.utc_offset_s) for e in journey(model, n)]
 
 
 def test_tracking_is_the_visible_prefix_oldest_first() -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -97,7 +97,9 @@ class GenericPersonality:
 
     ``cache_size`` bounds how many parcels keep their rendered fragments (about 3 KB each);
     a peak's open parcels should fit, since a plugin polls them in a cycle and an LRU cache
-    smaller than a cycle never hits.
+    smaller than a cycle never hits. Personalities of the same carrier name over the same model
+    share their fragments (:func:`shared_renders`): a process that runs worlds in turn renders
+    each parcel once.
     """
 
     content_type = b"application/json"
@@ -106,7 +108,7 @@ class GenericPersonality:
         self.carrier = carrier
         self.model = model
         self._carrier_json = json.dumps(carrier)
-        self.rendered = lru_cache(maxsize=cache_size)(self._render)
+        self.rendered = shared_renders(carrier, model, cache_size, self._render)
 
     # -- requests ---------------------------------------------------------------------------------
 
@@ -225,6 +227,34 @@ class GenericPersonality:
                 for e in events
             ),
         )
+
+
+Renders = Callable[[str], Rendered | None]
+
+SHARED_MODELS = 8
+"""How many (carrier, model) pairs keep their rendered parcels in a process (oldest dropped)."""
+_shared: dict[tuple[str, TimelineModel], Renders] = {}
+
+
+def shared_renders(carrier: str, model: TimelineModel, cache_size: int, render: Renders) -> Renders:
+    """The process's cache of rendered parcels of ``carrier`` over ``model``, made with
+    ``render`` if there is none. A parcel's fragments depend on nothing else (its journey is
+    the model's, the head names the carrier), and :attr:`Rendered.last` only remembers a
+    pure function's last value, so sharing them changes no answer."""
+    key = (carrier, model)
+    cache = _shared.get(key)
+    if cache is None:
+        if len(_shared) >= SHARED_MODELS:
+            del _shared[next(iter(_shared))]
+        cache = _shared[key] = lru_cache(maxsize=cache_size)(render)
+    return cache
+
+
+def prerender(carrier: str, model: TimelineModel, numbers: Iterable[str]) -> int:
+    """Render the parcels ``numbers`` of ``carrier`` over ``model`` ahead of a world that will
+    poll them (in a process that then forks it); how many are known parcels."""
+    personality = GenericPersonality(carrier, model)
+    return sum(personality.tracking_json(n, 0.0) is not None for n in numbers)
 
 
 def make(carrier: CarrierSpec, model: TimelineModel) -> GenericPersonality:
