@@ -25,16 +25,21 @@ import yaml
 from rich.console import Console
 
 from peakbench.advise.metrics import RunFigures, run_figures
+from peakbench.advise.plans import PlanCache
 from peakbench.config.profile import Profile
 from peakbench.measure.results import redact
+from peakbench.plan.planner import Plan
 from peakbench.run.orchestrator import Run
 
 PROFILE = "profile.yaml"
+PLANS = PlanCache(8)
+"""This process's plans: a worker runs every setting of a few seeds and peak sizes."""
 
 
 class PointRun(Run):
     """An ordinary run that writes ``junit.xml`` but leaves ``report.html`` and ``summary.md``
-    to ``peakbench report RUN``."""
+    to ``peakbench report RUN``, and takes its schedule from its process's plans
+    (:data:`PLANS`): the other settings of its seed and peak size replay the same one."""
 
     warm_reports = False  # no page to render; the other core runs another point's world
 
@@ -42,6 +47,9 @@ class PointRun(Run):
         from peakbench.report.junit import write_junit
 
         write_junit(root, summary)
+
+    def _plan(self, profile: Profile) -> Plan:
+        return PLANS.get(profile)
 
 
 @dataclass(frozen=True, slots=True)
