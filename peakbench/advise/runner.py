@@ -42,6 +42,7 @@ class PointRun(Run):
     (:data:`PLANS`): the other settings of its seed and peak size replay the same one."""
 
     warm_reports = False  # no page to render; the other core runs another point's world
+    live_display = False  # its console is never shown: the advise's own progress is
 
     def _write_reports(self, root: Path, summary: dict[str, Any]) -> None:
         from peakbench.report.junit import write_junit

@@ -58,6 +58,46 @@ def _warm_up_reports() -> None:
         warm_up()
 
 
+class WorldProgress:
+    """The console's view of a virtual run while its world runs: the progress table on a
+    terminal, a progress line every 2 wall seconds otherwise, from the files the world wrote."""
+
+    def __init__(self, profile: Profile, root: Path, console: Console) -> None:
+        self.figures = LiveFigures(profile, root, profile.start_epoch)
+        self.console = console
+        self.tty = console.is_terminal
+        self._last_line = 0.0
+        self._live = Live(
+            progress_table(self.figures.poll(0.0), None),
+            console=console,
+            refresh_per_second=4,
+            transient=True,
+            auto_refresh=self.tty,
+        )
+
+    def __enter__(self) -> WorldProgress:
+        self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._live.__exit__(*exc)
+
+    def show(self, t: float) -> None:
+        """The figures up to store second ``t``."""
+        snap = self.figures.poll(t)
+        if self.tty:
+            self._live.update(progress_table(snap, None))
+        elif time.monotonic() - self._last_line >= 2:
+            self.console.print(progress_line(snap), highlight=False)
+            self._last_line = time.monotonic()
+
+    def last(self, end: float) -> None:
+        """The figures at the end the world reached (a last line without a terminal)."""
+        snap = self.figures.poll(end)
+        if not self.tty:
+            self.console.print(progress_line(snap), highlight=False)
+
+
 class Processes:
     """Child processes of a run (mixed into :class:`peakbench.run.orchestrator.Run`)."""
 
@@ -78,6 +118,10 @@ class Processes:
     warm_reports = True
     """Load the report's machinery on the spare core while the world runs (a run that
     renders no page, or whose other core is busy, turns it off)."""
+    live_display = True
+    """Show a virtual run's figures on the console while its world runs (a run whose console
+    nobody reads turns it off; what decides the run, the faults, the disk checks and the
+    resource samples of ``resources.jsonl``, goes on either way)."""
 
     if TYPE_CHECKING:
 
@@ -162,29 +206,15 @@ class Processes:
         if self.warm_reports:
             threading.Thread(target=_warm_up_reports, name="warm-up", daemon=True).start()
         self._phase("replay")
-        figures = LiveFigures(profile, root, profile.start_epoch)
         sampler = ResourceSampler(
             root, WallClock(ClockSpec(profile.start_epoch, 1.0, time.time())), profile.resources
         )
-        tty = self.console.is_terminal
-        last_line = 0.0
-        t = 0.0
-        with Live(
-            progress_table(figures.poll(0.0), None),
-            console=self.console,
-            refresh_per_second=4,
-            transient=True,
-            auto_refresh=tty,
-        ) as live:
+        progress = WorldProgress(profile, root, self.console) if self.live_display else None
+        with progress or contextlib.nullcontext():
             while world.alive and not stop():
-                t = self._world_end(root)
-                snap = figures.poll(t)
+                if progress is not None:
+                    progress.show(self._world_end(root))
                 sampler.poll(self.children)
-                if tty:
-                    live.update(progress_table(snap, None))
-                elif time.monotonic() - last_line >= 2:
-                    self.console.print(progress_line(snap), highlight=False)
-                    last_line = time.monotonic()
                 if self._check_disk(root):
                     break
                 world.wait(0.25)  # a quarter of a second, or less when the world ends
@@ -200,9 +230,8 @@ class Processes:
                 f"(last log line: {world.log_tail() or 'none'})",
             )
         end = self._world_end(root)
-        figures.poll(end)
-        if not tty:
-            self.console.print(progress_line(figures.poll(end)), highlight=False)
+        if progress is not None:
+            progress.last(end)
         return end
 
     def _launch(self, root: Path, env: dict[str, str], stop: Stop) -> None:
