@@ -36,12 +36,23 @@ from peakbench.measure.resources import ResourceSampler
 from peakbench.measure.results import write_json
 from peakbench.plan.clock import ClockSpec, WallClock
 from peakbench.report.console import progress_line, progress_table
+from peakbench.run import forked
 from peakbench.run.children import Child
 from peakbench.run.launch import locustfile, mocks_argv, replay_config, store_argv, store_config
 from peakbench.run.loadgen import Scale, free_port, locust_argv
 from peakbench.run.watch import Stop, Watch, exit_text
 
 log = logging.getLogger("peakbench.run.orchestrator")
+
+WORLD_MODULE = "mocks.virtual.world"
+"""The virtual-time world's module: its ``main(argv, environ)`` is ``python -m mocks.virtual``.
+Named, never imported here (``peakbench`` does not import ``mocks``): a child runs it."""
+
+
+def preload_world() -> None:
+    """Import the world's modules into this process now, so that a run whose ``fork_world`` is
+    on forks its world from here instead of starting a new interpreter for it."""
+    forked.preload(WORLD_MODULE)
 
 
 def real_url(target: WooCommerceTarget | ShopifyTarget) -> str:
@@ -118,6 +129,10 @@ class Processes:
     warm_reports = True
     """Load the report's machinery on the spare core while the world runs (a run that
     renders no page, or whose other core is busy, turns it off)."""
+    fork_world = False
+    """Start the virtual world by forking this process (:mod:`peakbench.run.forked`), when this
+    process has preloaded the world (:func:`preload_world`) and runs no other thread; otherwise,
+    and by default, as a new ``python -m mocks.virtual`` process. Either runs the same world."""
     live_display = True
     """Show a virtual run's figures on the console while its world runs (a run whose console
     nobody reads turns it off; what decides the run, the faults, the disk checks and the
@@ -140,14 +155,15 @@ class Processes:
         env: dict[str, str],
         ready: str | None,
         stdin_pipe: bool = False,
+        entry: forked.Entry | None = None,
     ) -> Child:
-        child = Child(
-            name,
-            argv,
-            root / "logs" / f"{name}.log",
-            env,
-            root / ready if ready else None,
-            stdin_pipe=stdin_pipe,
+        """Start a child, logging to ``RUN/logs/NAME.log``: a new process running ``argv``, or,
+        given an ``entry``, this process forked to run ``entry(argv, environ)``."""
+        log = root / "logs" / f"{name}.log"
+        child = (
+            Child(name, argv, log, env, root / ready if ready else None, stdin_pipe=stdin_pipe)
+            if entry is None
+            else forked.ForkedChild(name, entry, argv, log, env, stdin_pipe=stdin_pipe)
         )
         child.start()
         self.children.append(child)
@@ -188,9 +204,15 @@ class Processes:
     def _start_world(self, root: Path, env: dict[str, str]) -> Child:
         """Start the virtual-time world's process before the run folder holds its inputs: it
         imports (about half a second) while the plan is made, then waits on its stdin for
-        :meth:`_run_world`'s go. A parent that never says go ends it by closing the pipe."""
-        argv = [sys.executable, "-m", "mocks.virtual", "--run", str(root), "--wait"]
-        self._world = self._child(root, "world", argv, env, None, stdin_pipe=True)
+        :meth:`_run_world`'s go. A parent that never says go ends it by closing the pipe.
+        A forked world (``fork_world``) has nothing to import; it waits the same way."""
+        args = ["--run", str(root), "--wait"]
+        entry = forked.preloaded(WORLD_MODULE) if self.fork_world else None
+        if entry is not None and forked.can_fork():
+            self._world = self._child(root, "world", args, env, None, True, entry)
+        else:
+            argv = [sys.executable, "-m", "mocks.virtual", *args]
+            self._world = self._child(root, "world", argv, env, None, stdin_pipe=True)
         return self._world
 
     def _run_world(self, root: Path, env: dict[str, str], stop: Stop) -> float:
