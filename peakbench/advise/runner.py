@@ -25,23 +25,34 @@ import yaml
 from rich.console import Console
 
 from peakbench.advise.metrics import RunFigures, run_figures
+from peakbench.advise.plans import PlanCache
 from peakbench.config.profile import Profile
 from peakbench.measure.results import redact
+from peakbench.plan.planner import Plan
 from peakbench.run.orchestrator import Run
+from peakbench.run.processes import preload_world
 
 PROFILE = "profile.yaml"
+PLANS = PlanCache(8)
+"""This process's plans: a worker runs every setting of a few seeds and peak sizes."""
 
 
 class PointRun(Run):
     """An ordinary run that writes ``junit.xml`` but leaves ``report.html`` and ``summary.md``
-    to ``peakbench report RUN``."""
+    to ``peakbench report RUN``, and takes its schedule from its process's plans
+    (:data:`PLANS`): the other settings of its seed and peak size replay the same one."""
 
     warm_reports = False  # no page to render; the other core runs another point's world
+    live_display = False  # its console is never shown: the advise's own progress is
+    fork_world = True  # in a pool worker, which preloaded the world (_worker_init)
 
     def _write_reports(self, root: Path, summary: dict[str, Any]) -> None:
         from peakbench.report.junit import write_junit
 
         write_junit(root, summary)
+
+    def _plan(self, profile: Profile) -> Plan:
+        return PLANS.get(profile)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +93,14 @@ Progress = Callable[[Sequence[Done], int, float], None]
 
 
 def run_all(tasks: Sequence[Task], workers: int, progress: Progress) -> tuple[list[Done], bool]:
-    """Every task in ``workers`` processes; the runs done, and whether it was interrupted."""
+    """Every task in ``workers`` processes; the runs done, and whether it was interrupted.
+
+    With ``workers`` > 1 each task runs in a pool worker, which forks each run's world from
+    itself (:func:`_worker_init`). With one worker the tasks run in this, the calling process,
+    and each world is a new ``python -m mocks.virtual`` process: this process is the caller's
+    (the command line's, or a test's or a script's), and what it holds at a fork is not ours to
+    know (a live display's refresh thread on a terminal, open connections, a library's locks),
+    while a pool worker holds nothing but the runs it is given."""
     done: list[Done] = []
     started = time.monotonic()
     interrupted = False
@@ -135,9 +153,15 @@ def _ignore(signum: int, frame: object) -> None:
 
 def _worker_init() -> None:
     """A worker leaves interrupts to the run it is in (its handlers keep what it measured) and
-    otherwise ignores them, so a run that has finished is returned, not lost with its worker."""
+    otherwise ignores them, so a run that has finished is returned, not lost with its worker.
+
+    It imports the world's modules once, here: each run's world is then this worker forked
+    (``PointRun.fork_world``), which skips a new interpreter's start and imports. A worker runs
+    no thread of its own (a run's are over when it returns), so forking it is safe; a run that
+    finds another thread running starts its world as a new process instead."""
     signal.signal(signal.SIGINT, _ignore)
     signal.signal(signal.SIGTERM, _ignore)
+    preload_world()
 
 
 def _interrupt_workers(pool: ProcessPoolExecutor) -> None:

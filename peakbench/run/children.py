@@ -15,7 +15,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Protocol
 
 
 class ChildError(RuntimeError):
@@ -28,6 +28,21 @@ class ChildError(RuntimeError):
         super().__init__(message)
         self.child = child
         self.kind = kind
+
+
+class Proc(Protocol):
+    """What a child's process offers the run: a :class:`subprocess.Popen`, or a
+    :class:`peakbench.run.forked.ForkedProcess`."""
+
+    @property
+    def pid(self) -> int: ...
+    @property
+    def returncode(self) -> int | Any: ...
+    @property
+    def stdin(self) -> IO[bytes] | None: ...
+    def poll(self) -> int | None: ...
+    def wait(self, timeout: float | None = None) -> int: ...
+    def send_signal(self, sig: int) -> None: ...
 
 
 class Child:
@@ -49,7 +64,7 @@ class Child:
         self.cwd = cwd
         self.stdin_pipe = stdin_pipe
         """Give the child a pipe on its stdin, for :meth:`go` (else /dev/null)."""
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: Proc | None = None
 
     def start(self) -> None:
         with self.log.open("ab") as out:

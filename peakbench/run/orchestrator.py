@@ -53,7 +53,7 @@ from peakbench.measure.faults import (
 from peakbench.measure.results import new_run_dir, redact, run_record, write_json
 from peakbench.measure.slo import regate
 from peakbench.plan.clock import ClockSpec, WallClock
-from peakbench.plan.planner import build_plan
+from peakbench.plan.planner import Plan, build_plan
 from peakbench.plan.schedule import write_schedule
 from peakbench.report.console import render_summary
 from peakbench.run.children import Child, ChildError
@@ -149,7 +149,7 @@ class Run(Processes):
         if profile.virtual:  # its imports overlap the planning; it waits for the run folder
             self._start_world(root, env)
         try:
-            plan = build_plan(profile)
+            plan = self._plan(profile)
         except BaseException:  # nothing was planned, so nothing was measured: leave no folder
             self._end_children(stop)
             shutil.rmtree(root, ignore_errors=True)
@@ -241,6 +241,11 @@ class Run(Processes):
             sys.stderr.write(f"run invalid: {reasons[0] if reasons else 'unknown'}{more}\n")
             sys.stderr.flush()
         return RunOutcome(root, summary, code, stop.count > 0)
+
+    def _plan(self, profile: Profile) -> Plan:
+        """The run's schedule (a subclass whose process runs many runs of one schedule may
+        keep plans)."""
+        return build_plan(profile)
 
     def _child_env(self) -> dict[str, str]:
         """The secrets the children get through their environment (never a file): a real

@@ -36,12 +36,23 @@ from peakbench.measure.resources import ResourceSampler
 from peakbench.measure.results import write_json
 from peakbench.plan.clock import ClockSpec, WallClock
 from peakbench.report.console import progress_line, progress_table
+from peakbench.run import forked
 from peakbench.run.children import Child
 from peakbench.run.launch import locustfile, mocks_argv, replay_config, store_argv, store_config
 from peakbench.run.loadgen import Scale, free_port, locust_argv
 from peakbench.run.watch import Stop, Watch, exit_text
 
 log = logging.getLogger("peakbench.run.orchestrator")
+
+WORLD_MODULE = "mocks.virtual.world"
+"""The virtual-time world's module: its ``main(argv, environ)`` is ``python -m mocks.virtual``.
+Named, never imported here (``peakbench`` does not import ``mocks``): a child runs it."""
+
+
+def preload_world() -> None:
+    """Import the world's modules into this process now, so that a run whose ``fork_world`` is
+    on forks its world from here instead of starting a new interpreter for it."""
+    forked.preload(WORLD_MODULE)
 
 
 def real_url(target: WooCommerceTarget | ShopifyTarget) -> str:
@@ -56,6 +67,46 @@ def _warm_up_reports() -> None:
         from peakbench.report.html import warm_up
 
         warm_up()
+
+
+class WorldProgress:
+    """The console's view of a virtual run while its world runs: the progress table on a
+    terminal, a progress line every 2 wall seconds otherwise, from the files the world wrote."""
+
+    def __init__(self, profile: Profile, root: Path, console: Console) -> None:
+        self.figures = LiveFigures(profile, root, profile.start_epoch)
+        self.console = console
+        self.tty = console.is_terminal
+        self._last_line = 0.0
+        self._live = Live(
+            progress_table(self.figures.poll(0.0), None),
+            console=console,
+            refresh_per_second=4,
+            transient=True,
+            auto_refresh=self.tty,
+        )
+
+    def __enter__(self) -> WorldProgress:
+        self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._live.__exit__(*exc)
+
+    def show(self, t: float) -> None:
+        """The figures up to store second ``t``."""
+        snap = self.figures.poll(t)
+        if self.tty:
+            self._live.update(progress_table(snap, None))
+        elif time.monotonic() - self._last_line >= 2:
+            self.console.print(progress_line(snap), highlight=False)
+            self._last_line = time.monotonic()
+
+    def last(self, end: float) -> None:
+        """The figures at the end the world reached (a last line without a terminal)."""
+        snap = self.figures.poll(end)
+        if not self.tty:
+            self.console.print(progress_line(snap), highlight=False)
 
 
 class Processes:
@@ -78,6 +129,14 @@ class Processes:
     warm_reports = True
     """Load the report's machinery on the spare core while the world runs (a run that
     renders no page, or whose other core is busy, turns it off)."""
+    fork_world = False
+    """Start the virtual world by forking this process (:mod:`peakbench.run.forked`), when this
+    process has preloaded the world (:func:`preload_world`) and runs no other thread; otherwise,
+    and by default, as a new ``python -m mocks.virtual`` process. Either runs the same world."""
+    live_display = True
+    """Show a virtual run's figures on the console while its world runs (a run whose console
+    nobody reads turns it off; what decides the run, the faults, the disk checks and the
+    resource samples of ``resources.jsonl``, goes on either way)."""
 
     if TYPE_CHECKING:
 
@@ -96,14 +155,15 @@ class Processes:
         env: dict[str, str],
         ready: str | None,
         stdin_pipe: bool = False,
+        entry: forked.Entry | None = None,
     ) -> Child:
-        child = Child(
-            name,
-            argv,
-            root / "logs" / f"{name}.log",
-            env,
-            root / ready if ready else None,
-            stdin_pipe=stdin_pipe,
+        """Start a child, logging to ``RUN/logs/NAME.log``: a new process running ``argv``, or,
+        given an ``entry``, this process forked to run ``entry(argv, environ)``."""
+        log = root / "logs" / f"{name}.log"
+        child = (
+            Child(name, argv, log, env, root / ready if ready else None, stdin_pipe=stdin_pipe)
+            if entry is None
+            else forked.ForkedChild(name, entry, argv, log, env, stdin_pipe=stdin_pipe)
         )
         child.start()
         self.children.append(child)
@@ -144,9 +204,15 @@ class Processes:
     def _start_world(self, root: Path, env: dict[str, str]) -> Child:
         """Start the virtual-time world's process before the run folder holds its inputs: it
         imports (about half a second) while the plan is made, then waits on its stdin for
-        :meth:`_run_world`'s go. A parent that never says go ends it by closing the pipe."""
-        argv = [sys.executable, "-m", "mocks.virtual", "--run", str(root), "--wait"]
-        self._world = self._child(root, "world", argv, env, None, stdin_pipe=True)
+        :meth:`_run_world`'s go. A parent that never says go ends it by closing the pipe.
+        A forked world (``fork_world``) has nothing to import; it waits the same way."""
+        args = ["--run", str(root), "--wait"]
+        entry = forked.preloaded(WORLD_MODULE) if self.fork_world else None
+        if entry is not None and forked.can_fork():
+            self._world = self._child(root, "world", args, env, None, True, entry)
+        else:
+            argv = [sys.executable, "-m", "mocks.virtual", *args]
+            self._world = self._child(root, "world", argv, env, None, stdin_pipe=True)
         return self._world
 
     def _run_world(self, root: Path, env: dict[str, str], stop: Stop) -> float:
@@ -162,29 +228,15 @@ class Processes:
         if self.warm_reports:
             threading.Thread(target=_warm_up_reports, name="warm-up", daemon=True).start()
         self._phase("replay")
-        figures = LiveFigures(profile, root, profile.start_epoch)
         sampler = ResourceSampler(
             root, WallClock(ClockSpec(profile.start_epoch, 1.0, time.time())), profile.resources
         )
-        tty = self.console.is_terminal
-        last_line = 0.0
-        t = 0.0
-        with Live(
-            progress_table(figures.poll(0.0), None),
-            console=self.console,
-            refresh_per_second=4,
-            transient=True,
-            auto_refresh=tty,
-        ) as live:
+        progress = WorldProgress(profile, root, self.console) if self.live_display else None
+        with progress or contextlib.nullcontext():
             while world.alive and not stop():
-                t = self._world_end(root)
-                snap = figures.poll(t)
+                if progress is not None:
+                    progress.show(self._world_end(root))
                 sampler.poll(self.children)
-                if tty:
-                    live.update(progress_table(snap, None))
-                elif time.monotonic() - last_line >= 2:
-                    self.console.print(progress_line(snap), highlight=False)
-                    last_line = time.monotonic()
                 if self._check_disk(root):
                     break
                 world.wait(0.25)  # a quarter of a second, or less when the world ends
@@ -200,9 +252,8 @@ class Processes:
                 f"(last log line: {world.log_tail() or 'none'})",
             )
         end = self._world_end(root)
-        figures.poll(end)
-        if not tty:
-            self.console.print(progress_line(figures.poll(end)), highlight=False)
+        if progress is not None:
+            progress.last(end)
         return end
 
     def _launch(self, root: Path, env: dict[str, str], stop: Stop) -> None:
