@@ -267,3 +267,25 @@ def test_sigterm_mid_run_stops_the_world_and_keeps_what_it_measured(
     worlds = {r["pid"] for r in map(json.loads, (root / "resources.jsonl").open())
               if r["process"] == "world"}  # fmt: skip
     assert worlds and not any(psutil.pid_exists(pid) for pid in worlds)
+
+
+def _renders_kept(profile: Profile) -> tuple[int, int]:
+    """In a pool worker: the shipments of ``profile``'s plan, and how many of their parcels the
+    worker holds rendered for the worlds it forks."""
+    from mocks.carriers.generic import GenericPersonality
+
+    plan = runner.PLANS.get(profile)
+    numbers = [i.tracking_number for i in plan.items if i.kind == "ship"]
+    carrier = profile.fleet.carriers[0]
+    shared = GenericPersonality(carrier.name, profile.fleet.timeline_model(carrier)).rendered
+    before = shared.cache_info().hits  # type: ignore[attr-defined]
+    for number in numbers:
+        shared(number)
+    return len(numbers), shared.cache_info().hits - before  # type: ignore[attr-defined]
+
+
+def test_a_pool_worker_renders_its_plan_s_parcels_once_for_the_worlds_it_forks(
+    forked: Executed, pool: ProcessPoolExecutor
+) -> None:
+    shipments, kept = pool.submit(_renders_kept, _profile()).result(timeout=60)
+    assert shipments > 50 and kept == shipments

@@ -201,3 +201,29 @@ def test_loop_clock_reads_store_time_from_the_loop() -> None:
         return seen
 
     assert run_virtual(main(), start=1000.0) == [0.0, 3600.0, 3600.0 + 86400.0]
+
+
+def test_a_prepared_process_serves_its_worlds_the_renders_it_made(tmp_path: Path) -> None:
+    from mocks.app import create_carrier_app
+    from mocks.journal import Journal
+    from mocks.virtual.world import prepare
+    from peakbench.config.fleet import FleetSpec
+    from peakbench.plan.clock import ManualClock
+    from peakbench.plan.timeline import make_tracking_number
+
+    fleet = FleetSpec.model_validate(
+        {"seed": 11, "carriers": [{"name": "acme"}, {"name": "ups", "personality": "ups"}]}
+    )
+    parcels = [make_tracking_number(1_795_755_600.0 + 60 * i, "domestic", i) for i in range(5)]
+    assert prepare(fleet, [("acme", n) for n in parcels] + [("ups", parcels[0])]) == 5
+    # the world reads its fleet back from fleet.json: an equal model finds the same renders
+    again = FleetSpec.model_validate(json.loads(json.dumps(fleet.model_dump(mode="json"))))
+    journal = Journal("acme", tmp_path / "acme.jsonl")
+    app = create_carrier_app(again.carriers[0], again, ManualClock(0.0), [], journal)
+    first = app.personality.rendered  # type: ignore[attr-defined]
+    assert first.cache_info().currsize >= 5
+    hits = first.cache_info().hits
+    for n in parcels:
+        first(n)
+    assert first.cache_info().hits - hits == 5
+    journal.close()

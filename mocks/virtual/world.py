@@ -19,7 +19,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 
 from mocks.app import CarrierApp, create_carrier_app
+from mocks.carriers.generic import prerender
 from mocks.journal import Journal
 from mocks.push.wiring import PushWiring, push_wiring, start_pushes
 from mocks.recovery import journal_path
@@ -190,6 +191,22 @@ async def run_world(
         replay.close()
         db.close()
     return end, finished
+
+
+def prepare(fleet: FleetSpec, parcels: Iterable[tuple[str, str]]) -> int:
+    """Render ahead, in this process, the carrier answers a world of ``fleet`` will give about
+    ``parcels`` (``(carrier, tracking_number)``, a plan's shipments): a process that forks its
+    worlds (advise's workers) then renders each parcel once for every run of the plan, instead
+    of once a run. Only generic carriers keep renders to share; how many parcels were rendered."""
+    wanted: dict[str, list[str]] = {}
+    for name, number in parcels:
+        wanted.setdefault(name, []).append(number)
+    rendered = 0
+    for carrier in fleet.carriers:
+        if carrier.personality == "generic" and carrier.name in wanted:
+            model = fleet.timeline_model(carrier)
+            rendered += prerender(carrier.name, model, wanted[carrier.name])
+    return rendered
 
 
 def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:

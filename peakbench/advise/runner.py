@@ -30,7 +30,7 @@ from peakbench.config.profile import Profile
 from peakbench.measure.results import redact
 from peakbench.plan.planner import Plan
 from peakbench.run.orchestrator import Run
-from peakbench.run.processes import preload_world
+from peakbench.run.processes import preload_world, prepare_world
 
 PROFILE = "profile.yaml"
 PLANS = PlanCache(8)
@@ -52,7 +52,10 @@ class PointRun(Run):
         write_junit(root, summary)
 
     def _plan(self, profile: Profile) -> Plan:
-        return PLANS.get(profile)
+        plan = PLANS.get(profile)
+        if self._world_forks():  # the worlds forked from here inherit the parcels' renders
+            prepare_world(profile, plan.items)
+        return plan
 
 
 @dataclass(frozen=True, slots=True)

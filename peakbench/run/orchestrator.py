@@ -146,8 +146,10 @@ class Run(Processes):
         self.faults = FaultLog(root / FAULTS_FILE)
         self._phase("planning")
         env = self._child_env()
-        if profile.virtual:  # its imports overlap the planning; it waits for the run folder
-            self._start_world(root, env)
+        if profile.virtual and not self._world_forks():
+            self._start_world(root, env)  # its imports overlap the planning; it waits for go
+        # (a forked world has nothing to import: it starts once planned, inheriting the plan's
+        # renders, see prepare_world)
         try:
             plan = self._plan(profile)
         except BaseException:  # nothing was planned, so nothing was measured: leave no folder

@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,7 @@ from peakbench.measure.live import LiveFigures
 from peakbench.measure.resources import ResourceSampler
 from peakbench.measure.results import write_json
 from peakbench.plan.clock import ClockSpec, WallClock
+from peakbench.plan.schedule import Item
 from peakbench.report.console import progress_line, progress_table
 from peakbench.run import forked
 from peakbench.run.children import Child
@@ -53,6 +55,16 @@ def preload_world() -> None:
     """Import the world's modules into this process now, so that a run whose ``fork_world`` is
     on forks its world from here instead of starting a new interpreter for it."""
     forked.preload(WORLD_MODULE)
+
+
+def prepare_world(profile: Profile, items: Iterable[Item]) -> None:
+    """In a process that forks its worlds (it preloaded them): render now what every world of
+    this schedule will serve, so each forked world inherits it instead of rendering it again
+    (``mocks.virtual.world.prepare``). Elsewhere, nothing: a new process would not inherit it."""
+    if forked.preloaded(WORLD_MODULE) is None:
+        return
+    prepare = sys.modules[WORLD_MODULE].prepare
+    prepare(profile.fleet, [(i.carrier, i.tracking_number) for i in items if i.kind == "ship"])
 
 
 def real_url(target: WooCommerceTarget | ShopifyTarget) -> str:
@@ -201,14 +213,18 @@ class Processes:
         if left:
             log.warning("ended %d process(es) the children left behind: %s", len(left), left)
 
+    def _world_forks(self) -> bool:
+        """Whether this run's world will be this process forked (see :attr:`fork_world`)."""
+        return self.fork_world and forked.preloaded(WORLD_MODULE) is not None and forked.can_fork()
+
     def _start_world(self, root: Path, env: dict[str, str]) -> Child:
         """Start the virtual-time world's process before the run folder holds its inputs: it
         imports (about half a second) while the plan is made, then waits on its stdin for
         :meth:`_run_world`'s go. A parent that never says go ends it by closing the pipe.
         A forked world (``fork_world``) has nothing to import; it waits the same way."""
         args = ["--run", str(root), "--wait"]
-        entry = forked.preloaded(WORLD_MODULE) if self.fork_world else None
-        if entry is not None and forked.can_fork():
+        entry = forked.preloaded(WORLD_MODULE)
+        if entry is not None and self._world_forks():
             self._world = self._child(root, "world", args, env, None, True, entry)
         else:
             argv = [sys.executable, "-m", "mocks.virtual", *args]
