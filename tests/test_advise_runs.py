@@ -136,6 +136,10 @@ def test_a_pool_worker_forks_its_world_and_the_calling_process_does_not(
     # `peakbench run`'s runs start a new world even in a worker that could fork one
     elsewhere = pool.submit(_in_worker, "ordinary", _profile(), tmp_path).result(timeout=300)
     assert elsewhere.world == subprocess.Popen.__name__
+    # and a worker that has run runs (their analysis, numpy's threads) still forks the next
+    again = pool.submit(_in_worker, "point", _profile(), tmp_path).result(timeout=300)
+    assert again.world == ForkedProcess.__name__
+    assert _world(again.summary) == _world(forked.summary)
 
 
 def test_an_advise_run_shows_no_live_progress_but_still_samples_its_processes(
