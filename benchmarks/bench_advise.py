@@ -1,15 +1,19 @@
 """How long ``peakbench advise`` takes: N settings × S seeds of the default profile.
 
-The settings are direct-polling intervals spread between 10 minutes and 4 hours (N of them, the
-profile's own 15 minutes among them), at the forecast peak only, each run once per seed; the
-whole advise runs as the command does (a pool of ``--workers`` processes, each run an ordinary
-virtual run with its own world process). Reports the wall time, the CPU time of every process
+With ``--grid knobs`` the settings are the full grid of three of the plugin's knobs, 100 of them:
+interval (10 values from 10 minutes to 4 hours) × batch size (20, 35, 50, 75, 100) × on-throttle
+(ignore, backoff), the profile's own 15 minutes, 35 and ignore among them. With ``--grid
+intervals`` (the default, for a quicker look) they are N direct-polling intervals spread between
+10 minutes and 4 hours, 15 minutes first. Either way at the forecast peak only, each run once
+per seed; the whole advise runs as the command does (a pool of ``--workers`` processes, each run
+an ordinary virtual run with its own world). Reports the wall time, the CPU time of every process
 it started, runs per wall minute and the extrapolation to 100 settings × 3 seeds at the same
 throughput, and at the runs' CPU time on otherwise idle cores. The machine's load average is
 recorded, because on a shared machine it decides the wall figure.
 
     .venv/bin/python benchmarks/bench_advise.py [--settings 4] [--seeds 3] [--workers 2]
         [--profile profiles/black-friday.yaml]
+    .venv/bin/python benchmarks/bench_advise.py --grid knobs --seeds 3   # 100 × 3: the target
 
 Prints one markdown table row and writes ``benchmarks/out/advise-<UTC>.json``.
 """
@@ -39,9 +43,18 @@ def intervals(n: int) -> list[str]:
     return [f"{m}m" for m in [*grid, *extra][:n]]
 
 
+KNOBS = {
+    "interval": ["10m", "15m", "20m", "30m", "45m", "1h", "90m", "2h", "3h", "4h"],
+    "batch_size": [20, 35, 50, 75, 100],
+    "on_throttle": ["ignore", "backoff"],
+}
+"""The ``--grid knobs`` settings: their product is 100 direct-polling settings."""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--settings", type=int, default=4)
+    parser.add_argument("--grid", choices=("intervals", "knobs"), default="intervals")
+    parser.add_argument("--settings", type=int, default=4, help="with --grid intervals")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--profile", default=str(HERE.parent / "profiles" / "black-friday.yaml"))
@@ -50,9 +63,15 @@ def main(argv: list[str] | None = None) -> int:
     from peakbench.cli.advise import advise
     from peakbench.config.loader import load_profile
 
-    values = intervals(args.settings)
+    if args.grid == "knobs":
+        knobs = [(f"advise.knobs.{name}", json.dumps(values)) for name, values in KNOBS.items()]
+        args.settings = (
+            len(KNOBS["interval"]) * len(KNOBS["batch_size"]) * len(KNOBS["on_throttle"])
+        )
+    else:  # the profile's own interval is always a point: the grid adds the others
+        knobs = [("advise.knobs.interval", json.dumps(intervals(args.settings)[1:]))]
     overrides = [
-        ("advise.knobs.interval", json.dumps(values[1:])),
+        *knobs,
         ("advise.alternatives", "{}"),
         ("advise.multipliers", "[1]"),
         ("advise.seeds", str(args.seeds)),
@@ -70,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "profile": args.profile,
+        "grid": args.grid,
         "settings": args.settings,
         "seeds": args.seeds,
         "workers": args.workers,
