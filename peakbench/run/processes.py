@@ -218,10 +218,11 @@ class Processes:
         return self.fork_world and forked.preloaded(WORLD_MODULE) is not None and forked.can_fork()
 
     def _start_world(self, root: Path, env: dict[str, str]) -> Child:
-        """Start the virtual-time world's process before the run folder holds its inputs: it
-        imports (about half a second) while the plan is made, then waits on its stdin for
-        :meth:`_run_world`'s go. A parent that never says go ends it by closing the pipe.
-        A forked world (``fork_world``) has nothing to import; it waits the same way."""
+        """Start the virtual-time world's process; it waits on its stdin for
+        :meth:`_run_world`'s go, and a parent that never says go ends it by closing the pipe. A
+        new process is started before the run folder holds its inputs, to import (about half a
+        second) while the plan is made; a forked world (:meth:`_world_forks`) has nothing to
+        import and is started once planned, to inherit what :func:`prepare_world` rendered."""
         args = ["--run", str(root), "--wait"]
         entry = forked.preloaded(WORLD_MODULE)
         if entry is not None and self._world_forks():
