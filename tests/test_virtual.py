@@ -18,7 +18,7 @@ import yaml
 from _profiles import small
 
 from mocks.virtual.loop import run as run_virtual
-from mocks.virtual.transport import InProcess
+from mocks.virtual.transport import InProcess, within
 from peakbench.plan.clock import LoopClock
 
 WALL_FACTS = ("resources",)
@@ -188,6 +188,57 @@ def test_in_process_requests_time_out_in_store_time() -> None:
     assert outcome == "timeout" and after == pytest.approx(30.0, abs=1e-6)
     assert status == 200 and answered_after == pytest.approx(40.0, abs=1e-6)
     assert errors == "RemoteProtocolErrorconnect error"
+
+
+def test_within_times_out_in_loop_time_and_sets_no_timer_for_what_never_waits() -> None:
+    """``within`` is ``asyncio.timeout`` around an await: the same answers, the same instants,
+    the same cancellation; an exchange that never suspends leaves no timer behind."""
+    events: list[str] = []
+
+    async def instant(value: int) -> int:
+        return value
+
+    async def failing() -> int:
+        raise KeyError("bad")
+
+    async def slow(seconds: float, value: int) -> int:
+        try:
+            await asyncio.sleep(seconds)
+            await asyncio.sleep(0)
+            return value
+        finally:
+            events.append(f"slow {value} ended")
+
+    async def main() -> list[Any]:
+        loop = asyncio.get_running_loop()
+        timers = len(loop._scheduled)  # type: ignore[attr-defined]
+        seen: list[Any] = [await within(70.0, instant(1))]
+        seen.append(len(loop._scheduled) - timers)  # type: ignore[attr-defined]
+        try:
+            await within(70.0, failing())
+        except KeyError as exc:
+            seen.append(f"raised {exc}")
+        t0 = loop.time()
+        seen.append(await within(30.0, slow(20.0, 2)))
+        seen.append(loop.time() - t0)
+        t1 = loop.time()
+        try:
+            await within(30.0, slow(40.0, 3))
+        except TimeoutError:
+            seen.append(f"timed out after {loop.time() - t1}")
+        seen.append(await within(None, slow(5.0, 4)))
+        waiter = asyncio.create_task(within(100.0, slow(50.0, 5)))
+        await asyncio.sleep(10.0)
+        waiter.cancel()
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            seen.append(f"cancelled at {loop.time() - t1}")
+        return seen
+
+    seen = run_virtual(main())
+    assert seen == [1, 0, "raised 'bad'", 2, 20.0, "timed out after 30.0", 4, "cancelled at 45.0"]
+    assert events == ["slow 2 ended", "slow 3 ended", "slow 4 ended", "slow 5 ended"]
 
 
 def test_loop_clock_reads_store_time_from_the_loop() -> None:

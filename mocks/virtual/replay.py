@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from mocks.virtual.transport import Asgi, call
+from mocks.virtual.transport import Asgi, call, within
 from peakbench.adapters import woocommerce as wc
 from peakbench.adapters.request import Request, query_string
 from peakbench.measure.segments import SegmentWriter
@@ -211,8 +211,7 @@ class ScheduleReplay:
         query = query_string(request.params).encode() if request.params else b""
         exchange = call(self.store, request.method, request.path, query, headers, body)
         try:
-            async with asyncio.timeout(REQUEST_TIMEOUT_S):
-                status, _, content = await exchange
+            status, _, content = await within(REQUEST_TIMEOUT_S, exchange)
         except TimeoutError:
             return 0, b"", "no response: timed out"
         except Exception as exc:  # the store hung up or failed: no response

@@ -18,8 +18,9 @@ reaches the client as a transport error, as over a socket.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
-from typing import Any
+import types
+from collections.abc import Coroutine, Generator, Iterable, Mapping
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import httpx
@@ -27,6 +28,56 @@ import orjson
 
 Asgi = Any
 """An ASGI application callable."""
+
+T = TypeVar("T")
+
+
+async def within(seconds: float | None, coro: Coroutine[Any, Any, T]) -> T:
+    """``await coro`` under a timeout of ``seconds`` of loop time (none when None), as
+    ``async with asyncio.timeout(seconds)`` gives it: :class:`TimeoutError` when it runs out.
+
+    ``coro`` is first run by hand up to its first suspension. Most in-process exchanges never
+    suspend (a store request that touches only its database answers at once): those end there,
+    at the instant they began, where no timeout can fall due, and skip the timer a timeout
+    would set and cancel (a heap push and a cancelled handle per request, in a heap of every
+    pending timer of the world). An exchange that suspends goes on under the timeout, from the
+    same loop instant, exactly as if it had been awaited inside it."""
+    try:
+        waiting = coro.send(None)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+    except BaseException:
+        coro.close()
+        raise
+    if seconds is None:
+        return await _resume(coro, waiting)
+    async with asyncio.timeout(seconds):
+        return await _resume(coro, waiting)
+
+
+@types.coroutine
+def _resume(coro: Coroutine[Any, Any, T], waiting: Any) -> Generator[Any, None, T]:
+    """The rest of ``coro``, suspended on ``waiting`` (what it yielded to the event loop), as
+    ``await`` would run it: what the task sends or throws goes into ``coro``."""
+    while True:
+        try:
+            yield waiting
+        except GeneratorExit:
+            coro.close()
+            raise
+        except BaseException as exc:  # the task throws (a cancellation): into the coroutine
+            try:
+                waiting = coro.throw(exc)
+            except StopIteration as done:
+                result: T = done.value
+                return result
+        else:
+            try:
+                waiting = coro.send(None)
+            except StopIteration as done:
+                result = done.value
+                return result
 
 
 async def call(
@@ -115,9 +166,7 @@ class InProcess(httpx.AsyncBaseTransport):
             host,
         )
         try:
-            status, headers, body = await (
-                exchange if timeout is None else asyncio.wait_for(exchange, timeout)
-            )
+            status, headers, body = await within(timeout, exchange)
             return httpx.Response(status, headers=headers, content=body, request=request)
         except TimeoutError:
             raise httpx.ReadTimeout("timed out (store time)", request=request) from None
@@ -213,16 +262,9 @@ class Direct:
         if app is None:
             raise httpx.ConnectError(f"no server at {host}")
         seconds = timeout.read if isinstance(timeout, httpx.Timeout) else timeout
+        exchange = call(app, method, path or "/", query.encode("latin-1"), headers, body, host)
         try:
-            if seconds is None:
-                status, out, data = await call(
-                    app, method, path or "/", query.encode("latin-1"), headers, body, host
-                )
-            else:
-                async with asyncio.timeout(seconds):
-                    status, out, data = await call(
-                        app, method, path or "/", query.encode("latin-1"), headers, body, host
-                    )
+            status, out, data = await within(seconds, exchange)
         except TimeoutError:
             raise httpx.ReadTimeout("timed out (store time)") from None
         except httpx.HTTPError:
