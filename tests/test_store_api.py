@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import math
 import re
 import time
 from collections.abc import AsyncIterator
@@ -13,12 +14,15 @@ from typing import Any
 import httpx
 import pytest
 from oauthlib import oauth1
+from starlette.requests import Request
 
 from mocks.store.app import create_store_app
 from mocks.store.auth import ApiKey, Authenticator, NonceCache
 from mocks.store.config import CarrierEndpoint, Credentials
 from mocks.store.db import StoreDB
+from mocks.store.orders import BadRequest
 from mocks.store.plugin import Plugin
+from mocks.store.rest import json_body
 from peakbench.config.store import PluginSpec
 from peakbench.plan.clock import ManualClock
 from peakbench.plan.timeline import TimelineModel, journey, make_tracking_number, visible_count
@@ -540,3 +544,30 @@ def test_order_keys_use_every_letter_and_digit_at_every_position() -> None:
         seen = {key[position] for key in keys}
         # 4,000 draws of 62 characters miss one with probability 62 × (61/62)^4000 ≈ 1e-26
         assert len(seen) == 62, (position, sorted(seen))
+
+
+def _body(raw: bytes) -> Any:
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    request = Request({"type": "http", "method": "POST", "headers": []}, receive)
+    coro = json_body(request)
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value
+    except BadRequest as exc:
+        return exc.body()["code"]
+    raise AssertionError("json_body waited")
+
+
+def test_request_bodies_read_as_json_at_the_edges() -> None:
+    assert _body(b'{"a": [1, 2.5, "x", null, true]}') == {"a": [1, 2.5, "x", None, True]}
+    assert _body(b'{"a": 1, "a": 2}') == {"a": 2}  # the last of a repeated key, as PHP
+    assert _body(b"18446744073709551615") == 18446744073709551615  # the largest 64-bit
+    big = _body(b"123456789012345678901234567890")  # beyond 64 bits: a float, as PHP reads it
+    assert isinstance(big, float) and big == 1.2345678901234568e29
+    assert math.isnan(_body(b"[NaN]")[0])  # not JSON, but read as before
+    assert _body(b'"\\ud83d\\ude00"') == "\U0001f600"
+    for bad in (b'{"a":', b"", b"\xff\xfe", b"[" * 100_000, b"{'a': 1}"):
+        assert _body(bad) == "rest_invalid_json", bad

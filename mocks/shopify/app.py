@@ -178,7 +178,7 @@ def create_shopify_app(
         row = store.order_by_key(token) if request.path_params["shop_id"] == SHOP_ID else None
         if row is None:
             return HTMLResponse("<!doctype html><p>Order not found.</p>", 404)
-        return HTMLResponse(render_tracking_page(row, store.db.shipments_of(row.id)))
+        return HTMLResponse(render_tracking_page(row.id, store.db.shipments_of(row.id)))
 
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True})

@@ -56,12 +56,12 @@ class StorePages(StoreRoutes):
         """The customer's page: no API auth, the order key is it."""
         self.plugin.on_traffic()
         oid = int(request.path_params["id"])
-        row = self.db.get_order(oid) if 0 < oid <= MAX_ID else None
+        order_key = self.db.order_key(oid) if 0 < oid <= MAX_ID else None
         key = request.query_params.get("key", "")
-        if row is None or not key or key != row.order_key:
+        if order_key is None or not key or key != order_key:
             return HTMLResponse("<!doctype html><p>Order not found.</p>", 404)
-        await self.plugin.on_view(row.id)  # live-refresh fetches before the page renders
-        return HTMLResponse(render_tracking_page(row, self.db.shipments_of(row.id)))
+        await self.plugin.on_view(oid)  # live-refresh fetches before the page renders
+        return HTMLResponse(render_tracking_page(oid, self.db.shipments_of(oid)))
 
     async def stats(self, request: Request) -> Response:
         """``/__admin/stats``: orders, shipments, the queue and the plugin's counters."""

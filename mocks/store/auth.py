@@ -95,8 +95,9 @@ class Presented:
     """What a request presents for authentication."""
 
     method: str
-    url: str
-    """``scheme://host[:port]/path`` as the client addressed it, without the query."""
+    address: Callable[[], str]
+    """``scheme://host[:port]/path`` as the client addressed it, without the query: called
+    only by OAuth, which signs it (building it cost more than checking a key)."""
     query: Sequence[tuple[str, str]] = ()
     authorization: str = ""
     form: Sequence[tuple[str, str]] = ()
@@ -216,7 +217,7 @@ class Authenticator:
             return Denied(AUTH_ERROR, "Invalid signature - signature method is invalid.")
         presented = params.pop("oauth_signature").replace(" ", "+")
         try:
-            base_uri = oauth_signature.base_string_uri(req.url)
+            base_uri = oauth_signature.base_string_uri(req.address())
         except ValueError:
             return Denied(AUTH_ERROR, "Invalid signature - provided signature does not match.")
         base = oauth_signature.signature_base_string(

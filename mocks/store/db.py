@@ -133,6 +133,11 @@ class StoreDB:
         row = self.conn.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone()
         return None if row is None else order_row(row)
 
+    def order_key(self, order_id: int) -> str | None:
+        """The order's key (what its customer's page checks), without reading its document."""
+        row = self.conn.execute("SELECT order_key FROM orders WHERE id = ?", (order_id,)).fetchone()
+        return None if row is None else str(row[0])
+
     def list_orders(
         self,
         statuses: Sequence[str],

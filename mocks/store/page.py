@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from mocks.store.tables import OrderRow, ShipmentRow
+from mocks.store.tables import ShipmentRow
 
 NOT_SHIPPED = "awaiting_shipment"
 
@@ -46,18 +46,18 @@ def _shipment(s: ShipmentRow) -> str:
     )
 
 
-def render_tracking_page(order: OrderRow, shipments: Sequence[ShipmentRow]) -> str:
-    """The HTML page of one order's tracking, as the store shows it now."""
+def render_tracking_page(order_id: int, shipments: Sequence[ShipmentRow]) -> str:
+    """The HTML page of the order ``order_id``'s tracking, as the store shows it now."""
     latest_first = sorted(shipments, key=lambda s: (s.shipped_t, s.id), reverse=True)
     status = latest_first[0].status if latest_first else NOT_SHIPPED
     label = status.replace("_", " ").capitalize()
     body = "\n".join(_shipment(s) for s in latest_first) or "<p>Your order has not shipped yet.</p>"
     return (
         "<!doctype html>\n"
-        f'<html lang="en"><head><meta charset="utf-8"><title>Order #{order.id} tracking</title>'
+        f'<html lang="en"><head><meta charset="utf-8"><title>Order #{order_id} tracking</title>'
         "</head>\n<body>\n"
-        f'<main class="order-tracking" data-order-id="{order.id}">\n'
-        f"<h1>Order #{order.id}</h1>\n"
+        f'<main class="order-tracking" data-order-id="{order_id}">\n'
+        f"<h1>Order #{order_id}</h1>\n"
         f'<p class="tracking-status" data-status="{_attr(status)}">{escape(label)}</p>\n'
         f"{body}\n</main>\n</body></html>\n"
     )

@@ -23,6 +23,8 @@ from mocks.store.plugin import Plugin
 from peakbench.plan.clock import Clock, epoch_of
 
 MAX_ID = 2**63 - 1  # SQLite's INTEGER range; a bigger id cannot exist
+BASES_KEPT = 64
+"""Base URLs :meth:`StoreRoutes.base` keeps (a store is reached at a handful of addresses)."""
 
 UNAUTHENTICATED = {
     "list": ("woocommerce_rest_cannot_view", "Sorry, you cannot list resources."),
@@ -63,8 +65,13 @@ def no_order(status: int = 404) -> BadRequest:
 
 
 async def json_body(request: Request) -> Any:
-    """The request body as JSON, or WooCommerce's 400."""
+    """The request body as JSON, or WooCommerce's 400. An integer beyond 64 bits reads as a
+    float, as PHP's ``json_decode`` reads it."""
     raw = await request.body()
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:  # what orjson refuses (NaN, lone surrogates) json decides
+        pass
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -78,7 +85,7 @@ async def presented(request: Request) -> Presented:
         form = parse_qsl((await request.body()).decode("latin-1"), keep_blank_values=True)
     return Presented(
         request.method,
-        str(request.url.replace(query="")),
+        lambda: str(request.url.replace(query="")),
         request.query_params.multi_items(),
         request.headers.get("authorization", ""),
         form,
@@ -94,6 +101,7 @@ class StoreRoutes:
         self.plugin = plugin
         self.clock = clock
         self.auth = auth
+        self._bases: dict[tuple[Any, ...], str] = {}
 
     def epoch_now(self) -> float:
         return epoch_of(self.clock.spec, self.clock.now())
@@ -122,5 +130,23 @@ class StoreRoutes:
             raise no_order(status)
         return oid
 
+    def base(self, request: Request) -> str:
+        """``request.base_url`` without its trailing slash. Kept per address it depends on:
+        every shipment's answer links its page, and building the URL cost more than that."""
+        scope = request.scope
+        address = (
+            scope.get("scheme"),
+            scope.get("server"),
+            scope.get("root_path"),
+            scope.get("app_root_path"),
+            request.headers.get("host"),
+        )
+        base = self._bases.get(address)
+        if base is None:
+            if len(self._bases) >= BASES_KEPT:
+                self._bases.clear()
+            base = self._bases[address] = str(request.base_url).rstrip("/")
+        return base
+
     def page_link(self, request: Request, order_id: int, order_key: str) -> str:
-        return f"{str(request.base_url).rstrip('/')}/order-tracking/{order_id}?key={order_key}"
+        return f"{self.base(request)}/order-tracking/{order_id}?key={order_key}"

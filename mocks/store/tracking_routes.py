@@ -81,7 +81,7 @@ class TrackingRoutes(StoreRoutes):
         return StoreJSON(_tracking_item(item, link))
 
     async def list_providers(self, request: Request) -> Response:
-        base = str(request.base_url).rstrip("/")
+        base = self.base(request)
         return StoreJSON({"Sandbox": {n: f"{base}/track/{n}/%1$s" for n in self.providers}})
 
     async def add_tracking(self, request: Request) -> Response:
