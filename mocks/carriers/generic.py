@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+import orjson
+
 from mocks.carriers.base import BATCH, OTHER, TRACK, Ask, Reply
 from peakbench.config.fleet import CarrierSpec
 from peakbench.plan.timeline import ScanEvent, TimelineModel, journey
@@ -138,9 +140,12 @@ class GenericPersonality:
         if route != BATCH:
             return Ask(route, ())
         try:
-            doc = json.loads(body)
-        except (ValueError, RecursionError):  # bad JSON, bad UTF-8, 5,000-digit integers
-            return Ask(BATCH, (), "body is not valid JSON")
+            doc = orjson.loads(body)
+        except orjson.JSONDecodeError:  # what orjson refuses (NaN, lone surrogates) json decides
+            try:
+                doc = json.loads(body)
+            except (ValueError, RecursionError):  # bad JSON, bad UTF-8, 5,000-digit integers
+                return Ask(BATCH, (), "body is not valid JSON")
         numbers = doc.get("tracking_numbers") if isinstance(doc, dict) else None
         if not isinstance(numbers, list):
             return Ask(BATCH, (), 'expected {"tracking_numbers": [up to 40 strings]}')

@@ -86,7 +86,7 @@ def classify(status: int, body: Any, headers: Mapping[str, str]) -> Reply:
         trackings = [
             t if type(t) is dict else dict(t)  # a decoded body's own dicts need no copy
             for t in body["data"]
-            if isinstance(t, Mapping)
+            if (type(t) is dict or isinstance(t, Mapping))  # the ABC check only for non-dicts
             and isinstance(t.get("tracking_number"), str)
             and isinstance(t.get("events"), list)
         ]

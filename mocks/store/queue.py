@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
+
+import orjson
 
 from mocks.store.db import StoreDB
 from peakbench.plan.clock import Clock
@@ -142,7 +143,7 @@ class ActionQueue:
             cur = conn.execute(
                 "INSERT INTO actions(hook, args, scheduled_t, status, attempts) "
                 "VALUES (?, ?, ?, 'pending', 0)",
-                (hook, json.dumps(args, separators=(",", ":")), round(at, 3)),
+                (hook, orjson.dumps(args).decode(), round(at, 3)),
             )
         return int(cur.lastrowid or 0)
 
@@ -159,7 +160,7 @@ class ActionQueue:
                 "UPDATE actions SET claimed_t = ? WHERE id = ?", [(now, r["id"]) for r in rows]
             )
         return [
-            Action(r["id"], r["hook"], json.loads(r["args"]), r["scheduled_t"], r["attempts"])
+            Action(r["id"], r["hook"], orjson.loads(r["args"]), r["scheduled_t"], r["attempts"])
             for r in rows
         ]
 
@@ -201,7 +202,7 @@ class ActionQueue:
                     (
                         PENDING,
                         round(at, 3),
-                        json.dumps(args, separators=(",", ":")),
+                        orjson.dumps(args).decode(),
                         result.error or None,
                         action.id,
                     ),
@@ -229,7 +230,7 @@ class ActionQueue:
         rows = self.db.conn.execute(
             "SELECT args FROM actions WHERE hook = ? AND status IN (?, ?)", (hook, PENDING, RUNNING)
         )
-        return [json.loads(r[0]) for r in rows]
+        return [orjson.loads(r[0]) for r in rows]
 
     def sample(self) -> None:
         """Record the backlog (``queue_samples``) at the current store time."""
