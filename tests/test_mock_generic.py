@@ -150,6 +150,8 @@ def test_local_iso_prints_the_scan_offset() -> None:
         (b"[]", "expected"),
         (b'{"tracking_numbers": "PB1"}', "expected"),
         (b'{"tracking_numbers": [1, 2]}', "strings"),
+        (b'{"tracking_numbers": NaN}', "expected"),  # not JSON, but read as before
+        (b'{"tracking_numbers": [NaN]}', "strings"),
         (json.dumps({"tracking_numbers": ["x"] * 41}).encode(), "at most 40"),
     ],
 )
