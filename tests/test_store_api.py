@@ -18,6 +18,7 @@ from starlette.requests import Request
 
 from mocks.store.app import create_store_app
 from mocks.store.auth import ApiKey, Authenticator, NonceCache
+from mocks.store.bodies import shipped_day
 from mocks.store.config import CarrierEndpoint, Credentials
 from mocks.store.db import StoreDB
 from mocks.store.orders import BadRequest
@@ -571,3 +572,46 @@ def test_request_bodies_read_as_json_at_the_edges() -> None:
     assert _body(b'"\\ud83d\\ude00"') == "\U0001f600"
     for bad in (b'{"a":', b"", b"\xff\xfe", b"[" * 100_000, b"{'a': 1}"):
         assert _body(bad) == "rest_invalid_json", bad
+
+
+def _strptime_day(text: str) -> str:
+    return datetime.strptime(text, "%Y-%m-%d").strftime("%Y-%m-%d")
+
+
+def test_a_shipped_day_reads_as_strptime_reads_it() -> None:
+    days = [
+        (date0 + timedelta(days=k)).strftime("%Y-%m-%d")
+        for date0 in (datetime(2023, 12, 25), datetime(2024, 2, 20), datetime(1999, 12, 30))
+        for k in range(12)
+    ]
+    odd = [
+        "2026-02-29",
+        "2024-02-29",
+        "2026-02-30",
+        "2026-13-01",
+        "2026-00-10",
+        "2026-01-00",
+        "2026-1-5",
+        "2026-01-5",
+        "0999-01-01",
+        "1000-01-01",
+        "9999-12-31",
+        "10000-01-01",
+        "2026-01-32",
+        "2026/01/05",
+        "20260105",
+        "2026-01-0x",
+        "٢٠٢٦-٠١-٠٥",
+        " 2026-01-05",
+        "",
+    ]
+    for text in days + odd:
+        try:
+            want: str | None = _strptime_day(text)
+        except ValueError:
+            want = None
+        try:
+            got: str | None = shipped_day(text)
+        except ValueError:
+            got = None
+        assert got == want, text
