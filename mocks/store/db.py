@@ -25,7 +25,7 @@ _IN_LIMIT = 500
 CACHE_KIB = 131072
 """SQLite's page cache, in KiB (128 MiB; pages are only taken as the file grows). At the
 default 2 MiB, a peak's store (tens of MB: order documents, event lists) was read back from
-the file on most requests, which cost a tenth of a virtual run's CPU."""
+the file on most requests, which cost about a fifteenth of a virtual run's CPU."""
 
 
 def _r3(t: float) -> float:

@@ -47,9 +47,6 @@ async def within(seconds: float | None, coro: Coroutine[Any, Any, T]) -> T:
     except StopIteration as done:
         result: T = done.value
         return result
-    except BaseException:
-        coro.close()
-        raise
     if seconds is None:
         return await _resume(coro, waiting)
     async with asyncio.timeout(seconds):
@@ -62,22 +59,18 @@ def _resume(coro: Coroutine[Any, Any, T], waiting: Any) -> Generator[Any, None, 
     ``await`` would run it: what the task sends or throws goes into ``coro``."""
     while True:
         try:
-            yield waiting
-        except GeneratorExit:
-            coro.close()
-            raise
-        except BaseException as exc:  # the task throws (a cancellation): into the coroutine
             try:
+                yield waiting
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # the task throws (a cancellation): into the coroutine
                 waiting = coro.throw(exc)
-            except StopIteration as done:
-                result: T = done.value
-                return result
-        else:
-            try:
+            else:
                 waiting = coro.send(None)
-            except StopIteration as done:
-                result = done.value
-                return result
+        except StopIteration as done:
+            result: T = done.value
+            return result
 
 
 async def call(
