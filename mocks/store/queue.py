@@ -139,12 +139,11 @@ class ActionQueue:
 
     def schedule(self, hook: str, args: dict[str, Any], at: float) -> int:
         """Add a pending action due at run second ``at``; returns its id."""
-        with self.db.transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO actions(hook, args, scheduled_t, status, attempts) "
-                "VALUES (?, ?, ?, 'pending', 0)",
-                (hook, orjson.dumps(args).decode(), round(at, 3)),
-            )
+        cur = self.db.write_one(
+            "INSERT INTO actions(hook, args, scheduled_t, status, attempts) "
+            "VALUES (?, ?, ?, 'pending', 0)",
+            (hook, orjson.dumps(args).decode(), round(at, 3)),
+        )
         return int(cur.lastrowid or 0)
 
     def claim(self, limit: int | None = None) -> list[Action]:
@@ -173,40 +172,39 @@ class ActionQueue:
             )
 
     def _begin(self, action: Action) -> Action:
-        with self.db.transaction() as conn:
-            conn.execute(
-                "UPDATE actions SET status = ?, attempts = attempts + 1 WHERE id = ?",
-                (RUNNING, action.id),
-            )
+        self.db.write_one(
+            "UPDATE actions SET status = ?, attempts = attempts + 1 WHERE id = ?",
+            (RUNNING, action.id),
+        )
         return Action(action.id, action.hook, action.args, action.scheduled_t, action.attempts + 1)
 
     def _settle(self, action: Action, result: Result) -> None:
         now = round(self.clock.now(), 3)
-        with self.db.transaction() as conn:
-            if isinstance(result, Complete):
-                conn.execute(
-                    "UPDATE actions SET status = ?, finished_t = ? WHERE id = ?",
-                    (COMPLETE, now, action.id),
-                )
-            elif isinstance(result, Fail):
-                conn.execute(
-                    "UPDATE actions SET status = ?, finished_t = ?, last_error = ? WHERE id = ?",
-                    (FAILED, now, result.error, action.id),
-                )
-            else:
-                at = max(result.at, self.clock.now() + MIN_POSTPONE_S)
-                args = action.args if result.args is None else result.args
-                conn.execute(
-                    "UPDATE actions SET status = ?, scheduled_t = ?, args = ?, claimed_t = NULL, "
-                    "last_error = ? WHERE id = ?",
-                    (
-                        PENDING,
-                        round(at, 3),
-                        orjson.dumps(args).decode(),
-                        result.error or None,
-                        action.id,
-                    ),
-                )
+        write = self.db.write_one  # one statement each: all or nothing by itself
+        if isinstance(result, Complete):
+            write(
+                "UPDATE actions SET status = ?, finished_t = ? WHERE id = ?",
+                (COMPLETE, now, action.id),
+            )
+        elif isinstance(result, Fail):
+            write(
+                "UPDATE actions SET status = ?, finished_t = ?, last_error = ? WHERE id = ?",
+                (FAILED, now, result.error, action.id),
+            )
+        else:
+            at = max(result.at, self.clock.now() + MIN_POSTPONE_S)
+            args = action.args if result.args is None else result.args
+            write(
+                "UPDATE actions SET status = ?, scheduled_t = ?, args = ?, claimed_t = NULL, "
+                "last_error = ? WHERE id = ?",
+                (
+                    PENDING,
+                    round(at, 3),
+                    orjson.dumps(args).decode(),
+                    result.error or None,
+                    action.id,
+                ),
+            )
 
     def recover(self) -> None:
         """After a restart: unclaim pending actions, fail the ones a dead process left running."""
@@ -242,8 +240,7 @@ class ActionQueue:
             "WHERE status IN ('pending', 'running')",
             (now,),
         ).fetchone()
-        with self.db.transaction():
-            self.db.record_sample(now, pending, due, running)
+        self.db.record_sample(now, pending, due, running)
 
     # -- running ----------------------------------------------------------------------------------
 
