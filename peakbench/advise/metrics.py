@@ -9,11 +9,13 @@ threshold, so the headroom of a setting is ``1 - value / threshold`` of its tigh
 
 from __future__ import annotations
 
-import json
 import math
+import sqlite3
 from collections import Counter
 from pathlib import Path
 from typing import Any, TypedDict
+
+import orjson
 
 from peakbench.config.behaviours import QuotaSpec
 from peakbench.config.profile import Profile
@@ -43,6 +45,9 @@ class RunFigures(TypedDict):
     complaints: float | None
     requests: int
     refused: int
+    plugin_refusals: int | None
+    """Polls the plugin saw refused (429, 401, 403), from the store's ``plugin_requests``;
+    None when the run left no store database."""
     quota_share: float | None
     outage: bool
     ban: bool
@@ -50,6 +55,9 @@ class RunFigures(TypedDict):
     orders: int
     shipments: int
     checks: list[CheckFigure]
+    same_as: int | None
+    """The point whose run these figures are, when this point's run was not run because it
+    could not differ (:mod:`peakbench.advise.sharing`); None for a run of its own."""
 
 
 def daily_quotas(profile: Profile) -> dict[str, tuple[int, float]]:
@@ -74,13 +82,30 @@ def quota_share(profile: Profile, root: Path) -> float | None:
         days: Counter[int] = Counter()
         for line in read_lines(root / "journals" / f"carrier-{name}.jsonl"):
             try:
-                t = float(json.loads(line)["t"])
+                t = float(orjson.loads(line)["t"])
             except (ValueError, KeyError, TypeError):
                 continue  # a torn last line
             days[math.floor((profile.start_epoch + t + offset) / DAY)] += 1
         share = max(days.values(), default=0) / limit
         worst = share if worst is None else max(worst, share)
     return None if worst is None else round(worst, 4)
+
+
+def plugin_refusals(root: Path) -> int | None:
+    """Polls and refreshes the plugin saw refused, from the run's store database."""
+    db = root / "store.sqlite"
+    if not db.exists():
+        return None
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        row = con.execute(
+            "SELECT COUNT(*) FROM plugin_requests WHERE outcome IN ('throttled', 'blocked')"
+        ).fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        con.close()
+    return int(row[0])
 
 
 def _num(value: Any) -> float | None:
@@ -116,6 +141,7 @@ def run_figures(
         "refused": sum(
             int(c.get("throttled", 0)) + int(c.get("blocked", 0)) for c in carriers.values()
         ),
+        "plugin_refusals": plugin_refusals(root),
         "quota_share": quota_share(profile, root),
         "outage": bool(summary.get("outages")),
         "ban": any(int(c.get("blocked", 0)) > 0 for c in carriers.values()),
@@ -123,6 +149,7 @@ def run_figures(
         "orders": int((summary.get("orders") or {}).get("scheduled", 0)),
         "shipments": int((summary.get("ships") or {}).get("scheduled", 0)),
         "checks": checks,
+        "same_as": None,
     }
 
 

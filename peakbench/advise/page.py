@@ -213,10 +213,18 @@ def body(doc: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def _run_link(run: dict[str, Any]) -> str:
+    """A run folder's link; a run answered by another point's run says whose it is."""
+    link = f'<a href="runs/{_e(run["run"])}/">seed {run["seed"]}</a>'
+    if run.get("same_as") is not None:
+        link += f" (the run of point {int(run['same_as'])}: the same but for on_throttle)"
+    return link
+
+
 def _runs(doc: dict[str, Any]) -> str:
     rows = []
     for p in doc["points"]:
-        links = " ".join(f'<a href="runs/{_e(r["run"])}/">seed {r["seed"]}</a>' for r in p["runs"])
+        links = " ".join(_run_link(r) for r in p["runs"])
         rows.append(f"<li>{_e(p['setting'])} at {p['multiplier']:g}×: {links}</li>")
     return (
         "<details><summary>Run folders: open one with <code>peakbench report runs/RUN</code>, "

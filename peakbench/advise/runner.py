@@ -10,6 +10,8 @@ still answers for the forecast.
 from __future__ import annotations
 
 import contextlib
+import gc
+import heapq
 import io
 import multiprocessing
 import os
@@ -26,6 +28,7 @@ from rich.console import Console
 
 from peakbench.advise.metrics import RunFigures, run_figures
 from peakbench.advise.plans import PlanCache
+from peakbench.advise.sharing import shareable, shared
 from peakbench.config.profile import Profile
 from peakbench.measure.results import redact
 from peakbench.plan.planner import Plan
@@ -33,6 +36,8 @@ from peakbench.run.orchestrator import Run
 from peakbench.run.processes import preload_world, prepare_world
 
 PROFILE = "profile.yaml"
+WORKER_GC_THRESHOLDS = (20_000, 50, 1000)
+"""The cyclic collector's thresholds in a pool worker (those of the world it forks)."""
 PLANS = PlanCache(8)
 """This process's plans: a worker runs every setting of a few seeds and peak sizes."""
 
@@ -65,6 +70,9 @@ class Task:
     profile: Profile
     results: Path
     source: str
+    measured_by: int | None = None
+    """The position (in the advise's task list) of an earlier task whose run this one's is,
+    when that run saw no refusal (:mod:`peakbench.advise.sharing`); None: always run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +84,11 @@ class Done:
     interrupted: bool
 
 
+def profile_text(profile: Profile) -> str:
+    """A point's profile as YAML, secrets redacted (what ``RUN/profile.yaml`` holds)."""
+    return yaml.safe_dump(redact(profile.model_dump(mode="json")), sort_keys=False)
+
+
 def run_task(task: Task) -> Done:
     """Run one point at one seed (in a pool worker) and reduce it to its figures."""
     started = time.monotonic()
@@ -83,8 +96,7 @@ def run_task(task: Task) -> Done:
     run = PointRun(task.profile, task.source, task.results, console, ["advise"])
     outcome = run.execute()
     # the point's own profile beside its results: `peakbench run RUN/profile.yaml` re-runs it
-    text = yaml.safe_dump(redact(task.profile.model_dump(mode="json")), sort_keys=False)
-    (outcome.root / PROFILE).write_text(text, encoding="utf-8")
+    (outcome.root / PROFILE).write_text(profile_text(task.profile), encoding="utf-8")
     figures = run_figures(task.profile, outcome.root, outcome.summary, outcome.exit_code)
     return Done(
         task.point, task.seed_index, figures, time.monotonic() - started, outcome.interrupted
@@ -98,6 +110,10 @@ Progress = Callable[[Sequence[Done], int, float], None]
 def run_all(tasks: Sequence[Task], workers: int, progress: Progress) -> tuple[list[Done], bool]:
     """Every task in ``workers`` processes; the runs done, and whether it was interrupted.
 
+    A task measured by an earlier one (:attr:`Task.measured_by`) waits for that run and takes
+    its figures when it can (:func:`~peakbench.advise.sharing.shareable`); otherwise it runs,
+    in its place in the order.
+
     With ``workers`` > 1 each task runs in a pool worker, which forks each run's world from
     itself (:func:`_worker_init`). With one worker the tasks run in this, the calling process,
     and each world is a new ``python -m mocks.virtual`` process: this process is the caller's
@@ -106,32 +122,60 @@ def run_all(tasks: Sequence[Task], workers: int, progress: Progress) -> tuple[li
     while a pool worker holds nothing but the runs it is given."""
     done: list[Done] = []
     started = time.monotonic()
-    interrupted = False
+    waiting: dict[int, list[int]] = {}
+    """Tasks waiting for a measured run, by the measured task's position."""
+    ready: list[int] = []
+    """Tasks that can start, a heap of positions: the earliest first."""
+    for i, task in enumerate(tasks):
+        if task.measured_by is None:
+            heapq.heappush(ready, i)
+        else:
+            waiting.setdefault(task.measured_by, []).append(i)
+
+    def finished(i: int, result: Done) -> None:
+        """Keep ``result`` (of task ``i``); answer or free the tasks that waited for it."""
+        done.append(result)
+        for j in waiting.pop(i, []):
+            if shareable(result.figures, result.interrupted):
+                figures = shared(result.figures, result.point)
+                done.append(Done(tasks[j].point, tasks[j].seed_index, figures, 0.0, False))
+            else:
+                heapq.heappush(ready, j)
+
     if workers <= 1:
         try:
-            for task in tasks:
-                result = run_task(task)
+            while ready:
+                i = heapq.heappop(ready)
+                result = run_task(tasks[i])
                 if result.interrupted:  # a run cut short measures nothing to judge by
                     return done, True
-                done.append(result)
+                finished(i, result)
                 progress(done, len(tasks), time.monotonic() - started)
         except KeyboardInterrupt:
             return done, True
         return done, False
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init)
-    futures = [pool.submit(run_task, t) for t in tasks]
+    submitted: dict[Future[Done], int] = {}
     collected: set[Future[Done]] = set()
+    pending: set[Future[Done]] = set()
+    interrupted = False
     try:
-        pending: set[Future[Done]] = set(futures)
-        while pending:
-            finished, pending = wait(pending, timeout=2.0, return_when=FIRST_COMPLETED)
-            for future in finished:
+        while ready or pending:
+            # a few ahead of the workers, the earliest first: a task freed by a measured run
+            # goes in its place in the order, not behind every task submitted before it
+            while ready and len(pending) < workers + 1:
+                i = heapq.heappop(ready)
+                future = pool.submit(run_task, tasks[i])
+                submitted[future] = i
+                pending.add(future)
+            ended, pending = wait(pending, timeout=2.0, return_when=FIRST_COMPLETED)
+            for future in ended:
                 collected.add(future)
                 result = future.result()
                 interrupted = interrupted or result.interrupted
                 if not result.interrupted:  # a run cut short measures nothing to judge by
-                    done.append(result)
+                    finished(submitted[future], result)
             progress(done, len(tasks), time.monotonic() - started)
             if interrupted:
                 break
@@ -141,7 +185,7 @@ def run_all(tasks: Sequence[Task], workers: int, progress: Progress) -> tuple[li
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     # a run that finished while the pool stopped is kept: it measured all it was asked to
-    for future in futures:
+    for future in submitted:
         if future in collected or not future.done() or future.cancelled():
             continue
         if future.exception() is None and not future.result().interrupted:
@@ -165,6 +209,10 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, _ignore)
     signal.signal(signal.SIGTERM, _ignore)
     preload_world()
+    # a worker keeps its plans (hundreds of thousands of objects) and analyses a run after
+    # each world: at Python's default thresholds the collector scanned them again and again,
+    # about a seventh of an analysis. Collection decides nothing in a run's figures.
+    gc.set_threshold(*WORKER_GC_THRESHOLDS)
 
 
 def _interrupt_workers(pool: ProcessPoolExecutor) -> None:

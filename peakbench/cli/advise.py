@@ -24,9 +24,9 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from peakbench.advise import space, verdict
+from peakbench.advise import sharing, space, verdict
 from peakbench.advise.page import write_page
-from peakbench.advise.runner import PROFILE, Done, Task, run_all
+from peakbench.advise.runner import Done, Task, profile_text, run_all
 from peakbench.advise.tables import breaking_table, points_table, progress_text
 from peakbench.cli.common import UsageError, _overrides, _results_folder
 from peakbench.config.loader import load_profile
@@ -59,6 +59,12 @@ def add_parser(sub: Any) -> None:
         default=min(2, os.cpu_count() or 1),
         help="runs at once, one process each (default: 2)",
     )
+    adv.add_argument(
+        "--run-every-point",
+        action="store_true",
+        help="run every point, even one whose run could not differ from a run already done "
+        "(settings that differ only in on_throttle, where no carrier refused the plugin)",
+    )
     adv.set_defaults(func=cli_advise)
 
 
@@ -72,32 +78,45 @@ def cli_advise(args: argparse.Namespace, console: Console) -> int:
         plan(profile, results, args.profile)  # an impossible setting is bad input: nothing starts
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    doc = advise(profile, args.profile, results, console, args.workers)
+    doc = advise(
+        profile, args.profile, results, console, args.workers, share=not args.run_every_point
+    )
     return EXIT_PARTIAL if doc["partial"] else int(doc["exit_code"])
 
 
-def plan(profile: Profile, root: Path, source: str) -> tuple[list[space.Point], list[Task]]:
-    """Every point and its runs; ValueError (before anything runs) for an impossible setting."""
+def plan(
+    profile: Profile, root: Path, source: str, share: bool = True
+) -> tuple[list[space.Point], list[Task]]:
+    """Every point and its runs; ValueError (before anything runs) for an impossible setting.
+    With ``share``, a run that could not differ from an earlier one waits for it
+    (:mod:`peakbench.advise.sharing`)."""
     if not profile.virtual:
         raise ValueError("advise runs in virtual time: drop clock.mode: wall")
     spec = space.resolve(profile)
     pts = space.points(profile, spec)
+    runs = [(p, s, space.point_profile(profile, p, s)) for p in pts for s in range(spec.seeds)]
+    measured = sharing.measured_by([r[2] for r in runs]) if share else [None] * len(runs)
     tasks = [
-        Task(p.index, s, space.point_profile(profile, p, s), root / "runs", source)
-        for p in pts
-        for s in range(spec.seeds)
+        Task(p.index, s, prof, root / "runs", source, measured_by=m)
+        for (p, s, prof), m in zip(runs, measured, strict=True)
     ]
     return pts, tasks
 
 
 def advise(
-    profile: Profile, source: str, results: Path, console: Console, workers: int = 2
+    profile: Profile,
+    source: str,
+    results: Path,
+    console: Console,
+    workers: int = 2,
+    share: bool = True,
 ) -> dict[str, Any]:
-    """Run the whole advise and write its folder; the ``advise.json`` document."""
+    """Run the whole advise and write its folder; the ``advise.json`` document. Without
+    ``share`` every point runs (``--run-every-point``)."""
     spec = space.resolve(profile)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     root = results.absolute() / f"{stamp}-{profile.name}-advise-{secrets.token_hex(3)}"
-    pts, tasks = plan(profile, root, source)  # raises before the folder exists
+    pts, tasks = plan(profile, root, source, share)  # raises before the folder exists
     (root / "runs").mkdir(parents=True)
     write_json(root / "profile.json", redact(profile.model_dump(mode="json")))
     settings = len({p.setting.key for p in pts})
@@ -135,7 +154,7 @@ def advise(
         partial=interrupted or len(done) < len(tasks),
     )
     doc["strategy"] = strategy
-    doc["rerun"] = _recommended_profile(root, doc)
+    doc["rerun"] = _recommended_profile(root, doc, tasks)
     write_json(root / ADVISE, doc)
     render(console, doc)
     page = write_page(root, doc)
@@ -143,16 +162,15 @@ def advise(
     return doc
 
 
-def _recommended_profile(root: Path, doc: dict[str, Any]) -> str | None:
-    """Copy the recommended point's first-seed profile to ``ROOT/recommended.yaml``; the command
-    that re-runs it as an ordinary run (the same figures, byte for byte, as that seed's run)."""
-    point = next((p for p in doc["points"] if p["id"] == doc["recommendation"].get("point")), None)
-    if point is None:
+def _recommended_profile(root: Path, doc: dict[str, Any], tasks: Sequence[Task]) -> str | None:
+    """Write the recommended point's first-seed profile to ``ROOT/recommended.yaml`` (what its
+    run folder holds, or would, when another point's run answered for it); the command that
+    re-runs it as an ordinary run (the same figures as that seed's run)."""
+    point = doc["recommendation"].get("point")
+    task = next((t for t in tasks if t.point == point and t.seed_index == 0), None)
+    if point is None or task is None:
         return None
-    source = root / "runs" / point["runs"][0]["run"] / PROFILE
-    if not source.exists():
-        return None
-    (root / RECOMMENDED).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    (root / RECOMMENDED).write_text(profile_text(task.profile), encoding="utf-8")
     return f"peakbench run {root / RECOMMENDED}"
 
 
@@ -170,6 +188,8 @@ def _document(
     for d in done:
         by_point.setdefault(d.point, []).append(d)
     complete = [p for p in pts if len(by_point.get(p.index, [])) == spec.seeds]
+    shared = [d for d in done if d.figures["same_as"] is not None]
+    measured = [d for d in done if d.figures["same_as"] is None]
     figures = [
         verdict.point_figures(
             p,
@@ -191,8 +211,11 @@ def _document(
         "workers": workers,
         "runs_total": len(pts) * spec.seeds,
         "runs_done": len(done),
+        "runs_shared": len(shared),
         "wall_s": round(wall_s, 1),
-        "run_wall_s_mean": round(sum(d.wall_s for d in done) / len(done), 2) if done else None,
+        "run_wall_s_mean": round(sum(d.wall_s for d in measured) / len(measured), 2)
+        if measured
+        else None,
         "partial": partial,
         "prices": spec.prices.model_dump(),
         "slo_checks": [c["name"] for c in done[0].figures["checks"]] if done else [],
@@ -275,6 +298,14 @@ def render(console: Console, doc: dict[str, Any]) -> None:
             console.print(
                 f"re-run the recommendation: {doc['rerun']}", highlight=False, soft_wrap=True
             )
+    if doc.get("runs_shared"):
+        console.print(
+            f"{doc['runs_shared']} of {doc['runs_done']} runs were not run: each could not "
+            "differ from a run already done (the same but for on_throttle, and no carrier "
+            "refused the plugin there)",
+            highlight=False,
+            soft_wrap=True,
+        )
     if doc["partial"]:
         console.print(f"[yellow]partial: {doc['runs_done']}/{doc['runs_total']} runs done[/]")
 
