@@ -11,8 +11,13 @@ it started, runs per wall minute and the extrapolation to 100 settings × 3 seed
 throughput, and at the runs' CPU time on otherwise idle cores. The machine's load average is
 recorded, because on a shared machine it decides the wall figure.
 
+The advise runs as the command does, so a point whose run could not differ from another's (the
+same setting but for on_throttle, where no carrier refused the plugin: docs/advise.md, "Runs
+that cannot differ") takes that run's figures instead of running; ``--run-every-point`` runs
+them all. CPU per run is per run that ran; "runs" counts every run answered.
+
     .venv/bin/python benchmarks/bench_advise.py [--settings 4] [--seeds 3] [--workers 2]
-        [--profile profiles/black-friday.yaml]
+        [--profile profiles/black-friday.yaml] [--run-every-point]
     .venv/bin/python benchmarks/bench_advise.py --grid knobs --seeds 3   # 100 × 3: the target
 
 Prints one markdown table row and writes ``benchmarks/out/advise-<UTC>.json``.
@@ -58,6 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--profile", default=str(HERE.parent / "profiles" / "black-friday.yaml"))
+    parser.add_argument(
+        "--run-every-point",
+        action="store_true",
+        help="as the command's flag: run the points whose run could not differ from another's",
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(HERE.parent))
     from peakbench.cli.advise import advise
@@ -80,12 +90,21 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-advise-") as tmp:
         started = time.monotonic()
-        doc = advise(profile, args.profile, Path(tmp), Console(file=io.StringIO()), args.workers)
+        doc = advise(
+            profile,
+            args.profile,
+            Path(tmp),
+            Console(file=io.StringIO()),
+            args.workers,
+            share=not args.run_every_point,
+        )
         wall = time.monotonic() - started
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     own = resource.getrusage(resource.RUSAGE_SELF)
     cpu = children.ru_utime + children.ru_stime + own.ru_utime + own.ru_stime
     runs = doc["runs_done"]
+    shared = doc["runs_shared"]
+    run = runs - shared  # the runs that ran (the others took an identical run's figures)
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "profile": args.profile,
@@ -94,9 +113,11 @@ def main(argv: list[str] | None = None) -> int:
         "seeds": args.seeds,
         "workers": args.workers,
         "runs": runs,
+        "runs_shared": shared,
+        "run_every_point": args.run_every_point,
         "wall_s": round(wall, 1),
         "cpu_s": round(cpu, 1),
-        "cpu_s_per_run": round(cpu / runs, 2),
+        "cpu_s_per_run": round(cpu / run, 2),
         "runs_per_wall_minute": round(runs / wall * 60, 2),
         "extrapolated_100x3_wall_s": round(wall / runs * 300, 0),
         # on cores nobody else uses, the runs' CPU time is the wall time, split over the workers
@@ -113,12 +134,13 @@ def main(argv: list[str] | None = None) -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (out / f"advise-{stamp}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(
-        "| settings × seeds | runs | wall | CPU per run | runs/min | 100 × 3 at this rate | load |"
+        "| settings × seeds | runs answered | runs run | wall | CPU per run run | runs/min "
+        "| 100 × 3 at this rate | load |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     print(
-        f"| {args.settings} × {args.seeds} | {runs} | {wall:.0f} s | {cpu / runs:.1f} s "
-        f"| {runs / wall * 60:.1f} | {wall / runs * 300 / 60:.0f} min "
+        f"| {args.settings} × {args.seeds} | {runs} | {run} | {wall:.0f} s | {cpu / run:.1f} s "
+        f"| {runs / wall * 60:.1f} | {wall / runs * 300 / 60:.1f} min "
         f"| {load_before[0]:.1f} → {os.getloadavg()[0]:.1f} |"
     )
     return 0
