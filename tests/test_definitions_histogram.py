@@ -112,3 +112,39 @@ def test_figures_are_hdrhs_own(seconds: list[float]) -> None:
     for p in (0, 0.1, 50, 99.9, 100, 150):
         assert d.percentile(p) == float(h.get_value_at_percentile(p)) / 1000.0
     assert d.summary()["mean"] == round(float(h.get_mean_value()) / 1000.0, 3)
+
+
+def _boundaries() -> list[int]:
+    """Every power of two up to the range's top, each with its neighbours, and the ends."""
+    out = {0, 1, 2, 10**11 - 1, 10**11}
+    for k in range(37):
+        out |= {2**k - 1, 2**k, 2**k + 1}
+    return sorted(v for v in out if 0 <= v <= 10**11)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.integers(0, 10**11), max_size=60))
+def test_recording_in_one_pass_fills_the_buckets_hdrh_fills(extra: list[int]) -> None:
+    from peakbench.measure.histogram import record_all
+
+    values = _boundaries() + extra
+    one_by_one, in_one_pass = HdrHistogram(1, 10**11, 3), HdrHistogram(1, 10**11, 3)
+    for v in values:
+        assert one_by_one.record_value(v)
+    record_all(in_one_pass, values)
+    n = one_by_one.counts_len
+    assert list(in_one_pass.counts[:n]) == list(one_by_one.counts[:n])
+    assert (in_one_pass.total_count, in_one_pass.min_value, in_one_pass.max_value) == (
+        one_by_one.total_count,
+        one_by_one.min_value,
+        one_by_one.max_value,
+    )
+    assert in_one_pass.encode() == one_by_one.encode()
+
+
+def test_a_distribution_read_between_records_counts_every_record() -> None:
+    d = _of(1.0, 2.0)
+    assert d.count == 2 and d.percentile(100) == 2.0
+    d.record(3.0)  # recorded after a read: the next read has it
+    assert d.count == 3 and d.summary() == _of(1.0, 2.0, 3.0).summary()
+    assert d.percentile(100) == _of(3.0).percentile(100) == 3.001
