@@ -165,11 +165,11 @@ class ActionQueue:
 
     def release(self, ids: Iterable[int]) -> None:
         """Give claimed (or interrupted) actions back to the queue."""
+        rows = [(PENDING, i) for i in ids]
+        if not rows:  # the usual case: a runner ends with its claimed batch done
+            return
         with self.db.transaction() as conn:
-            conn.executemany(
-                "UPDATE actions SET status = ?, claimed_t = NULL WHERE id = ?",
-                [(PENDING, i) for i in ids],
-            )
+            conn.executemany("UPDATE actions SET status = ?, claimed_t = NULL WHERE id = ?", rows)
 
     def _begin(self, action: Action) -> Action:
         self.db.write_one(
