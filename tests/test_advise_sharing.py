@@ -142,6 +142,8 @@ def test_sharing_gives_the_answer_of_running_every_point(both: dict[str, dict[st
         assert doc["runs_shared"] == 4
         assert len(list((doc["root"] / "runs").iterdir())) == 5
         assert "4 of 9 runs were not run" in " ".join(doc["text"].split())
+        page = (doc["root"] / "advise.html").read_text(encoding="utf-8")
+        assert "4 of them not run" in page and "(the run of point" in page
 
 
 def test_a_run_the_carrier_refused_is_never_shared(both: dict[str, dict[str, Any]]) -> None:

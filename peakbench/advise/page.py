@@ -177,8 +177,8 @@ def body(doc: dict[str, Any]) -> str:
         f"{len({p['setting'] for p in doc['points']})} settings × peak sizes "
         f"{', '.join(f'{m:g}×' for m in doc['multipliers'])} × seeds "
         f"{', '.join(str(s) for s in doc['seeds'])}; {doc['search']} search; "
-        f"{format_duration(doc['wall_s'])} of wall time on {doc['workers']} processes. "
-        "All durations are store time.</p>",
+        f"{format_duration(doc['wall_s'])} of wall time on {doc['workers']} processes"
+        f"{_shared_note(doc)}. All durations are store time.</p>",
     ]
     if doc.get("partial"):
         parts.append('<p class="note warn">Partial: the advise was interrupted.</p>')
@@ -211,6 +211,17 @@ def body(doc: dict[str, Any]) -> str:
         parts.append(_runs(doc))
     parts.append(_how())
     return "\n".join(parts)
+
+
+def _shared_note(doc: dict[str, Any]) -> str:
+    """How many runs took another point's run (none in an advise folder older than sharing)."""
+    shared = int(doc.get("runs_shared") or 0)
+    if not shared:
+        return ""
+    return (
+        f"; {shared} of them not run, each the same as a run done "
+        "(the same setting but for on_throttle, and no carrier refused the plugin)"
+    )
 
 
 def _run_link(run: dict[str, Any]) -> str:
