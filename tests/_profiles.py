@@ -35,6 +35,37 @@ _SMALL: dict[str, Any] = {
 }
 
 
+QUOTA_CASE: dict[str, Any] = {
+    "name": "quota",
+    "seed": 7,
+    "clock": {"start": "2026-11-27T00:00:00Z", "duration": "12h"},
+    "target": {"plugin": {"interval": "45m", "batch_size": 35, "on_throttle": "ignore"}},
+    "peak": {"curve": "flat", "peak_orders_per_hour": 36, "order_window": "30m"},
+    "fulfilment": {"median": "1m", "p90": "2m"},
+    "carriers": [
+        {
+            "name": "generic",
+            "ingestion_lag": {"median": "1m", "p90": "2m"},
+            "behaviours": [
+                {"type": "latency", "distribution": "fixed", "delay": "200ms"},
+                {"type": "quota", "limit": 20, "per": "1d"},
+            ],
+        }
+    ],
+    "slo": {"staleness_p95": "4h", "longest_outage": "30m"},
+    "advise": {
+        "knobs": {"interval": ["30m", "45m", "90m"]},
+        "alternatives": {},
+        "multipliers": [1, 3, 5],
+        "seeds": 1,
+        "prices": {"per_call": 0.5, "per_contact": 4.0},
+    },
+}
+"""The case advise is checked on by hand (tests/test_advise_quota.py explains the arithmetic):
+one carrier with a daily quota of 20 calls, a 12-hour run whose parcels are all open from the
+first poll. Copy it before changing it."""
+
+
 def small(
     name: str = "small",
     interval: str = "1h",

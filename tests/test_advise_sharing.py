@@ -10,12 +10,14 @@ never read.
 
 from __future__ import annotations
 
+import copy
 import io
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from _profiles import QUOTA_CASE
 from rich.console import Console
 
 from peakbench.advise import sharing, space
@@ -24,23 +26,8 @@ from peakbench.config.loader import parse_profile
 
 POLICIES = ["ignore", "backoff", "stop-run"]
 CASE: dict[str, Any] = {
+    **copy.deepcopy(QUOTA_CASE),
     "name": "sharing",
-    "seed": 7,
-    "clock": {"start": "2026-11-27T00:00:00Z", "duration": "12h"},
-    "target": {"plugin": {"interval": "45m", "batch_size": 35, "on_throttle": "ignore"}},
-    "peak": {"curve": "flat", "peak_orders_per_hour": 36, "order_window": "30m"},
-    "fulfilment": {"median": "1m", "p90": "2m"},
-    "carriers": [
-        {
-            "name": "generic",
-            "ingestion_lag": {"median": "1m", "p90": "2m"},
-            "behaviours": [
-                {"type": "latency", "distribution": "fixed", "delay": "200ms"},
-                {"type": "quota", "limit": 20, "per": "1d"},
-            ],
-        }
-    ],
-    "slo": {"staleness_p95": "4h", "longest_outage": "30m"},
     "advise": {
         "knobs": {"interval": ["30m", "45m", "90m"], "on_throttle": POLICIES},
         "alternatives": {},
