@@ -14,6 +14,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from peakbench.advise.sharing import WHY
 from peakbench.advise.tables import breaking_table, points_table
 from peakbench.durations import format_duration
 from peakbench.report.page import figure_html, page, table_html
@@ -218,17 +219,14 @@ def _shared_note(doc: dict[str, Any]) -> str:
     shared = int(doc.get("runs_shared") or 0)
     if not shared:
         return ""
-    return (
-        f"; {shared} of them not run, each the same as a run done "
-        "(the same setting but for on_throttle, and no carrier refused the plugin)"
-    )
+    return f"; {shared} of them not run, each the same as a run done ({WHY})"
 
 
 def _run_link(run: dict[str, Any]) -> str:
     """A run folder's link; a run answered by another point's run says whose it is."""
     link = f'<a href="runs/{_e(run["run"])}/">seed {run["seed"]}</a>'
     if run.get("same_as") is not None:
-        link += f" (the run of point {int(run['same_as'])}: the same but for on_throttle)"
+        link += f" (the run of point {int(run['same_as'])}: {WHY})"
     return link
 
 

@@ -31,6 +31,9 @@ from peakbench.config.store import SandboxTarget
 STRATEGIES = frozenset({"direct-polling", "live-refresh"})
 """The plugin strategies whose runs read ``on_throttle`` only on a refused poll."""
 
+WHY = "the same setting but for on_throttle, where no carrier refused the plugin"
+"""Why a run was not run, as the console, the page and ``--help`` say it."""
+
 
 def share_key(profile: Profile) -> str | None:
     """The profile with its name and ``on_throttle`` left out, as one canonical string; None

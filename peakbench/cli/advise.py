@@ -63,7 +63,7 @@ def add_parser(sub: Any) -> None:
         "--run-every-point",
         action="store_true",
         help="run every point, even one whose run could not differ from a run already done "
-        "(settings that differ only in on_throttle, where no carrier refused the plugin)",
+        f"({sharing.WHY})",
     )
     adv.set_defaults(func=cli_advise)
 
@@ -301,8 +301,7 @@ def render(console: Console, doc: dict[str, Any]) -> None:
     if doc.get("runs_shared"):
         console.print(
             f"{doc['runs_shared']} of {doc['runs_done']} runs were not run: each could not "
-            "differ from a run already done (the same but for on_throttle, and no carrier "
-            "refused the plugin there)",
+            f"differ from a run already done ({sharing.WHY})",
             highlight=False,
             soft_wrap=True,
         )
