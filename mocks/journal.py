@@ -124,6 +124,14 @@ class Journal:
         """Write the pending lines; on an I/O error count them as dropped and go on."""
         self._lines.flush()
 
+    def move_to(self, path: Path) -> None:
+        """Go on writing at ``path``, a copy of this journal made after a :meth:`flush`
+        (:meth:`~peakbench.measure.segments.SegmentWriter.move_to`)."""
+        file = self._lines.file
+        if file is not None:
+            file.move_to(path)
+            self.path = path
+
     def reset_counters(self) -> None:
         """Start the counters over (the admin API's reset); the journal file is kept whole."""
         self.counters = Counters(recovery=self.counters.recovery)

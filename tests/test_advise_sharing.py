@@ -109,14 +109,16 @@ def both(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
 
 
 def _without_runs(point: dict[str, Any]) -> dict[str, Any]:
-    """A point's figures, less which run folder measured them."""
-    runs = [{k: v for k, v in r.items() if k not in {"run", "same_as"}} for r in point["runs"]]
+    """A point's figures, less which run folder measured them and how."""
+    how = {"run", "same_as", "branched_from"}
+    runs = [{k: v for k, v in r.items() if k not in how} for r in point["runs"]]
     return {**point, "runs": runs}
 
 
 def test_sharing_gives_the_answer_of_running_every_point(both: dict[str, dict[str, Any]]) -> None:
     every = both["every"]
     assert every["runs_shared"] == 0 and every["runs_done"] == every["runs_total"] == 9
+    assert every["runs_branched"] == 0
     for name in ("pool", "inline"):
         doc = both[name]
         assert doc["runs_done"] == 9 and not doc["partial"]
@@ -129,8 +131,13 @@ def test_sharing_gives_the_answer_of_running_every_point(both: dict[str, dict[st
         assert doc["runs_shared"] == 4
         assert len(list((doc["root"] / "runs").iterdir())) == 5
         assert "4 of 9 runs were not run" in " ".join(doc["text"].split())
+        # 30m backoff and stop-run ran from the 30m ignore run's first refusal on
+        assert doc["runs_branched"] == 2
+        assert "2 of 9 runs were forked from another run's world" in " ".join(doc["text"].split())
         page = (doc["root"] / "advise.html").read_text(encoding="utf-8")
         assert "4 of them not run" in page and "(the run of point" in page
+        assert "2 forked from another run's world" in page
+        assert not (doc["root"] / "runs" / ".branches").exists()
 
 
 def test_a_run_the_carrier_refused_is_never_shared(both: dict[str, dict[str, Any]]) -> None:
@@ -143,6 +150,8 @@ def test_a_run_the_carrier_refused_is_never_shared(both: dict[str, dict[str, Any
     for p in at_30m.values():
         (run,) = p["runs"]
         assert run["same_as"] is None and run["plugin_refusals"] > 0
+        forked = p["knobs"]["on_throttle"] != "ignore"  # forked at the ignore run's refusal
+        assert run["branched_from"] == (at_30m["ignore"]["id"] if forked else None)
     # there on_throttle matters: backing off asks the exhausted quota less often than ignoring
     assert at_30m["backoff"]["requests"] < at_30m["ignore"]["requests"]
     for p in doc["points"]:

@@ -28,6 +28,15 @@ default 2 MiB, a peak's store (tens of MB: order documents, event lists) was rea
 the file on most requests, which cost about a fifteenth of a virtual run's CPU."""
 
 
+def _connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+    return conn
+
+
 def _r3(t: float) -> float:
     return round(t, 3)
 
@@ -37,11 +46,7 @@ class StoreDB:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+        self.conn = _connect(self.path)
         self.conn.executescript(SCHEMA)
         self._grouped = False
         self._open: dict[str, tuple[int, int, int, str, int]] = {}
@@ -113,6 +118,33 @@ class StoreDB:
             if self.conn.in_transaction:
                 self.conn.execute("COMMIT")
             self.conn.execute("BEGIN IMMEDIATE")
+
+    def copy_to(self, path: str | Path) -> None:
+        """Write a copy of the database, as committed now, to ``path`` (SQLite's online
+        backup). A group's open transaction is committed first, and grouping goes on."""
+        if self.conn.in_transaction:
+            self.conn.execute("COMMIT")
+        target = sqlite3.connect(str(path))
+        try:
+            self.conn.backup(target)
+        finally:
+            target.close()
+            if self._grouped:
+                self.conn.execute("BEGIN IMMEDIATE")
+
+    def reopen(self, path: str | Path) -> sqlite3.Connection:
+        """Go on with the copy at ``path`` (made by :meth:`copy_to`) in a process forked from
+        the one that made it; the connection it leaves, which is the parent's, is returned for
+        the caller to keep and never use or close (closing it would checkpoint and remove the
+        parent's write-ahead log). What this object remembers of the shipments holds for the
+        copy, which is the same data."""
+        inherited = self.conn
+        self.path = str(path)
+        self.conn = _connect(self.path)
+        if self._grouped:
+            self.conn.execute("PRAGMA synchronous=OFF")
+            self.conn.execute("BEGIN IMMEDIATE")
+        return inherited
 
     def _forget(self) -> None:
         """Drop what is kept of the shipments table in memory: it is read again when needed."""

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 
 import httpx
@@ -99,6 +99,9 @@ class Plugin:
         self._rng = random.Random(f"{spec.strategy}:{clock.spec.start_epoch}")
         self._refreshing: dict[str, asyncio.Task[None]] = {}
         self._quiet_until: dict[str, float] = {}
+        self.before_refusal: Callable[[], None] | None = None
+        """Called once, when a carrier first refuses a poll, before ``on_throttle`` is read
+        (a virtual world forks its branches there: :mod:`mocks.virtual.branch`)."""
 
     @property
     def polls(self) -> bool:
@@ -246,6 +249,9 @@ class Plugin:
                 )
                 delay = max(delay, guard.open_until - self.clock.now())
                 return Postpone(self.clock.now() + delay, rest, reason)
+            if self.before_refusal is not None and reply.outcome in ("throttled", "blocked"):
+                hook, self.before_refusal = self.before_refusal, None
+                hook()
             decision = on_refusal(self.spec.on_throttle, reply, action.attempts, self.spec.tick)
             if decision.step == "stop-run":
                 return Fail(reason, stop_run=True)

@@ -75,6 +75,19 @@ class VirtualLoop(asyncio.SelectorEventLoop):
     def time(self) -> float:
         return self._now
 
+    def renew_self_pipe(self) -> None:
+        """In a process forked from this loop's (a branch of the world): make the loop's own
+        wake-up pipe and point the signal handlers at it. The inherited one is shared with the
+        parent, which would otherwise read the signals meant for this process and this process
+        the parent's."""
+        handlers = dict(self._signal_handlers)  # type: ignore[attr-defined]
+        for sig in handlers:
+            self.remove_signal_handler(sig)
+        self._close_self_pipe()  # type: ignore[attr-defined]
+        self._make_self_pipe()  # type: ignore[attr-defined]
+        for sig, handle in handlers.items():
+            self.add_signal_handler(sig, handle._callback, *handle._args)
+
     def jump(self) -> None:
         """Move the clock to the earliest pending timer (never back)."""
         scheduled: list[asyncio.TimerHandle] = self._scheduled  # type: ignore[attr-defined]

@@ -91,6 +91,12 @@ class ScheduleReplay:
         self._flush()
         write_atomic(self._progress_path, self.progress.snapshot(self.clock.now()))
 
+    def move_to(self, journal: Path, progress: Path) -> None:
+        """Go on writing the journal at ``journal``, a copy made after :meth:`publish`, and the
+        progress at ``progress`` (in a process forked from this one's)."""
+        self._journal.move_to(journal)
+        self._progress_path = progress
+
     def close(self) -> None:
         """Write what is buffered and close the journal."""
         self._flush()

@@ -13,6 +13,7 @@ profile's end. It writes what the wall-time children write: carrier and push jou
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -38,6 +39,7 @@ from mocks.store.config import CarrierEndpoint, Credentials, StoreConfig
 from mocks.store.db import StoreDB
 from mocks.store.plugin import Plugin
 from mocks.virtual import loop as virtual_loop
+from mocks.virtual.branch import Branch, Brancher, Where
 from mocks.virtual.replay import ScheduleReplay
 from mocks.virtual.shopify_world import (
     APP_HOST,
@@ -91,9 +93,14 @@ async def run_world(
     carrier_keys: Mapping[str, Sequence[str]],
     push: PushWiring,
     segment_bytes: int,
+    branches: Sequence[Branch] = (),
+    where: Where | None = None,
 ) -> tuple[float, bool]:
     """Run the world of the run folder ``root`` to ``spec.duration``; (end, finished).
-    ``credentials``: the store's (:class:`ShopifyCredentials` when it speaks Shopify)."""
+    ``credentials``: the store's (:class:`ShopifyCredentials` when it speaks Shopify).
+    ``branches``: the runs of other ``on_throttle`` policies to fork at the first refusal
+    (:mod:`mocks.virtual.branch`); ``where`` then says, in each process, where it wrote."""
+    where = where or Where(root, os.getppid())
     loop = asyncio.get_running_loop()
     items = list(read_schedule(root / "schedule.csv"))
     if (store.platform == "shopify") != isinstance(credentials, ShopifyCredentials):
@@ -156,8 +163,8 @@ async def run_world(
         )
     stop = asyncio.Event()
     wiring = PushWiring(push.secrets, push.store_credentials, push_to, transport)
-    parent = os.getppid()
     published = [time.monotonic()]
+    brancher: Brancher | None = None
 
     def on_item(t: float) -> None:
         # wall time only paces the progress file and notices an orphaned world: never the world
@@ -167,7 +174,7 @@ async def run_world(
             for journal in journals:
                 journal.flush()
             db.commit_group()
-            if os.getppid() != parent:
+            if os.getppid() != where.parent:
                 raise asyncio.CancelledError
 
     pushers: list[asyncio.Task[None]] = []
@@ -175,6 +182,8 @@ async def run_world(
     try:
         await plugin.start()
         pushers = start_pushes(apps, fleet, clock, journal_dir, wiring, stop, segment_bytes)
+        if branches and isinstance(plugin, Plugin) and not pushers:  # (pushers keep journals)
+            brancher = Brancher(branches, where, db, journals, replay, plugin, clock.now)
         await replay.run(items, on_item)
         rest = spec.duration - clock.now()
         if rest > 0:
@@ -190,6 +199,8 @@ async def run_world(
             journal.close()
         replay.close()
         db.close()
+        if brancher is not None:
+            brancher.wait()
     return end, finished
 
 
@@ -226,6 +237,14 @@ def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
         help="read a line from stdin before reading the run folder (the parent starts the "
         "process while it plans, then says go); stdin's end without a line: exit 3, nothing run",
     )
+    parser.add_argument(
+        "--branch",
+        action="append",
+        default=[],
+        metavar="POLICY=DIR",
+        help="also write, in DIR, the run of on_throttle POLICY: the world forks at the first "
+        "refusal that reaches its plugin, the instant the runs part (repeatable)",
+    )
     args = parser.parse_args(argv)
     root: Path = args.run
     if args.wait and not sys.stdin.readline().strip():
@@ -248,10 +267,15 @@ def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
         )
         push = push_wiring(fleet, environ, url(STORE_HOST), None)
         segment_bytes = segment_bytes_from_env(environ)
+        branches = [Branch.parse(text) for text in args.branch]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         print(f"world: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
-    world = run_world(root, fleet, store, clock_spec, spec, credentials, keys, push, segment_bytes)
+    where = Where(root, os.getppid())
+    world = run_world(
+        root, fleet, store, clock_spec, spec, credentials, keys, push, segment_bytes,
+        branches, where,
+    )  # fmt: skip
     gc.collect()
     gc.freeze()  # what the imports built lives as long as the process: never scan it again
     gc.set_threshold(*GC_THRESHOLDS)
@@ -271,10 +295,19 @@ def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
         try:
             end, finished = runner.run(guarded())
         except asyncio.CancelledError:
-            progress = _read_or_none(root / "progress.json")
+            progress = _read_or_none(where.root / "progress.json")
             end = float(progress.get("t", 0.0)) if progress else 0.0
-    write_json(root / "world.done.json", {"end": round(end, 3), "finished": finished})
-    return 0 if finished else 3
+    done: dict[str, Any] = {"end": round(end, 3), "finished": finished}
+    if where.branched_at is not None:
+        done["branched_at"] = round(where.branched_at, 3)
+    write_json(where.root / "world.done.json", done)
+    code = 0 if finished else 3
+    if where.branched_at is not None:  # a branch never closes its parent's database: no exit
+        for stream in (sys.stdout, sys.stderr):  # handlers, no finalisers, just the end
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+    return code
 
 
 def _read(path: Path) -> Any:

@@ -58,6 +58,9 @@ class RunFigures(TypedDict):
     same_as: int | None
     """The point whose run these figures are, when this point's run was not run because it
     could not differ (:mod:`peakbench.advise.sharing`); None for a run of its own."""
+    branched_from: int | None
+    """The point whose world this run's was forked from at its first refusal, the instant
+    the two runs part (:mod:`mocks.virtual.branch`); None for a world run from the start."""
 
 
 def daily_quotas(profile: Profile) -> dict[str, tuple[int, float]]:
@@ -150,6 +153,7 @@ def run_figures(
         "shipments": int((summary.get("ships") or {}).get("scheduled", 0)),
         "checks": checks,
         "same_as": None,
+        "branched_from": None,
     }
 
 

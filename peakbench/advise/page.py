@@ -14,7 +14,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from peakbench.advise.sharing import WHY
+from peakbench.advise.sharing import BRANCHED, WHY
 from peakbench.advise.tables import breaking_table, points_table
 from peakbench.durations import format_duration
 from peakbench.report.page import figure_html, page, table_html
@@ -217,9 +217,11 @@ def body(doc: dict[str, Any]) -> str:
 def _shared_note(doc: dict[str, Any]) -> str:
     """How many runs took another point's run (none in an advise folder older than sharing)."""
     shared = int(doc.get("runs_shared") or 0)
-    if not shared:
-        return ""
-    return f"; {shared} of them not run, each the same as a run done ({WHY})"
+    branched = int(doc.get("runs_branched") or 0)
+    note = f"; {shared} of them not run, each the same as a run done ({WHY})" if shared else ""
+    if branched:
+        note += f"; {branched} forked from another run's world ({BRANCHED})"
+    return note
 
 
 def _run_link(run: dict[str, Any]) -> str:
@@ -227,6 +229,8 @@ def _run_link(run: dict[str, Any]) -> str:
     link = f'<a href="runs/{_e(run["run"])}/">seed {run["seed"]}</a>'
     if run.get("same_as") is not None:
         link += f" (the run of point {int(run['same_as'])}: {WHY})"
+    elif run.get("branched_from") is not None:
+        link += f" (forked from point {int(run['branched_from'])}'s world at its first refusal)"
     return link
 
 

@@ -10,11 +10,14 @@ still answers for the forecast.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import heapq
 import io
+import json
 import multiprocessing
 import os
+import shutil
 import signal
 import time
 from collections.abc import Callable, Sequence
@@ -30,12 +33,18 @@ from peakbench.advise.metrics import RunFigures, run_figures
 from peakbench.advise.plans import PlanCache
 from peakbench.advise.sharing import shareable, shared
 from peakbench.config.profile import Profile
+from peakbench.config.store import SandboxTarget
 from peakbench.measure.results import redact
 from peakbench.plan.planner import Plan
 from peakbench.run.orchestrator import Run
 from peakbench.run.processes import preload_world, prepare_world
+from peakbench.run.watch import Stop
 
 PROFILE = "profile.yaml"
+WORLD_DONE = "world.done.json"
+BRANCHES = ".branches"
+"""The advise folder's folder where worlds write the runs they fork (moved into their run
+folders when those runs take them)."""
 WORKER_GC_THRESHOLDS = (20_000, 50, 1000)
 """The cyclic collector's thresholds in a pool worker (those of the world it forks)."""
 PLANS = PlanCache(8)
@@ -50,6 +59,28 @@ class PointRun(Run):
     warm_reports = False  # no page to render; the other core runs another point's world
     live_display = False  # its console is never shown: the advise's own progress is
     fork_world = True  # in a pool worker, which preloaded the world (_worker_init)
+    branches: tuple[tuple[str, Path], ...] = ()
+    """``(on_throttle, folder)``: the runs its world forks at the first refusal
+    (:attr:`Task.branches`)."""
+    adopt: Path | None = None
+    """A folder where another run's world wrote this run from its first refusal on
+    (:attr:`Task.adopt`)."""
+    branched_at: float | None = None
+    """Store seconds at which its world was forked from another's; None: run from the start."""
+
+    def _world_args(self) -> list[str]:
+        return [f"--branch={policy}={folder}" for policy, folder in self.branches]
+
+    def _run_world(self, root: Path, env: dict[str, str], stop: Stop) -> float:
+        staged = self.adopt
+        done = _read_json(staged / WORLD_DONE) if staged is not None else None
+        if staged is None or done is None or not done.get("finished"):
+            return super()._run_world(root, env, stop)  # not branched, or cut short: run it
+        self._write_world_inputs(root)
+        self._phase("replay")
+        _move_into(staged, root)
+        self.branched_at = float(done["branched_at"])
+        return self._world_end(root)
 
     def _write_reports(self, root: Path, summary: dict[str, Any]) -> None:
         from peakbench.report.junit import write_junit
@@ -73,6 +104,15 @@ class Task:
     measured_by: int | None = None
     """The position (in the advise's task list) of an earlier task whose run this one's is,
     when that run saw no refusal (:mod:`peakbench.advise.sharing`); None: always run."""
+    branches: tuple[tuple[str, Path], ...] = ()
+    """``(on_throttle, folder)`` of each task measured by this one: its world forks their runs
+    at its first refusal and each writes in its folder (:mod:`mocks.virtual.branch`)."""
+    adopt: Path | None = None
+    """Where the measuring task's world wrote this run from its first refusal on: the run
+    takes that world's output for its own instead of running one (it runs its own world when
+    the folder holds no finished branch)."""
+    branch_of: int | None = None
+    """The point of the measuring task (whose world :attr:`adopt`'s was forked from)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,13 +134,46 @@ def run_task(task: Task) -> Done:
     started = time.monotonic()
     console = Console(file=io.StringIO(), width=100)
     run = PointRun(task.profile, task.source, task.results, console, ["advise"])
-    outcome = run.execute()
+    run.branches, run.adopt = task.branches, task.adopt
+    try:
+        outcome = run.execute()
+    finally:
+        if task.adopt is not None:
+            shutil.rmtree(task.adopt, ignore_errors=True)
     # the point's own profile beside its results: `peakbench run RUN/profile.yaml` re-runs it
     (outcome.root / PROFILE).write_text(profile_text(task.profile), encoding="utf-8")
     figures = run_figures(task.profile, outcome.root, outcome.summary, outcome.exit_code)
+    if run.branched_at is not None:
+        figures["branched_from"] = task.branch_of
     return Done(
         task.point, task.seed_index, figures, time.monotonic() - started, outcome.interrupted
     )
+
+
+def _on_throttle(profile: Profile) -> str:
+    target = profile.target
+    assert isinstance(target, SandboxTarget)  # only sandbox runs share (sharing.share_key)
+    return target.plugin.on_throttle
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _move_into(source: Path, target: Path) -> None:
+    """Move everything in the folder ``source`` into ``target`` (merging folders), then
+    remove ``source``."""
+    for entry in sorted(source.iterdir()):
+        into = target / entry.name
+        if entry.is_dir() and into.is_dir():
+            _move_into(entry, into)
+        else:
+            os.replace(entry, into)
+    source.rmdir()
 
 
 Progress = Callable[[Sequence[Done], int, float], None]
@@ -120,6 +193,7 @@ def run_all(tasks: Sequence[Task], workers: int, progress: Progress) -> tuple[li
     (the command line's, or a test's or a script's), and what it holds at a fork is not ours to
     know (a live display's refresh thread on a terminal, open connections, a library's locks),
     while a pool worker holds nothing but the runs it is given."""
+    tasks = list(tasks)
     done: list[Done] = []
     started = time.monotonic()
     waiting: dict[int, list[int]] = {}
@@ -132,6 +206,15 @@ def run_all(tasks: Sequence[Task], workers: int, progress: Progress) -> tuple[li
         else:
             waiting.setdefault(task.measured_by, []).append(i)
 
+    def branched(i: int) -> Task:
+        """Task ``i``, its world to fork the runs of the tasks waiting for it."""
+        task = tasks[i]
+        branches = tuple(
+            (_on_throttle(tasks[j].profile), task.results / BRANCHES / f"{i}-{j}")
+            for j in waiting.get(i, [])
+        )
+        return dataclasses.replace(task, branches=branches) if branches else task
+
     def finished(i: int, result: Done) -> None:
         """Keep ``result`` (of task ``i``); answer or free the tasks that waited for it."""
         done.append(result)
@@ -139,14 +222,34 @@ def run_all(tasks: Sequence[Task], workers: int, progress: Progress) -> tuple[li
             if shareable(result.figures, result.interrupted):
                 figures = shared(result.figures, result.point)
                 done.append(Done(tasks[j].point, tasks[j].seed_index, figures, 0.0, False))
-            else:
+            else:  # it runs, from the branch the measured run's world forked when it could
+                folder = tasks[i].results / BRANCHES / f"{i}-{j}"
+                tasks[j] = dataclasses.replace(tasks[j], adopt=folder, branch_of=result.point)
                 heapq.heappush(ready, j)
 
+    try:
+        return _run(tasks, workers, progress, ready, branched, finished, done, started)
+    finally:  # what no run took (an interrupted advise) goes
+        for results in {task.results for task in tasks}:
+            shutil.rmtree(results / BRANCHES, ignore_errors=True)
+
+
+def _run(
+    tasks: list[Task],
+    workers: int,
+    progress: Progress,
+    ready: list[int],
+    branched: Callable[[int], Task],
+    finished: Callable[[int, Done], None],
+    done: list[Done],
+    started: float,
+) -> tuple[list[Done], bool]:
+    """:func:`run_all`'s loop: in this process, or in a pool of ``workers``."""
     if workers <= 1:
         try:
             while ready:
                 i = heapq.heappop(ready)
-                result = run_task(tasks[i])
+                result = run_task(branched(i))
                 if result.interrupted:  # a run cut short measures nothing to judge by
                     return done, True
                 finished(i, result)
@@ -166,7 +269,7 @@ def run_all(tasks: Sequence[Task], workers: int, progress: Progress) -> tuple[li
             # goes in its place in the order, not behind every task submitted before it
             while ready and len(pending) < workers + 1:
                 i = heapq.heappop(ready)
-                future = pool.submit(run_task, tasks[i])
+                future = pool.submit(run_task, branched(i))
                 submitted[future] = i
                 pending.add(future)
             ended, pending = wait(pending, timeout=2.0, return_when=FIRST_COMPLETED)

@@ -9,9 +9,12 @@ did is also the run of every other ``on_throttle``, figure for figure.
 
 So, of such a group, advise runs the first in its order (the *measured* run). When the plugin
 saw no refusal there, the others take its figures (``same_as`` names the measured point) and
-run nothing. When it saw one, or the run is invalid or was cut short, they run as usual.
-``peakbench advise --run-every-point`` runs them all, and ``tests/test_advise_sharing.py``
-checks that both give the same answer.
+run nothing. When it saw one, the measured run's world forked their worlds at that instant,
+before ``on_throttle`` was read (:mod:`mocks.virtual.branch`): each of the others then runs
+only from there on, with its own policy, and writes a run folder of its own
+(``branched_from`` names the measured point). When the measured run was cut short, they run
+from the start. ``peakbench advise --run-every-point`` runs every point from the start, and
+``tests/test_advise_sharing.py`` checks that all of these give the same answer.
 
 Only the strategies whose plugin reads ``on_throttle`` there and nowhere else take part
 (:data:`STRATEGIES`). The well-behaved preset's guard decides instead of ``on_throttle``, and a
@@ -33,6 +36,11 @@ STRATEGIES = frozenset({"direct-polling", "live-refresh"})
 
 WHY = "the same setting but for on_throttle, where no carrier refused the plugin"
 """Why a run was not run, as the console, the page and ``--help`` say it."""
+BRANCHED = (
+    "the same setting but for on_throttle, up to the first refusal, where the runs part: "
+    "from there on each ran its own policy"
+)
+"""Why a run's world started from another's, as the console, the page and ``--help`` say it."""
 
 
 def share_key(profile: Profile) -> str | None:

@@ -62,8 +62,9 @@ def add_parser(sub: Any) -> None:
     adv.add_argument(
         "--run-every-point",
         action="store_true",
-        help="run every point, even one whose run could not differ from a run already done "
-        f"({sharing.WHY})",
+        help="run every point's world from the start, even one whose run could not differ "
+        f"from a run already done ({sharing.WHY}), or could only from a refusal on "
+        f"({sharing.BRANCHED})",
     )
     adv.set_defaults(func=cli_advise)
 
@@ -189,7 +190,10 @@ def _document(
         by_point.setdefault(d.point, []).append(d)
     complete = [p for p in pts if len(by_point.get(p.index, [])) == spec.seeds]
     shared = [d for d in done if d.figures["same_as"] is not None]
-    measured = [d for d in done if d.figures["same_as"] is None]
+    branched = [d for d in done if d.figures["branched_from"] is not None]
+    measured = [  # runs whose own world ran from the start
+        d for d in done if d.figures["same_as"] is None and d.figures["branched_from"] is None
+    ]
     figures = [
         verdict.point_figures(
             p,
@@ -212,6 +216,7 @@ def _document(
         "runs_total": len(pts) * spec.seeds,
         "runs_done": len(done),
         "runs_shared": len(shared),
+        "runs_branched": len(branched),
         "wall_s": round(wall_s, 1),
         "run_wall_s_mean": round(sum(d.wall_s for d in measured) / len(measured), 2)
         if measured
@@ -302,6 +307,13 @@ def render(console: Console, doc: dict[str, Any]) -> None:
         console.print(
             f"{doc['runs_shared']} of {doc['runs_done']} runs were not run: each could not "
             f"differ from a run already done ({sharing.WHY})",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if doc.get("runs_branched"):
+        console.print(
+            f"{doc['runs_branched']} of {doc['runs_done']} runs were forked from another run's "
+            f"world ({sharing.BRANCHED})",
             highlight=False,
             soft_wrap=True,
         )

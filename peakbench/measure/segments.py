@@ -185,6 +185,14 @@ class SegmentWriter:
             fh.write(b"".join(chunk))
             self.size += chunk_size
 
+    def move_to(self, path: Path) -> None:
+        """Go on writing at ``path``, a copy of this journal's segments made after a
+        :meth:`flush` (a process forked from the writer leaves the original to its parent)."""
+        if self._fh is not None:
+            self._fh.close()  # nothing buffered: it was flushed before the copy
+        self.path = path
+        self._fh = segment_path(path, self.index).open("ab")
+
     def _rotate(self) -> BinaryIO:
         """Close the full segment, start the next one, and apply the retention."""
         assert self._fh is not None

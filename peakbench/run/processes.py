@@ -223,7 +223,7 @@ class Processes:
         new process is started before the run folder holds its inputs, to import (about half a
         second) while the plan is made; a forked world (:meth:`_world_forks`) has nothing to
         import and is started once planned, to inherit what :func:`prepare_world` rendered."""
-        args = ["--run", str(root), "--wait"]
+        args = ["--run", str(root), "--wait", *self._world_args()]
         entry = forked.preloaded(WORLD_MODULE)
         if entry is not None and self._world_forks():
             self._world = self._child(root, "world", args, env, None, True, entry)
@@ -232,13 +232,22 @@ class Processes:
             self._world = self._child(root, "world", argv, env, None, stdin_pipe=True)
         return self._world
 
-    def _run_world(self, root: Path, env: dict[str, str], stop: Stop) -> float:
-        """Run the sandbox world in virtual store time (one child, no sockets, no Locust) and
-        follow it; the store time it reached."""
+    def _world_args(self) -> list[str]:
+        """Arguments the world gets besides its run folder (none here)."""
+        return []
+
+    def _write_world_inputs(self, root: Path) -> None:
+        """``store.json`` and ``world.json``: what the world reads besides the fleet."""
         profile = self.profile
         names = {c.name: {"base_url": "", "personality": c.personality} for c in profile.carriers}
         write_json(root / "store.json", store_config(profile, {"carriers": names}))
         write_json(root / "world.json", {"duration": profile.clock.duration, "seed": profile.seed})
+
+    def _run_world(self, root: Path, env: dict[str, str], stop: Stop) -> float:
+        """Run the sandbox world in virtual store time (one child, no sockets, no Locust) and
+        follow it; the store time it reached."""
+        profile = self.profile
+        self._write_world_inputs(root)
         world = self._world or self._start_world(root, env)
         world.go()
         # the other core loads what the analysis and the report need while the world runs
