@@ -14,7 +14,9 @@ recorded, because on a shared machine it decides the wall figure.
 The advise runs as the command does, so a point whose run could not differ from another's (the
 same setting but for on_throttle, where no carrier refused the plugin: docs/advise.md, "Runs
 that cannot differ") takes that run's figures instead of running; ``--run-every-point`` runs
-them all. CPU per run is per run that ran; "runs" counts every run answered.
+them all. A point whose run differs from another's only from the first refusal on runs from
+there, forked from that run's world ("forked" counts them; they count as runs run). CPU per run
+is per run that ran; "runs" counts every run answered.
 
     .venv/bin/python benchmarks/bench_advise.py [--settings 4] [--seeds 3] [--workers 2]
         [--profile profiles/black-friday.yaml] [--run-every-point]
@@ -114,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         "workers": args.workers,
         "runs": runs,
         "runs_shared": shared,
+        "runs_branched": doc.get("runs_branched", 0),
         "run_every_point": args.run_every_point,
         "wall_s": round(wall, 1),
         "cpu_s": round(cpu, 1),
@@ -134,12 +137,13 @@ def main(argv: list[str] | None = None) -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (out / f"advise-{stamp}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(
-        "| settings × seeds | runs answered | runs run | wall | CPU per run run | runs/min "
-        "| 100 × 3 at this rate | load |"
+        "| settings × seeds | runs answered | runs run (forked) | wall | CPU per run run "
+        "| runs/min | 100 × 3 at this rate | load |"
     )
     print("|---|---|---|---|---|---|---|---|")
     print(
-        f"| {args.settings} × {args.seeds} | {runs} | {run} | {wall:.0f} s | {cpu / run:.1f} s "
+        f"| {args.settings} × {args.seeds} | {runs} | {run} ({doc.get('runs_branched', 0)}) "
+        f"| {wall:.0f} s | {cpu / run:.1f} s "
         f"| {runs / wall * 60:.1f} | {wall / runs * 300 / 60:.1f} min "
         f"| {load_before[0]:.1f} → {os.getloadavg()[0]:.1f} |"
     )
