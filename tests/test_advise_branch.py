@@ -178,3 +178,54 @@ def test_a_branch_names_a_policy_and_a_folder() -> None:
     ]:
         with pytest.raises(ValueError, match=says):
             Branch.parse(bad)
+
+
+def _forked_mid_run(folder: Path) -> bool:
+    """Whether the branch forked into ``folder`` has gone on from its fork (it published)."""
+    import json
+
+    try:
+        return json.loads((folder / "progress.json").read_text())["t"] > 0
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def _branching_run(profile: Any, results: Path, folder: Path) -> tuple[Done, list[int]]:
+    """In a pool worker: a run whose world forks ``backoff`` into ``folder``; its Done and the
+    processes the worker still has below it afterwards."""
+    import psutil
+
+    done = run_task(Task(0, 0, profile, results, "bf.yaml", branches=(("backoff", folder),)))
+    return done, [p.pid for p in psutil.Process().children(recursive=True)]
+
+
+def test_a_stopped_world_stops_its_branches(tmp_path: Path) -> None:
+    """advise's interrupt (a SIGTERM to each worker) stops the run's world, and the world stops
+    the runs it forked where they are: none runs on to its end, none is left running."""
+    import json
+    import multiprocessing
+    import os
+    import signal
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    from peakbench.advise import runner
+    from peakbench.config.loader import load_profile
+
+    root = Path(__file__).resolve().parent.parent
+    profile = load_profile(root / "profiles" / "black-friday.yaml", [])  # refused at 15m
+    folder = tmp_path / ".branches" / "backoff"
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context, initializer=runner._worker_init) as workers:
+        worker = workers.submit(os.getpid).result(timeout=60)
+        future = workers.submit(_branching_run, profile, tmp_path, folder)
+        deadline = time.monotonic() + 120
+        while not _forked_mid_run(folder) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _forked_mid_run(folder), "the world never forked its branch"
+        os.kill(worker, signal.SIGTERM)
+        done, left = future.result(timeout=120)
+    assert done.interrupted and not left
+    assert (tmp_path / done.figures["run"] / "world.done.json").is_file()  # (it may have ended)
+    branch = json.loads((folder / "world.done.json").read_text())
+    assert branch["finished"] is False and branch["branched_at"] > 0

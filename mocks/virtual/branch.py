@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import signal
 import sqlite3
 import sys
 import threading
@@ -139,11 +140,28 @@ class Brancher:
                 return
             self.children.append(pid)
 
-    def wait(self) -> None:
-        """Wait for every branch to end (the run that started this world ends after them)."""
-        for pid in self.children:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
+    def wait(self, stop: bool = False) -> None:
+        """Wait for every branch to end (the run that started this world ends after them).
+        ``stop``: this world was stopped early, so first tell them to stop too (SIGTERM: each
+        stops where it is, as this one did). A SIGTERM or SIGINT this world gets while it
+        waits is passed on to them."""
+        children = list(self.children)
+
+        def forward(signum: int, frame: object) -> None:
+            for pid in children:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signum)
+
+        previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            if stop:
+                forward(signal.SIGTERM, None)
+            for pid in children:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         self.children.clear()
 
     # -- the parent ---------------------------------------------------------------------------

@@ -76,14 +76,21 @@ class VirtualLoop(asyncio.SelectorEventLoop):
         return self._now
 
     def renew_self_pipe(self) -> None:
-        """In a process forked from this loop's (a branch of the world): make the loop's own
-        wake-up pipe and point the signal handlers at it. The inherited one is shared with the
-        parent, which would otherwise read the signals meant for this process and this process
-        the parent's."""
+        """In a process forked from this loop's (a branch of the world): give the loop a real
+        selector and a wake-up pipe of its own, and point the signal handlers at them.
+
+        The inherited ones are the parent's: the epoll instance is one kernel object for both
+        processes, so unregistering the pipe from it here would unregister it for the parent
+        too (which would then never notice a signal), and each process would read the other's
+        wake-ups. So the inherited epoll and pipe are only closed here (this process's copies
+        of their descriptors), never changed."""
         handlers = dict(self._signal_handlers)  # type: ignore[attr-defined]
         for sig in handlers:
-            self.remove_signal_handler(sig)
-        self._close_self_pipe()  # type: ignore[attr-defined]
+            self.remove_signal_handler(sig)  # this process's signal dispositions only
+        selector: _JumpSelector = self._selector  # type: ignore[attr-defined]
+        inherited, selector._real = selector._real, selectors.DefaultSelector()
+        inherited.close()
+        self._close_self_pipe()  # type: ignore[attr-defined]  # not in the new selector
         self._make_self_pipe()  # type: ignore[attr-defined]
         for sig, handle in handlers.items():
             self.add_signal_handler(sig, handle._callback, *handle._args)

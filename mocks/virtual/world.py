@@ -200,7 +200,7 @@ async def run_world(
         replay.close()
         db.close()
         if brancher is not None:
-            brancher.wait()
+            brancher.wait(stop=not finished)
     return end, finished
 
 
