@@ -9,7 +9,9 @@ per seed; the whole advise runs as the command does (a pool of ``--workers`` pro
 an ordinary virtual run with its own world). Reports the wall time, the CPU time of every process
 it started, runs per wall minute and the extrapolation to 100 settings × 3 seeds at the same
 throughput, and at the runs' CPU time on otherwise idle cores. The machine's load average is
-recorded, because on a shared machine it decides the wall figure.
+recorded, because on a shared machine it decides the wall figure, and so is a calibration: the
+CPU milliseconds of a fixed pure-Python workload before and after (:func:`calibrate`), which
+rise when the machine is slow.
 
 The advise runs as the command does, so a point whose run could not differ from another's (the
 same setting but for on_throttle, where no carrier refused the plugin: docs/advise.md, "Runs
@@ -48,6 +50,20 @@ def intervals(n: int) -> list[str]:
     grid = [15, 60, 30, 120, 10, 240, 45, 90, 20, 180, 25, 150]
     extra = [10 + 5 * i for i in range(2, 200) if 10 + 5 * i not in grid]
     return [f"{m}m" for m in [*grid, *extra][:n]]
+
+
+def calibrate(reps: int = 5) -> float:
+    """Milliseconds of CPU one fixed pure-Python workload takes now (the median of ``reps``):
+    how fast this machine runs Python at the moment. On shared cores it moves by half and more
+    from one quarter of an hour to the next, and every figure here moves with it."""
+    times = []
+    for _ in range(reps):
+        started = time.process_time()
+        rows = [{"t": i * 0.5, "kind": "view", "ok": i % 3 == 0} for i in range(60_000)]
+        json.loads(json.dumps(rows))
+        sorted(range(200_000), key=lambda i: (i * 7919) % 10007)
+        times.append(time.process_time() - started)
+    return round(sorted(times)[len(times) // 2] * 1000, 1)
 
 
 KNOBS = {
@@ -90,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     profile = load_profile(Path(args.profile), overrides)
     load_before = os.getloadavg()
+    speed_before = calibrate()
     with tempfile.TemporaryDirectory(prefix="bench-advise-") as tmp:
         started = time.monotonic()
         doc = advise(
@@ -104,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     own = resource.getrusage(resource.RUSAGE_SELF)
     cpu = children.ru_utime + children.ru_stime + own.ru_utime + own.ru_stime
+    speed_after = calibrate()
     runs = doc["runs_done"]
     shared = doc["runs_shared"]
     run = runs - shared  # the runs that ran (the others took an identical run's figures)
@@ -127,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         "idle_estimate_100x3_wall_s": round(
             cpu / runs * 300 / min(args.workers, os.cpu_count() or 1)
         ),
+        "calibration_ms": [speed_before, speed_after],
         "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
         "cpus": os.cpu_count(),
@@ -138,14 +157,15 @@ def main(argv: list[str] | None = None) -> int:
     (out / f"advise-{stamp}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(
         "| settings × seeds | runs answered | runs run (forked) | wall | CPU per run run "
-        "| runs/min | 100 × 3 at this rate | load |"
+        "| runs/min | 100 × 3 at this rate | load | calibration |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     print(
         f"| {args.settings} × {args.seeds} | {runs} | {run} ({doc.get('runs_branched', 0)}) "
         f"| {wall:.0f} s | {cpu / run:.1f} s "
         f"| {runs / wall * 60:.1f} | {wall / runs * 300 / 60:.1f} min "
-        f"| {load_before[0]:.1f} → {os.getloadavg()[0]:.1f} |"
+        f"| {load_before[0]:.1f} → {os.getloadavg()[0]:.1f} "
+        f"| {speed_before:.0f} → {speed_after:.0f} ms |"
     )
     return 0
 
