@@ -50,7 +50,7 @@ from mocks.virtual.shopify_world import (
 from mocks.virtual.transport import Direct, InProcess, url
 from peakbench.adapters.woocommerce import Credentials as StoreCredentials
 from peakbench.config.fleet import FleetSpec
-from peakbench.measure.results import write_json
+from peakbench.measure.results import read_json_object, write_json
 from peakbench.measure.segments import segment_bytes_from_env
 from peakbench.plan.clock import ClockSpec, LoopClock
 from peakbench.plan.schedule import read_schedule
@@ -295,7 +295,7 @@ def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
         try:
             end, finished = runner.run(guarded())
         except asyncio.CancelledError:
-            progress = _read_or_none(where.root / "progress.json")
+            progress = read_json_object(where.root / "progress.json")
             end = float(progress.get("t", 0.0)) if progress else 0.0
     done: dict[str, Any] = {"end": round(end, 3), "finished": finished}
     if where.branched_at is not None:
@@ -315,11 +315,3 @@ def _read(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise ValueError(f"{path}: not valid JSON ({exc})") from None
-
-
-def _read_or_none(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None

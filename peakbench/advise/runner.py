@@ -14,7 +14,6 @@ import dataclasses
 import gc
 import heapq
 import io
-import json
 import multiprocessing
 import os
 import shutil
@@ -34,7 +33,7 @@ from peakbench.advise.plans import PlanCache
 from peakbench.advise.sharing import shareable, shared
 from peakbench.config.profile import Profile
 from peakbench.config.store import SandboxTarget
-from peakbench.measure.results import redact
+from peakbench.measure.results import read_json_object, redact
 from peakbench.plan.planner import Plan
 from peakbench.run.orchestrator import Run
 from peakbench.run.processes import preload_world, prepare_world
@@ -73,7 +72,7 @@ class PointRun(Run):
 
     def _run_world(self, root: Path, env: dict[str, str], stop: Stop) -> float:
         staged = self.adopt
-        done = _read_json(staged / WORLD_DONE) if staged is not None else None
+        done = read_json_object(staged / WORLD_DONE) if staged is not None else None
         if staged is None or done is None or not done.get("finished"):
             return super()._run_world(root, env, stop)  # not branched, or cut short: run it
         self._write_world_inputs(root)
@@ -154,14 +153,6 @@ def _on_throttle(profile: Profile) -> str:
     target = profile.target
     assert isinstance(target, SandboxTarget)  # only sandbox runs share (sharing.share_key)
     return target.plugin.on_throttle
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return doc if isinstance(doc, dict) else None
 
 
 def _move_into(source: Path, target: Path) -> None:
