@@ -30,7 +30,6 @@ import shutil
 import signal
 import sqlite3
 import sys
-import threading
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from mocks.store.db import StoreDB
 from mocks.store.plugin import Plugin
 from mocks.virtual.replay import ScheduleReplay
 from peakbench.config.store import PluginSpec
+from peakbench.run.forked import can_fork
 
 POLICIES: tuple[str, ...] = get_args(PluginSpec.model_fields["on_throttle"].annotation)
 """The ``on_throttle`` policies a branch may take."""
@@ -111,7 +111,7 @@ class Brancher:
         """Fork one process per branch, each on its own copy of this instant's state. In a
         branch this returns with the branch's policy in force; here, with nothing changed."""
         branches, self.branches = self.branches, ()
-        if threading.active_count() > 1:  # a thread holding a lock would hold it forever
+        if not can_fork():  # a thread holding a lock would hold it forever in the fork
             print("world: not branching (a thread is running)", file=sys.stderr, flush=True)
             return
         loop = asyncio.get_running_loop()
